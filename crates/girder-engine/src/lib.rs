@@ -1,0 +1,41 @@
+//! girder's engine: plans a program's graph against recorded state and applies it through
+//! providers, in parallel and safely.
+//!
+//! - [`provider`]: the request/response contract providers implement ([`Provider`],
+//!   [`ProviderPackage`]); [`typed`] writes providers with typed inputs and outputs.
+//! - [`plan()`]: the pure planner — same / create / update / replace / delete / read / import
+//!   steps with per-field diffs and unknowns propagated.
+//! - [`apply()`]: the executor — a bounded parallel DAG walk with retries, time limits, rate
+//!   limits, failure isolation and cancellation, journaling every call.
+//! - [`refresh()`] and [`recover()`]: reading what exists, and repairing the state after a crash.
+//! - [`state`]: the snapshot, pending operations and the [`Journal`] a state store implements.
+//! - [`events`]: what progress displays observe.
+
+mod apply;
+pub mod diff;
+pub mod events;
+pub mod plan;
+pub mod provider;
+mod providers;
+pub mod recovery;
+pub mod refresh;
+pub mod registry;
+pub mod state;
+pub mod typed;
+
+pub use apply::{
+    ActionFailure, ApplyError, ApplyOptions, ApplyReport, DEFAULT_PARALLELISM, EngineContext,
+    RetryPolicy, apply,
+};
+pub use events::{ActionKind, Event, EventSink, NoEvents, RecordedEvents, TracingEvents};
+pub use plan::{OutputChange, Plan, PlanOptions, PlanSummary, Step, StepKind, plan};
+pub use provider::{
+    CallContext, ErrorKind, Provider, ProviderError, ProviderPackage, RateLimit,
+    ResourceIdentity, ResourceSchema,
+};
+pub use recovery::{RecoveryError, RecoveryReport, recover};
+pub use refresh::{RefreshError, RefreshReport, refresh};
+pub use registry::{Instances, ProviderKey, Registry};
+pub use state::{
+    Journal, JournalError, MemoryJournal, Mutation, PendingOperation, ResourceState, Snapshot,
+};

@@ -1,0 +1,505 @@
+//! The provider contract: request/response methods over JSON [`Value`]s, like Pulumi's
+//! provider RPCs.
+//!
+//! A provider is plain: it does one call and returns. Retries with backoff, timeouts, rate
+//! limits, cancellation and journaling are applied by the engine around every call, so no
+//! provider re-implements them. Typed providers are written with
+//! [`TypedResource`](crate::typed::TypedResource) and erased into this trait.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use girder_core::{Diagnostics, FieldPath, Value};
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+
+/// Who a resource is: the stack and name girder knows it by. Providers tag cloud resources
+/// with it (`girder:stack`, `girder:resource`), so crash recovery and orphan searches find them.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ResourceIdentity {
+    /// The stack.
+    pub stack: String,
+    /// The resource's stack-unique name.
+    pub name: String,
+    /// The type token.
+    pub type_name: String,
+}
+
+impl ResourceIdentity {
+    /// The tag key naming the stack.
+    pub const STACK_TAG: &'static str = "girder:stack";
+    /// The tag key naming the resource.
+    pub const RESOURCE_TAG: &'static str = "girder:resource";
+
+    /// The identity tags as key/value pairs.
+    pub fn tags(&self) -> [(&'static str, &str); 2] {
+        [
+            (Self::STACK_TAG, self.stack.as_str()),
+            (Self::RESOURCE_TAG, self.name.as_str()),
+        ]
+    }
+}
+
+impl fmt::Display for ResourceIdentity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} `{}`", self.type_name, self.name)
+    }
+}
+
+/// Create a resource.
+#[derive(Clone, Debug)]
+pub struct CreateRequest {
+    /// Who the resource is (for identity tags).
+    pub identity: ResourceIdentity,
+    /// The inputs, fully known, secrets revealed.
+    pub inputs: Value,
+}
+
+/// A created resource.
+#[derive(Clone, Debug)]
+pub struct CreateResponse {
+    /// The cloud id.
+    pub id: String,
+    /// The outputs (the engine adds `id`).
+    pub outputs: Value,
+}
+
+/// One resource to read.
+#[derive(Clone, Debug)]
+pub struct ReadItem {
+    /// Who the resource is.
+    pub identity: ResourceIdentity,
+    /// The cloud id.
+    pub id: String,
+    /// The inputs recorded in state (secrets revealed); `None` when importing an existing
+    /// resource by id, or when its inputs are not known yet.
+    pub inputs: Option<Value>,
+}
+
+/// Read many resources of one type at once (providers batch their describe calls).
+#[derive(Clone, Debug)]
+pub struct ReadRequest {
+    /// The type of all items.
+    pub type_name: String,
+    /// What to read.
+    pub items: Vec<ReadItem>,
+}
+
+/// What a resource looks like in the cloud now.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Observed {
+    /// The inputs as the cloud reports them (so drift shows in the next plan).
+    pub inputs: Value,
+    /// The outputs.
+    pub outputs: Value,
+}
+
+/// The read results, one per requested item, in order; `None` means it no longer exists.
+#[derive(Clone, Debug, Default)]
+pub struct ReadResponse {
+    /// The results.
+    pub items: Vec<Option<Observed>>,
+}
+
+/// Update a resource in place.
+#[derive(Clone, Debug)]
+pub struct UpdateRequest {
+    /// Who the resource is.
+    pub identity: ResourceIdentity,
+    /// The cloud id.
+    pub id: String,
+    /// The inputs recorded in state.
+    pub old_inputs: Value,
+    /// The outputs recorded in state.
+    pub old_outputs: Value,
+    /// The desired inputs, fully known, secrets revealed.
+    pub inputs: Value,
+    /// The input fields that differ.
+    pub changed: Vec<FieldPath>,
+}
+
+/// An updated resource.
+#[derive(Clone, Debug)]
+pub struct UpdateResponse {
+    /// The new outputs.
+    pub outputs: Value,
+}
+
+/// Delete a resource.
+#[derive(Clone, Debug)]
+pub struct DeleteRequest {
+    /// Who the resource is.
+    pub identity: ResourceIdentity,
+    /// The cloud id.
+    pub id: String,
+    /// The inputs recorded in state.
+    pub inputs: Value,
+    /// The outputs recorded in state.
+    pub outputs: Value,
+}
+
+/// Find the cloud resources tagged with an identity (crash recovery, orphan search).
+#[derive(Clone, Debug)]
+pub struct FindRequest {
+    /// The identity to look for.
+    pub identity: ResourceIdentity,
+}
+
+/// A resource found by its identity tags.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Found {
+    /// The cloud id.
+    pub id: String,
+    /// What it looks like.
+    pub observed: Observed,
+}
+
+/// Everything tagged with the identity.
+#[derive(Clone, Debug, Default)]
+pub struct FindResponse {
+    /// The resources found (usually zero or one).
+    pub found: Vec<Found>,
+}
+
+/// What went wrong in a provider call, classified so the engine knows whether to retry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// Throttling or a transient fault: the engine retries with backoff.
+    Retryable,
+    /// The request was refused and will be refused again.
+    Permanent,
+    /// The resource does not exist.
+    NotFound,
+    /// The request conflicts with the resource's current state (in use, exists, …).
+    Conflict,
+    /// The inputs are not acceptable.
+    InvalidInput,
+    /// The credentials are missing or not allowed to do this.
+    Unauthorized,
+    /// The operation did not finish within its time limit.
+    Timeout,
+    /// The operation was cancelled.
+    Cancelled,
+}
+
+/// A resource that a failed create left behind (created, but never became ready, say).
+/// The engine records it as *tainted*, so the next plan replaces it instead of forgetting it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Partial {
+    /// The cloud id.
+    pub id: String,
+    /// Its outputs as far as known.
+    pub outputs: Value,
+}
+
+/// A provider call failed.
+#[derive(Clone, Debug, thiserror::Error)]
+#[error("{message}{}", code.as_ref().map(|c| format!(" ({c})")).unwrap_or_default())]
+pub struct ProviderError {
+    /// The class of failure.
+    pub kind: ErrorKind,
+    /// What happened, for people; includes what to do when the provider knows.
+    pub message: String,
+    /// The cloud's error code, such as `InvalidVpcID.NotFound`.
+    pub code: Option<String>,
+    /// A resource the failed call left behind.
+    pub partial: Option<Partial>,
+}
+
+impl ProviderError {
+    /// An error of a kind.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> ProviderError {
+        ProviderError {
+            kind,
+            message: message.into(),
+            code: None,
+            partial: None,
+        }
+    }
+
+    /// A transient error worth retrying.
+    pub fn retryable(message: impl Into<String>) -> ProviderError {
+        ProviderError::new(ErrorKind::Retryable, message)
+    }
+
+    /// A permanent error.
+    pub fn permanent(message: impl Into<String>) -> ProviderError {
+        ProviderError::new(ErrorKind::Permanent, message)
+    }
+
+    /// The resource does not exist.
+    pub fn not_found(message: impl Into<String>) -> ProviderError {
+        ProviderError::new(ErrorKind::NotFound, message)
+    }
+
+    /// The inputs are not acceptable.
+    pub fn invalid_input(message: impl Into<String>) -> ProviderError {
+        ProviderError::new(ErrorKind::InvalidInput, message)
+    }
+
+    /// Attaches the cloud's error code.
+    pub fn with_code(mut self, code: impl Into<String>) -> ProviderError {
+        self.code = Some(code.into());
+        self
+    }
+
+    /// Attaches a resource the failed call left behind.
+    pub fn with_partial(mut self, id: impl Into<String>, outputs: Value) -> ProviderError {
+        self.partial = Some(Partial {
+            id: id.into(),
+            outputs,
+        });
+        self
+    }
+
+    /// True if the engine should retry.
+    pub fn is_retryable(&self) -> bool {
+        self.kind == ErrorKind::Retryable
+    }
+}
+
+/// Default time limits of a resource type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DefaultTimeouts {
+    /// Create, including waiting until ready.
+    pub create: Duration,
+    /// Update.
+    pub update: Duration,
+    /// Delete, including waiting until gone.
+    pub delete: Duration,
+    /// Read.
+    pub read: Duration,
+}
+
+impl Default for DefaultTimeouts {
+    fn default() -> Self {
+        DefaultTimeouts {
+            create: Duration::from_secs(300),
+            update: Duration::from_secs(300),
+            delete: Duration::from_secs(300),
+            read: Duration::from_secs(60),
+        }
+    }
+}
+
+/// What the engine needs to know about a resource type to plan it without calling the cloud.
+#[derive(Clone, Debug, Default)]
+pub struct ResourceSchema {
+    /// The type token.
+    pub type_name: String,
+    /// Input fields whose change forces a replacement (the cloud cannot update them).
+    pub replace_on: Vec<FieldPath>,
+    /// If true, the outputs repeat the inputs, so a planned output of an input field is known
+    /// before apply.
+    pub echo_inputs: bool,
+    /// Output fields that only the cloud knows (beyond `id`): unknown until created.
+    pub computed: Vec<FieldPath>,
+    /// Output fields that may change on any update: unknown until updated.
+    pub computed_on_update: Vec<FieldPath>,
+    /// Output fields that are secret.
+    pub secret_outputs: Vec<FieldPath>,
+    /// The type must be deleted before its replacement is created (unique names, say).
+    pub delete_before_replace: bool,
+    /// Time limits.
+    pub timeouts: DefaultTimeouts,
+}
+
+impl ResourceSchema {
+    /// A schema for `type_name` with nothing forcing replacement.
+    pub fn new(type_name: impl Into<String>) -> ResourceSchema {
+        ResourceSchema {
+            type_name: type_name.into(),
+            ..ResourceSchema::default()
+        }
+    }
+
+    /// Fields whose change forces a replacement.
+    pub fn replace_on<I: IntoIterator<Item = &'static str>>(mut self, fields: I) -> Self {
+        self.replace_on
+            .extend(fields.into_iter().map(|f| f.parse().unwrap_or_else(|_| FieldPath::key(f))));
+        self
+    }
+
+    /// Outputs repeat inputs.
+    pub fn echo_inputs(mut self) -> Self {
+        self.echo_inputs = true;
+        self
+    }
+
+    /// Output fields only the cloud knows.
+    pub fn computed<I: IntoIterator<Item = &'static str>>(mut self, fields: I) -> Self {
+        self.computed
+            .extend(fields.into_iter().map(|f| f.parse().unwrap_or_else(|_| FieldPath::key(f))));
+        self
+    }
+
+    /// Output fields that change on any update.
+    pub fn computed_on_update<I: IntoIterator<Item = &'static str>>(mut self, fields: I) -> Self {
+        self.computed_on_update
+            .extend(fields.into_iter().map(|f| f.parse().unwrap_or_else(|_| FieldPath::key(f))));
+        self
+    }
+
+    /// Output fields that are secret.
+    pub fn secret_outputs<I: IntoIterator<Item = &'static str>>(mut self, fields: I) -> Self {
+        self.secret_outputs
+            .extend(fields.into_iter().map(|f| f.parse().unwrap_or_else(|_| FieldPath::key(f))));
+        self
+    }
+
+    /// Delete before replace.
+    pub fn delete_before_replace(mut self) -> Self {
+        self.delete_before_replace = true;
+        self
+    }
+
+    /// Time limits.
+    pub fn timeouts(mut self, timeouts: DefaultTimeouts) -> Self {
+        self.timeouts = timeouts;
+        self
+    }
+}
+
+/// A request rate limit for one provider instance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateLimit {
+    /// Sustained calls per second.
+    pub per_second: u32,
+    /// Calls allowed in a burst.
+    pub burst: u32,
+}
+
+/// A progress callback: the resource name and a message.
+pub type ProgressFn = dyn Fn(&str) + Send + Sync;
+
+/// What a provider call may consult while it runs: its deadline, cancellation, and a way to
+/// report progress ("waiting for ACTIVE").
+#[derive(Clone)]
+pub struct CallContext {
+    deadline: Instant,
+    cancel: CancellationToken,
+    progress: Arc<ProgressFn>,
+}
+
+impl fmt::Debug for CallContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CallContext")
+            .field("deadline", &self.deadline)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CallContext {
+    /// A context with a time limit, a cancellation token and a progress callback.
+    pub fn new(timeout: Duration, cancel: CancellationToken, progress: Arc<ProgressFn>) -> Self {
+        CallContext {
+            deadline: Instant::now() + timeout,
+            cancel,
+            progress,
+        }
+    }
+
+    /// A context for tests and tools: the time limit, no cancellation, progress ignored.
+    pub fn detached(timeout: Duration) -> Self {
+        CallContext::new(timeout, CancellationToken::new(), Arc::new(|_| {}))
+    }
+
+    /// When the call must be done.
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    /// Time left until the deadline.
+    pub fn remaining(&self) -> Duration {
+        self.deadline.saturating_duration_since(Instant::now())
+    }
+
+    /// True once the user asked to stop (long waits should give up early).
+    pub fn is_cancelled(&self) -> bool {
+        self.cancel.is_cancelled()
+    }
+
+    /// The cancellation token, to `select!` on in long waits.
+    pub fn cancellation(&self) -> &CancellationToken {
+        &self.cancel
+    }
+
+    /// Reports progress of a long operation.
+    pub fn progress(&self, message: &str) {
+        (self.progress)(message);
+    }
+
+    /// Sleeps `delay` or until the deadline or cancellation, whichever is first; errors with
+    /// [`ErrorKind::Timeout`] / [`ErrorKind::Cancelled`] when waiting must stop. For polling
+    /// loops ("wait until available").
+    pub async fn wait(&self, delay: Duration, waiting_for: &str) -> Result<(), ProviderError> {
+        if self.remaining().is_zero() {
+            return Err(ProviderError::new(
+                ErrorKind::Timeout,
+                format!("timed out waiting for {waiting_for}"),
+            ));
+        }
+        let delay = delay.min(self.remaining());
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => Ok(()),
+            _ = self.cancel.cancelled() => Err(ProviderError::new(
+                ErrorKind::Cancelled,
+                format!("cancelled while waiting for {waiting_for}"),
+            )),
+        }
+    }
+}
+
+/// A configured provider: the calls for every resource type of one package.
+#[async_trait]
+pub trait Provider: Send + Sync + 'static {
+    /// Creates a resource.
+    async fn create(
+        &self,
+        request: CreateRequest,
+        ctx: &CallContext,
+    ) -> Result<CreateResponse, ProviderError>;
+
+    /// Reads resources of one type (batched).
+    async fn read(&self, request: ReadRequest, ctx: &CallContext)
+    -> Result<ReadResponse, ProviderError>;
+
+    /// Updates a resource in place.
+    async fn update(
+        &self,
+        request: UpdateRequest,
+        ctx: &CallContext,
+    ) -> Result<UpdateResponse, ProviderError>;
+
+    /// Deletes a resource (succeeds if it is already gone).
+    async fn delete(&self, request: DeleteRequest, ctx: &CallContext) -> Result<(), ProviderError>;
+
+    /// Finds resources by their identity tags.
+    async fn find(&self, request: FindRequest, ctx: &CallContext)
+    -> Result<FindResponse, ProviderError>;
+
+    /// The rate limit the engine applies to this instance's calls.
+    fn rate_limit(&self) -> Option<RateLimit>;
+}
+
+/// A provider package: its resource types' schemas, build-time checks, and how to configure
+/// an instance. Schemas belong to the package, not the instance, so a plan can be made when a
+/// provider's configuration is not known yet (a cluster that does not exist yet).
+#[async_trait]
+pub trait ProviderPackage: Send + Sync + 'static {
+    /// The package name: the prefix of its type tokens (`aws`, `k8s`, `sim`).
+    fn name(&self) -> &str;
+
+    /// The schema of a type, or `None` if the package has no such type.
+    fn schema(&self, type_name: &str) -> Option<&ResourceSchema>;
+
+    /// Checks a resource's inputs (which may contain unknowns) before planning.
+    fn check(&self, type_name: &str, name: &str, inputs: &Value) -> Diagnostics;
+
+    /// Configures an instance. `config` is a provider node's resolved inputs, or
+    /// [`Value::Null`] for the package's default provider (configured from the environment).
+    async fn configure(&self, config: &Value) -> Result<Arc<dyn Provider>, ProviderError>;
+}

@@ -1,0 +1,220 @@
+//! Refresh: read what exists in the cloud, in batches per provider and type, so that drift
+//! (a tag edited, a route deleted, a resource removed out of band) shows in the next plan.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use girder_core::{FieldPath, Graph, NodeKind, Value};
+
+use crate::apply::{EngineContext, RetryPolicy};
+use crate::events::Event;
+use crate::provider::{CallContext, ErrorKind, Observed, ProviderError, ReadItem, ReadRequest};
+use crate::providers::{Unavailable, provider_for};
+use crate::state::{Mutation, ResourceState, Snapshot};
+
+/// Items per read call; providers split further if their API needs it.
+const BATCH: usize = 100;
+
+/// What a refresh found.
+#[derive(Clone, Debug, Default)]
+pub struct RefreshReport {
+    /// The state as the cloud reports it.
+    pub snapshot: Snapshot,
+    /// The changes to record (to persist the refresh).
+    pub mutations: Vec<Mutation>,
+    /// Resources whose cloud state differs from the record.
+    pub changed: Vec<String>,
+    /// Resources gone from the cloud.
+    pub gone: Vec<String>,
+    /// Resources not read, with why (a provider not configurable yet).
+    pub skipped: Vec<(String, String)>,
+    /// Provider read calls made.
+    pub calls: usize,
+}
+
+/// Why a refresh failed.
+#[derive(Debug, thiserror::Error)]
+#[error("refresh failed reading {type_name} ({resources}): {source}")]
+pub struct RefreshError {
+    /// The type being read.
+    pub type_name: String,
+    /// The resources of the failed batch, comma-separated.
+    pub resources: String,
+    /// The provider's error.
+    #[source]
+    pub source: ProviderError,
+}
+
+/// Copies secret markers from `recorded` onto the same paths of `observed`.
+fn keep_secret_markers(observed: &mut Value, recorded: &Value, at: FieldPath) {
+    match recorded {
+        Value::Secret(_) => {
+            if let Some(value) = observed.lookup(&at) {
+                let _ = observed.set(&at, value.into_secret());
+            }
+        }
+        Value::Object(map) => {
+            for (key, value) in map {
+                keep_secret_markers(observed, value, at.child(key.clone()));
+            }
+        }
+        _ => {}
+    }
+}
+
+fn refreshed(resource: &ResourceState, observed: Observed, registry: &crate::registry::Registry) -> ResourceState {
+    let mut inputs = observed.inputs;
+    keep_secret_markers(&mut inputs, &resource.inputs, FieldPath::root());
+    let outputs = crate::apply::recorded_outputs_for(&resource.id, observed.outputs, &inputs, registry.schema(&resource.type_name));
+    ResourceState {
+        inputs,
+        outputs,
+        ..resource.clone()
+    }
+}
+
+/// Reads every recorded resource (and deposed object) and returns the refreshed state.
+///
+/// Reads are batched per provider and type and run `parallelism` at a time, each under the
+/// engine's retry policy.
+pub async fn refresh(
+    snapshot: &Snapshot,
+    graph: Option<&Graph>,
+    ctx: &EngineContext,
+    parallelism: usize,
+    retry: RetryPolicy,
+) -> Result<RefreshReport, RefreshError> {
+    let started = Instant::now();
+    let mut groups: BTreeMap<(Option<String>, String), Vec<&ResourceState>> = BTreeMap::new();
+    for resource in snapshot.resources.values() {
+        if resource.kind != NodeKind::Provider {
+            groups
+                .entry((resource.provider.clone(), resource.type_name.clone()))
+                .or_default()
+                .push(resource);
+        }
+    }
+    ctx.events.emit(Event::RefreshStarted {
+        resources: groups.values().map(Vec::len).sum(),
+    });
+
+    let mut report = RefreshReport {
+        snapshot: snapshot.clone(),
+        ..RefreshReport::default()
+    };
+    let mut batches = Vec::new();
+    for ((provider, type_name), resources) in &groups {
+        let configured = match provider_for(&ctx.instances, type_name, provider.as_deref(), snapshot, graph).await {
+            Ok(configured) => configured,
+            Err(Unavailable::Unknown(why)) => {
+                report.skipped.extend(resources.iter().map(|r| (r.name.clone(), why.clone())));
+                continue;
+            }
+            Err(Unavailable::Failed(source)) => {
+                return Err(RefreshError {
+                    type_name: type_name.clone(),
+                    resources: resources.iter().map(|r| r.name.as_str()).collect::<Vec<_>>().join(", "),
+                    source,
+                });
+            }
+        };
+        for chunk in resources.chunks(BATCH) {
+            batches.push((configured.clone(), type_name.clone(), chunk.to_vec()));
+        }
+    }
+    report.calls = batches.len();
+
+    let stack = ctx.stack.clone();
+    let results = futures::stream::iter(batches)
+        .map(|(configured, type_name, chunk)| {
+            let stack = stack.clone();
+            async move {
+                let request = ReadRequest {
+                    type_name: type_name.clone(),
+                    items: chunk
+                        .iter()
+                        .map(|r| ReadItem {
+                            identity: r.identity(&stack),
+                            id: r.id.clone(),
+                            inputs: Some(r.inputs.reveal()),
+                        })
+                        .collect(),
+                };
+                let timeout = Duration::from_secs(120);
+                let result = read_with_retries(&configured, request, retry, timeout).await;
+                (type_name, chunk, result)
+            }
+        })
+        .buffer_unordered(parallelism.max(1))
+        .collect::<Vec<_>>()
+        .await;
+
+    for (type_name, chunk, result) in results {
+        let response = result.map_err(|source| RefreshError {
+            type_name: type_name.clone(),
+            resources: chunk.iter().map(|r| r.name.as_str()).collect::<Vec<_>>().join(", "),
+            source,
+        })?;
+        for (resource, observed) in chunk.into_iter().zip(response.items) {
+            match observed {
+                None => {
+                    report.gone.push(resource.name.clone());
+                    report.snapshot.resources.remove(&resource.name);
+                    report.mutations.push(Mutation::Remove { name: resource.name.clone() });
+                }
+                Some(observed) => {
+                    let updated = refreshed(resource, observed, &ctx.registry);
+                    if updated.inputs.reveal() != resource.inputs.reveal()
+                        || updated.outputs.reveal() != resource.outputs.reveal()
+                    {
+                        report.changed.push(resource.name.clone());
+                        report.snapshot.resources.insert(resource.name.clone(), updated.clone());
+                        report.mutations.push(Mutation::Upsert { resource: updated });
+                    }
+                }
+            }
+        }
+    }
+    ctx.events.emit(Event::RefreshFinished {
+        changed: report.changed.len(),
+        gone: report.gone.len(),
+        calls: report.calls,
+        elapsed_ms: started.elapsed().as_millis() as u64,
+    });
+    Ok(report)
+}
+
+async fn read_with_retries(
+    configured: &crate::registry::Configured,
+    request: ReadRequest,
+    retry: RetryPolicy,
+    timeout: Duration,
+) -> Result<crate::provider::ReadResponse, ProviderError> {
+    let expected = request.items.len();
+    let mut attempt = 1;
+    let mut delay = retry.min_delay;
+    loop {
+        configured.admit().await;
+        let ctx = CallContext::detached(timeout);
+        let result = match tokio::time::timeout(timeout, configured.provider.read(request.clone(), &ctx)).await {
+            Ok(result) => result,
+            Err(_) => Err(ProviderError::new(ErrorKind::Timeout, "the read did not finish in time")),
+        };
+        match result {
+            Ok(response) if response.items.len() == expected => return Ok(response),
+            Ok(response) => {
+                return Err(ProviderError::permanent(format!(
+                    "the provider answered {} results for {expected} resources (a provider bug)",
+                    response.items.len()
+                )));
+            }
+            Err(error) if error.is_retryable() && attempt < retry.max_attempts => {
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(retry.max_delay);
+                attempt += 1;
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}
