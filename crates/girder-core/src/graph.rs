@@ -334,7 +334,17 @@ impl Graph {
 }
 
 /// A topological order (dependencies first), or every cycle found.
+///
+/// Programs mostly add a resource after what it depends on, so declaration order usually is a
+/// topological order already; it is kept then, because plans read best in program order.
 fn topological_order(dependencies: &[Vec<usize>]) -> Result<Vec<usize>, Vec<Vec<usize>>> {
+    if dependencies
+        .iter()
+        .enumerate()
+        .all(|(node, deps)| deps.iter().all(|&d| d < node))
+    {
+        return Ok((0..dependencies.len()).collect());
+    }
     let mut graph: DiGraph<(), ()> = DiGraph::with_capacity(dependencies.len(), dependencies.len());
     for _ in dependencies {
         graph.add_node(());

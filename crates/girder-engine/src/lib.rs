@@ -16,6 +16,7 @@ pub mod diff;
 pub mod events;
 pub mod plan;
 pub mod provider;
+pub mod ops;
 mod providers;
 pub mod recovery;
 pub mod refresh;
@@ -39,3 +40,4 @@ pub use registry::{Instances, ProviderKey, Registry};
 pub use state::{
     Journal, JournalError, MemoryJournal, Mutation, PendingOperation, ResourceState, Snapshot,
 };
+pub use ops::{OperationError, PlanRequest, Planned, apply_plan, plan_stack, refresh_stack};

@@ -179,6 +179,9 @@ pub struct Plan {
     /// A destroy plan.
     #[serde(default)]
     pub destroy: bool,
+    /// What refresh found, recorded when the plan is applied.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refresh: Vec<crate::state::Mutation>,
 }
 
 impl Plan {
@@ -278,6 +281,7 @@ pub fn plan(
         outputs,
         warnings: diagnostics,
         destroy: options.destroy,
+        refresh: Vec::new(),
     })
 }
 

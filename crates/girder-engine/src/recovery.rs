@@ -16,8 +16,10 @@ use crate::providers::{Unavailable, provider_for};
 use crate::state::{Mutation, OperationKind, PendingOperation, ResourceState, Snapshot};
 
 /// What recovery did.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RecoveryReport {
+    /// The state after recovery.
+    pub snapshot: Snapshot,
     /// Resources found in the cloud and recorded.
     pub adopted: Vec<String>,
     /// Pending creates that never happened.
@@ -45,7 +47,10 @@ const TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Resolves every pending operation of `snapshot`, recording the results in the journal.
 pub async fn recover(snapshot: &Snapshot, graph: Option<&Graph>, ctx: &EngineContext) -> Result<RecoveryReport, RecoveryError> {
-    let mut report = RecoveryReport::default();
+    let mut report = RecoveryReport {
+        snapshot: snapshot.clone(),
+        ..RecoveryReport::default()
+    };
     if snapshot.pending.is_empty() {
         return Ok(report);
     }
@@ -61,7 +66,10 @@ pub async fn recover(snapshot: &Snapshot, graph: Option<&Graph>, ctx: &EngineCon
         for mutation in &mutations {
             working.apply(mutation);
         }
+        working.pending.retain(|p| p.id != operation.id);
+        working.serial += 1;
     }
+    report.snapshot = working;
     ctx.events.emit(Event::RecoveryFinished {
         adopted: report.adopted.len(),
         dropped: report.dropped.len(),

@@ -64,7 +64,12 @@ fn keep_secret_markers(observed: &mut Value, recorded: &Value, at: FieldPath) {
 }
 
 fn refreshed(resource: &ResourceState, observed: Observed, registry: &crate::registry::Registry) -> ResourceState {
-    let mut inputs = observed.inputs;
+    // A read node's inputs are the read's parameters (its id), not the object's settings.
+    let mut inputs = if resource.kind == NodeKind::Read {
+        resource.inputs.clone()
+    } else {
+        observed.inputs
+    };
     keep_secret_markers(&mut inputs, &resource.inputs, FieldPath::root());
     let outputs = crate::apply::recorded_outputs_for(&resource.id, observed.outputs, &inputs, registry.schema(&resource.type_name));
     ResourceState {

@@ -233,6 +233,9 @@ impl JournalError {
 }
 
 /// Where the engine records each step, before and after the provider call.
+///
+/// Every `commit` and every non-empty `record` increases the state's serial by one; `begin`
+/// does not. Implementations must make each call durable before returning.
 pub trait Journal: Send + Sync {
     /// Records that a call is about to start.
     fn begin(&self, operation: &PendingOperation) -> Result<(), JournalError>;
