@@ -183,6 +183,17 @@ pub(crate) fn get<'a>(obj: &'a Value, path: &[PathElement], schema: &Schema) -> 
     Some(cur)
 }
 
+/// Whether two objects agree at a path. List items (`k:`/`v:` members) only need to exist
+/// in both: their fields are tracked as separate members.
+pub(crate) fn same_at(a: Option<&Value>, b: &Value, path: &[PathElement], schema: &Schema) -> bool {
+    let left = a.and_then(|a| get(a, path, schema));
+    let right = get(b, path, schema);
+    match path.last() {
+        Some(PathElement::Key(_) | PathElement::Value(_)) => left.is_some() == right.is_some(),
+        _ => left == right,
+    }
+}
+
 /// Removes the node at a path. Returns whether something was removed.
 pub(crate) fn remove(obj: &mut Value, path: &[PathElement], schema: &Schema) -> bool {
     let Some((last, parent_path)) = path.split_last() else {

@@ -480,6 +480,11 @@ fn object_request(
                 "application/strategic-merge-patch+json" => PatchKind::Strategic,
                 "application/json-patch+json" => PatchKind::Json,
                 "application/apply-patch+yaml" | "application/apply-patch+json" => {
+                    if query.get("fieldManager").is_none_or(str::is_empty) {
+                        return Err(ApiError::bad_request(
+                            "fieldManager is required for apply requests",
+                        ));
+                    }
                     PatchKind::Apply {
                         force: query.flag("force"),
                     }

@@ -157,7 +157,7 @@ pub(crate) fn apply(
                 continue;
             }
             for p in m.fields.intersection(&config_set) {
-                if fieldpath::get(live, p, schema) != fieldpath::get(&merged, p, schema) {
+                if !fieldpath::same_at(Some(live), &merged, p, schema) {
                     conflicts.push((i, p.clone()));
                 }
             }
@@ -333,10 +333,7 @@ pub(crate) fn record_update(
         .unwrap_or_default();
     let changed: FieldSet = new_set
         .iter()
-        .filter(|p| {
-            !old_set.contains(*p)
-                || old.and_then(|o| fieldpath::get(o, p, schema)) != fieldpath::get(new, p, schema)
-        })
+        .filter(|p| !old_set.contains(*p) || !fieldpath::same_at(old, new, p, schema))
         .cloned()
         .collect();
     let in_scope = |p: &Path| match p.first() {
