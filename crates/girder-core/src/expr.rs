@@ -256,7 +256,9 @@ mod tests {
         let apply = Expr::Apply(Arc::new(Apply {
             args: vec![reference],
             label: "map",
-            function: Arc::new(|args| Ok(Value::String(format!("x-{}", args[0].as_str().unwrap())))),
+            function: Arc::new(|args| {
+                Ok(Value::String(format!("x-{}", args[0].as_str().unwrap())))
+            }),
         }));
         assert_eq!(apply.resolve(&|_| None).unwrap(), Value::Unknown);
         let outputs = crate::object! { "id" => "abc" };

@@ -392,13 +392,18 @@ mod tests {
             .input("parent", &foreign_id)
             .ignore_changes(["tags..x"])
             .add(&mut s);
-        let b = ResourceDecl::new("sim:resource", "b").depends_on(&a).add(&mut s);
+        let b = ResourceDecl::new("sim:resource", "b")
+            .depends_on(&a)
+            .add(&mut s);
         s.add_dependency(a.node(), &b);
         s.report(Diagnostic::error("from a builder").resource("a"));
         let diagnostics = s.finish().unwrap_err();
         let text = diagnostics.to_string();
         assert!(text.contains("two resources are called `a`"), "{text}");
-        assert!(text.contains("`bad name` is not a valid resource name"), "{text}");
+        assert!(
+            text.contains("`bad name` is not a valid resource name"),
+            "{text}"
+        );
         assert!(text.contains("not part of this stack"), "{text}");
         assert!(text.contains("invalid field path `tags..x`"), "{text}");
         assert!(text.contains("dependency cycle: a -> b -> a"), "{text}");
@@ -411,8 +416,12 @@ mod tests {
         let mut s = Stack::new("dev");
         let a = ResourceDecl::new("sim:resource", "a").add(&mut s);
         let a_id: Output<String> = a.output("id");
-        let b = ResourceDecl::new("sim:resource", "b").input("a", &a_id).add(&mut s);
-        let c = ResourceDecl::new("sim:resource", "c").depends_on(&b).add(&mut s);
+        let b = ResourceDecl::new("sim:resource", "b")
+            .input("a", &a_id)
+            .add(&mut s);
+        let c = ResourceDecl::new("sim:resource", "c")
+            .depends_on(&b)
+            .add(&mut s);
         let graph = s.finish().unwrap();
         let order = graph.topological_order();
         let pos = |i: usize| order.iter().position(|&x| x == i).unwrap();

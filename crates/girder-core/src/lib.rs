@@ -26,8 +26,8 @@ pub use graph::{Graph, Node, NodeId};
 pub use output::{Data, Input, IntoInput, Output};
 pub use path::{FieldPath, PathError, Segment};
 pub use resource::{
-    Dependable, HasOptions, IntoExpr, NodeKind, NodeSpec, ResourceDecl, ResourceHandle,
-    ResourceOptions, Timeouts, WithOptions, package_of,
+    Dependable, HasOptions, IntoExpr, NodeKind, NodeSpec, ProviderHandle, ResourceDecl,
+    ResourceHandle, ResourceOptions, Timeouts, WithOptions, package_of,
 };
 pub use stack::Stack;
 pub use value::{Value, ValueError};

@@ -426,7 +426,13 @@ mod tests {
         let second = object! { "port" => 80 };
         let resolved = zipped
             .expr()
-            .resolve(&|node| Some(if node == NodeId::for_tests(1) { &first } else { &second }))
+            .resolve(&|node| {
+                Some(if node == NodeId::for_tests(1) {
+                    &first
+                } else {
+                    &second
+                })
+            })
             .unwrap();
         assert_eq!(resolved, Value::from("i-1/80"));
     }

@@ -82,7 +82,9 @@ impl FieldPath {
 
 /// Why a field path could not be parsed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid field path `{path}`: {reason} (write keys as `a.b`, indexes as `a[0]`, and keys with dots as `a[\"k.e.y\"]`)")]
+#[error(
+    "invalid field path `{path}`: {reason} (write keys as `a.b`, indexes as `a[0]`, and keys with dots as `a[\"k.e.y\"]`)"
+)]
 pub struct PathError {
     /// The text that failed to parse.
     pub path: String,

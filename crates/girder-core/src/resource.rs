@@ -381,7 +381,65 @@ macro_rules! into_expr_via_value {
         }
     )*};
 }
-into_expr_via_value!(&str, String, bool, i32, i64, u16, u32, u64, crate::Value, serde_json::Value);
+into_expr_via_value!(
+    &str,
+    String,
+    bool,
+    i32,
+    i64,
+    u16,
+    u32,
+    u64,
+    crate::Value,
+    serde_json::Value
+);
+
+/// The handle of a provider node: resources given it use that provider instead of their
+/// package's default one. Providers are graph nodes, so a provider configured from another
+/// resource's outputs (a Kubernetes provider from an EKS cluster) waits for that resource.
+///
+/// ```
+/// use girder_core::{ProviderHandle, ResourceDecl, Stack};
+/// let mut s = Stack::new("dev");
+/// let node = ResourceDecl::provider_node("k8s:provider", "cluster")
+///     .input("server", "https://example.invalid")
+///     .add(&mut s)
+///     .node();
+/// let provider = ProviderHandle::new(node, "k8s");
+/// let app = ResourceDecl::new("k8s:apps/v1:Deployment", "web").provider(provider.node()).add(&mut s);
+/// assert_eq!(s.finish().unwrap().node(app.node()).dependencies, vec![node.index()]);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ProviderHandle {
+    node: NodeId,
+    package: String,
+}
+
+impl ProviderHandle {
+    /// A handle for the provider node `node` of `package`.
+    pub fn new(node: NodeId, package: impl Into<String>) -> ProviderHandle {
+        ProviderHandle {
+            node,
+            package: package.into(),
+        }
+    }
+
+    /// The provider node.
+    pub fn node(&self) -> NodeId {
+        self.node
+    }
+
+    /// The package it configures (`k8s`, `aws`).
+    pub fn package(&self) -> &str {
+        &self.package
+    }
+}
+
+impl Dependable for ProviderHandle {
+    fn node_ids(&self) -> Vec<NodeId> {
+        vec![self.node]
+    }
+}
 
 /// The handle of a node in the stack: reads its outputs as typed [`Output`]s.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -283,7 +283,9 @@ impl Value {
             Value::Bool(b) => serde_json::Value::Bool(*b),
             Value::Number(n) => serde_json::Value::Number(n.clone()),
             Value::String(s) => serde_json::Value::String(s.clone()),
-            Value::Array(items) => serde_json::Value::Array(items.iter().map(Value::to_json).collect()),
+            Value::Array(items) => {
+                serde_json::Value::Array(items.iter().map(Value::to_json).collect())
+            }
             Value::Object(map) => serde_json::Value::Object(
                 map.iter().map(|(k, v)| (k.clone(), v.to_json())).collect(),
             ),
@@ -516,7 +518,8 @@ mod tests {
 
     #[test]
     fn display_masks_secrets() {
-        let v = object! { "password" => Value::from("hunter2").into_secret(), "id" => Value::Unknown };
+        let v =
+            object! { "password" => Value::from("hunter2").into_secret(), "id" => Value::Unknown };
         let shown = v.display().to_string();
         assert!(!shown.contains("hunter2"));
         assert_eq!(shown, "{id: (known after apply), password: [secret]}");

@@ -47,7 +47,9 @@ pub struct Harness {
 
 impl std::fmt::Debug for Harness {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Harness").field("sim", &self.sim).finish_non_exhaustive()
+        f.debug_struct("Harness")
+            .field("sim", &self.sim)
+            .finish_non_exhaustive()
     }
 }
 
@@ -96,17 +98,30 @@ impl Harness {
     }
 
     /// Plans with options (targets, destroy).
-    pub async fn plan_with(&self, graph: &Graph, options: PlanOptions) -> Result<Plan, OperationError> {
+    pub async fn plan_with(
+        &self,
+        graph: &Graph,
+        options: PlanOptions,
+    ) -> Result<Plan, OperationError> {
         let request = PlanRequest {
             options,
             ..self.plan_request.clone()
         };
-        Ok(plan_stack(graph, &self.snapshot(), &self.ctx, &request).await?.plan)
+        Ok(plan_stack(graph, &self.snapshot(), &self.ctx, &request)
+            .await?
+            .plan)
     }
 
     /// Applies a plan made against the current state.
     pub async fn apply(&self, graph: &Graph, plan: Plan) -> Result<ApplyReport, OperationError> {
-        apply_plan(graph, plan, &self.snapshot(), &self.ctx, &self.apply_options).await
+        apply_plan(
+            graph,
+            plan,
+            &self.snapshot(),
+            &self.ctx,
+            &self.apply_options,
+        )
+        .await
     }
 
     /// Plans and applies `graph`.
@@ -118,7 +133,13 @@ impl Harness {
     /// Plans and applies the deletion of everything.
     pub async fn destroy(&self, graph: &Graph) -> Result<ApplyReport, OperationError> {
         let plan = self
-            .plan_with(graph, PlanOptions { destroy: true, ..PlanOptions::default() })
+            .plan_with(
+                graph,
+                PlanOptions {
+                    destroy: true,
+                    ..PlanOptions::default()
+                },
+            )
             .await?;
         self.apply(graph, plan).await
     }

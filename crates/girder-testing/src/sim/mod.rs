@@ -271,11 +271,13 @@ impl ProviderPackage for SimPackage {
         if let Some(latency) = inputs.get("latency_ms") {
             if !latency.is_unknown() && latency.as_i64().is_none_or(|ms| ms < 0) {
                 diagnostics.push(
-                    Diagnostic::error(format!("`latency_ms` of a `{type_name}` must be a whole number of milliseconds"))
-                        .resource(name)
-                        .field("latency_ms")
-                        .value(latency.display())
-                        .fix("use a non-negative integer such as `100`"),
+                    Diagnostic::error(format!(
+                        "`latency_ms` of a `{type_name}` must be a whole number of milliseconds"
+                    ))
+                    .resource(name)
+                    .field("latency_ms")
+                    .value(latency.display())
+                    .fix("use a non-negative integer such as `100`"),
                 );
             }
         }
@@ -316,7 +318,12 @@ impl SimProvider {
         })
     }
 
-    async fn delay(&self, behavior: &TypeBehavior, inputs: &Value, ctx: &CallContext) -> Result<(), ProviderError> {
+    async fn delay(
+        &self,
+        behavior: &TypeBehavior,
+        inputs: &Value,
+        ctx: &CallContext,
+    ) -> Result<(), ProviderError> {
         let latency = inputs
             .get("latency_ms")
             .and_then(Value::as_i64)
@@ -334,29 +341,60 @@ impl SimProvider {
         Ok(())
     }
 
-    fn inject(&self, behavior: &TypeBehavior, operation: &str, name: &str, inputs: &Value) -> Result<(), ProviderError> {
+    fn inject(
+        &self,
+        behavior: &TypeBehavior,
+        operation: &str,
+        name: &str,
+        inputs: &Value,
+    ) -> Result<(), ProviderError> {
         if inputs.get("fail_on").and_then(Value::as_str) == Some(operation) {
             SimStats::count(&self.inner.stats.injected_failures);
-            return Err(ProviderError::permanent(format!("{operation} of `{name}` refused (fail_on = {operation})")).with_code("SimRefused"));
+            return Err(ProviderError::permanent(format!(
+                "{operation} of `{name}` refused (fail_on = {operation})"
+            ))
+            .with_code("SimRefused"));
         }
         if operation == "create" {
             if let Some(flaky) = inputs.get("flaky").and_then(Value::as_i64) {
-                let mut attempts = self.inner.stats.attempts.lock().unwrap_or_else(|p| p.into_inner());
+                let mut attempts = self
+                    .inner
+                    .stats
+                    .attempts
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner());
                 let count = attempts.entry(name.to_owned()).or_insert(0);
                 *count += 1;
                 if i64::from(*count) <= flaky {
                     SimStats::count(&self.inner.stats.injected_failures);
-                    return Err(ProviderError::retryable(format!("`{name}` is throttled (attempt {count})")).with_code("Throttling"));
+                    return Err(ProviderError::retryable(format!(
+                        "`{name}` is throttled (attempt {count})"
+                    ))
+                    .with_code("Throttling"));
                 }
             }
         }
-        let rate = if behavior.fail_rate > 0.0 { behavior.fail_rate } else { self.inner.fail_rate };
-        let failure = if behavior.fail_rate > 0.0 { behavior.failure } else { self.inner.failure };
+        let rate = if behavior.fail_rate > 0.0 {
+            behavior.fail_rate
+        } else {
+            self.inner.fail_rate
+        };
+        let failure = if behavior.fail_rate > 0.0 {
+            behavior.failure
+        } else {
+            self.inner.failure
+        };
         if rate > 0.0 && rand::random::<f64>() < rate {
             SimStats::count(&self.inner.stats.injected_failures);
             return Err(match failure {
-                FailureKind::Retryable => ProviderError::retryable(format!("injected transient failure in {operation} of `{name}`")).with_code("Throttling"),
-                FailureKind::Permanent => ProviderError::permanent(format!("injected failure in {operation} of `{name}`")).with_code("SimInjected"),
+                FailureKind::Retryable => ProviderError::retryable(format!(
+                    "injected transient failure in {operation} of `{name}`"
+                ))
+                .with_code("Throttling"),
+                FailureKind::Permanent => {
+                    ProviderError::permanent(format!("injected failure in {operation} of `{name}`"))
+                        .with_code("SimInjected")
+                }
             });
         }
         Ok(())
@@ -384,13 +422,20 @@ fn outputs_for(id: &str, type_name: &str, inputs: &Value) -> Value {
         Value::Object(_) => inputs.clone(),
         _ => Value::object(),
     };
-    let _ = outputs.set(&FieldPath::key("arn"), Value::String(format!("arn:sim:{type_name}/{id}")));
+    let _ = outputs.set(
+        &FieldPath::key("arn"),
+        Value::String(format!("arn:sim:{type_name}/{id}")),
+    );
     outputs
 }
 
 #[async_trait]
 impl Provider for SimProvider {
-    async fn create(&self, request: CreateRequest, ctx: &CallContext) -> Result<CreateResponse, ProviderError> {
+    async fn create(
+        &self,
+        request: CreateRequest,
+        ctx: &CallContext,
+    ) -> Result<CreateResponse, ProviderError> {
         let started = Instant::now();
         let behavior = self.behavior(&request.identity.type_name)?;
         self.delay(behavior, &request.inputs, ctx).await?;
@@ -408,28 +453,43 @@ impl Provider for SimProvider {
         self.inner.cloud.put(&object).map_err(storage)?;
         self.log(&request.identity.name, "create", started);
         if request.inputs.get("never_ready").and_then(Value::as_bool) == Some(true) {
-            return Err(ProviderError::permanent(format!("`{}` was created but never became ready", request.identity.name))
-                .with_partial(id, outputs));
+            return Err(ProviderError::permanent(format!(
+                "`{}` was created but never became ready",
+                request.identity.name
+            ))
+            .with_partial(id, outputs));
         }
         SimStats::count(&self.inner.stats.creates);
         Ok(CreateResponse { id, outputs })
     }
 
-    async fn read(&self, request: ReadRequest, _ctx: &CallContext) -> Result<ReadResponse, ProviderError> {
+    async fn read(
+        &self,
+        request: ReadRequest,
+        _ctx: &CallContext,
+    ) -> Result<ReadResponse, ProviderError> {
         SimStats::count(&self.inner.stats.read_calls);
         let mut items = Vec::with_capacity(request.items.len());
         for item in &request.items {
             SimStats::count(&self.inner.stats.reads);
             let object = self.inner.cloud.get(&item.id).map_err(storage)?;
-            items.push(object.filter(|o| o.type_name == request.type_name).map(|o| Observed {
-                inputs: o.inputs,
-                outputs: o.outputs,
-            }));
+            items.push(
+                object
+                    .filter(|o| o.type_name == request.type_name)
+                    .map(|o| Observed {
+                        inputs: o.inputs,
+                        outputs: o.outputs,
+                    }),
+            );
         }
         Ok(ReadResponse { items })
     }
 
-    async fn update(&self, request: UpdateRequest, ctx: &CallContext) -> Result<UpdateResponse, ProviderError> {
+    async fn update(
+        &self,
+        request: UpdateRequest,
+        ctx: &CallContext,
+    ) -> Result<UpdateResponse, ProviderError> {
         let started = Instant::now();
         let behavior = self.behavior(&request.identity.type_name)?;
         self.delay(behavior, &request.inputs, ctx).await?;
@@ -439,10 +499,22 @@ impl Provider for SimProvider {
             .cloud
             .get(&request.id)
             .map_err(storage)?
-            .ok_or_else(|| ProviderError::not_found(format!("`{}` ({}) no longer exists", request.identity.name, request.id)))?;
+            .ok_or_else(|| {
+                ProviderError::not_found(format!(
+                    "`{}` ({}) no longer exists",
+                    request.identity.name, request.id
+                ))
+            })?;
         for path in &request.changed {
-            if behavior.replace_on.iter().any(|f| path.top_level() == Some(f)) {
-                return Err(ProviderError::invalid_input(format!("`{path}` of a `{}` cannot be updated in place", request.identity.type_name)));
+            if behavior
+                .replace_on
+                .iter()
+                .any(|f| path.top_level() == Some(f))
+            {
+                return Err(ProviderError::invalid_input(format!(
+                    "`{path}` of a `{}` cannot be updated in place",
+                    request.identity.type_name
+                )));
             }
         }
         object.inputs = request.inputs.clone();
@@ -450,7 +522,9 @@ impl Provider for SimProvider {
         self.inner.cloud.put(&object).map_err(storage)?;
         self.log(&request.identity.name, "update", started);
         SimStats::count(&self.inner.stats.updates);
-        Ok(UpdateResponse { outputs: object.outputs })
+        Ok(UpdateResponse {
+            outputs: object.outputs,
+        })
     }
 
     async fn delete(&self, request: DeleteRequest, ctx: &CallContext) -> Result<(), ProviderError> {
@@ -464,7 +538,11 @@ impl Provider for SimProvider {
         Ok(())
     }
 
-    async fn find(&self, request: FindRequest, _ctx: &CallContext) -> Result<FindResponse, ProviderError> {
+    async fn find(
+        &self,
+        request: FindRequest,
+        _ctx: &CallContext,
+    ) -> Result<FindResponse, ProviderError> {
         SimStats::count(&self.inner.stats.finds);
         let found = self
             .inner
