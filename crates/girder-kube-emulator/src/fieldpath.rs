@@ -106,7 +106,7 @@ impl Scope {
         match self {
             Scope::All => true,
             Scope::NoStatus => field != "status",
-            Scope::StatusOnly => field == "status" || field == "metadata",
+            Scope::StatusOnly => field == "status",
         }
     }
 }

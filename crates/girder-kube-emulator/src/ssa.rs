@@ -131,7 +131,9 @@ pub(crate) fn apply(
     let schema = req.schema;
     let mut config = config.clone();
     if let Some(map) = config.as_object_mut() {
-        map.retain(|k, _| k == "apiVersion" || k == "kind" || req.scope.includes(k));
+        map.retain(|k, _| {
+            matches!(k.as_str(), "apiVersion" | "kind" | "metadata") || req.scope.includes(k)
+        });
         if let Some(Value::Object(meta)) = map.get_mut("metadata") {
             meta.shift_remove("managedFields");
             meta.shift_remove("resourceVersion");

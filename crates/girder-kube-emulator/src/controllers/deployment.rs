@@ -286,6 +286,9 @@ pub(super) fn reconcile_deployments(state: &mut State, memory: &mut Memory, now:
             )
         };
         let prev_progress = find_condition(&d, "Progressing");
+        if !complete && since_progress <= deadline {
+            memory.waiting = true;
+        }
         let progressing = if complete {
             condition(
                 "Progressing",
@@ -378,6 +381,7 @@ pub(super) fn reconcile_replicasets(state: &mut State, memory: &mut Memory, now:
             .cloned()
             .collect();
         if pods.len() < want {
+            memory.waiting = true;
             let due = memory
                 .rs_last_create
                 .get(&uid)

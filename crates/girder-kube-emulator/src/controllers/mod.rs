@@ -3,7 +3,8 @@
 //! through their phases, and a Service controller that gives LoadBalancers a hostname.
 //!
 //! Each pass takes the store lock, reconciles every object, and writes only what changed;
-//! passes run after each API write and at least every `EmulatorConfig::controller_tick`.
+//! passes run after each write (their own included, until nothing changes) and every
+//! `EmulatorConfig::controller_tick` while a time-based transition is pending.
 //! Time-based transitions (Pod readiness, rollout steps, progress deadlines, load balancer
 //! delay) are measured with the controller's own clock, not with object timestamps, so they
 //! work at millisecond scale.
@@ -36,16 +37,25 @@ pub(crate) struct Memory {
     pub lb_seen: HashMap<String, Instant>,
     /// The next Pod IP (10.244.0.0/16).
     pub next_pod_ip: u32,
+    /// Set by a pass that waits for time to pass (a Pod to start, a rollout step, a deadline,
+    /// a load balancer delay): the next tick must run a pass even if nothing was written.
+    pub waiting: bool,
 }
 
 /// Runs the controllers until `shutdown` turns true.
 pub(crate) async fn run(store: Arc<Store>, mut shutdown: watch::Receiver<bool>) {
     let mut memory = Memory::default();
     let tick = store.lock().config.controller_tick;
+    let mut seen_rv = None;
     loop {
         {
             let mut state = store.lock();
-            reconcile(&mut state, &mut memory);
+            // Idle clusters cost nothing: a pass runs only after a write or while waiting on time.
+            if memory.waiting || seen_rv != Some(state.rv) {
+                seen_rv = Some(state.rv);
+                memory.waiting = false;
+                reconcile(&mut state, &mut memory);
+            }
         }
         tokio::select! {
             _ = shutdown.changed() => break,

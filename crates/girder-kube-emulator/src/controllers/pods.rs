@@ -82,6 +82,9 @@ pub(super) fn reconcile_pods(state: &mut State, memory: &mut Memory, now: Instan
             .collect();
         let stamp = object::now_rfc3339();
         let started = now.duration_since(seen) >= step;
+        if !started {
+            memory.waiting = true;
+        }
         let waiting_reason = if !started {
             "ContainerCreating"
         } else {
@@ -225,6 +228,7 @@ pub(super) fn reconcile_services(state: &mut State, memory: &mut Memory, now: In
         let uid = object::uid(&svc).to_string();
         let seen = *memory.lb_seen.entry(uid.clone()).or_insert(now);
         if now.duration_since(seen) < delay {
+            memory.waiting = true;
             continue;
         }
         let short: String = uid
