@@ -47,6 +47,8 @@ pub(crate) fn on_create(
         set(obj, "status", json!({"phase": "Active"}));
     } else if is(rt, "", "services") {
         service_defaults(state, rt, None, obj, dry_run)?;
+    } else if is(rt, "", "secrets") {
+        secret_data(obj);
     } else if is(rt, "apps", "deployments")
         || is(rt, "apps", "replicasets")
         || is(rt, "apps", "statefulsets")
@@ -86,6 +88,8 @@ pub(crate) fn on_update(
         }
     } else if is(rt, "", "services") {
         service_defaults(state, rt, Some(old), new, dry_run)?;
+    } else if is(rt, "", "secrets") {
+        secret_data(new);
     } else if is(rt, "apps", "deployments")
         || is(rt, "apps", "replicasets")
         || is(rt, "apps", "statefulsets")
@@ -117,6 +121,36 @@ pub(crate) fn after_commit(state: &mut State, rt: &ResourceType, stored: &Value)
         && let Err(causes) = state.registry.register_crd(stored)
     {
         tracing::warn!(?causes, "stored CRD could not be registered");
+    }
+}
+
+/// Moves `stringData` into base64 `data` and defaults `type`, as the API server does.
+fn secret_data(obj: &mut Value) {
+    use base64::Engine as _;
+    let Some(map) = obj.as_object_mut() else {
+        return;
+    };
+    map.entry("type").or_insert(Value::from("Opaque"));
+    let Some(Value::Object(strings)) = map.shift_remove("stringData") else {
+        return;
+    };
+    let data = map
+        .entry("data")
+        .or_insert_with(|| Value::Object(Map::new()));
+    if !data.is_object() {
+        *data = Value::Object(Map::new());
+    }
+    if let Some(data) = data.as_object_mut() {
+        for (k, v) in strings {
+            let text = match v {
+                Value::String(s) => s,
+                other => other.to_string(),
+            };
+            data.insert(
+                k,
+                Value::from(base64::engine::general_purpose::STANDARD.encode(text)),
+            );
+        }
     }
 }
 
@@ -533,6 +567,19 @@ mod tests {
         ips.dedup();
         assert_eq!(ips.len(), 3);
         assert!(ips.iter().all(|ip| ip.starts_with("10.96.")));
+    }
+
+    #[test]
+    fn secrets_encode_string_data() {
+        let store = Store::new(Arc::new(EmulatorConfig::default()));
+        let mut state = store.lock();
+        let rt = state.registry.lookup("", "v1", "secrets").unwrap();
+        let mut s = json!({"metadata": {"name": "s"}, "stringData": {"password": "hunter2"}, "data": {"a": "YQ=="}});
+        on_create(&mut state, &rt, &mut s, false).unwrap();
+        assert_eq!(
+            s,
+            json!({"metadata": {"name": "s"}, "type": "Opaque", "data": {"a": "YQ==", "password": "aHVudGVyMg=="}})
+        );
     }
 
     #[test]

@@ -27,7 +27,8 @@
 //!   `resourceVersion` counter, `generation` bumped on changes outside `metadata`/`status`,
 //!   `uid`, `creationTimestamp`, `generateName`, optimistic concurrency (409 on a stale
 //!   `resourceVersion`), namespaces that must exist (404) and must not be terminating (403),
-//!   `dryRun=All` on every write. Errors are `metav1.Status` objects.
+//!   `dryRun=All` on every write; Secrets' `stringData` is encoded into `data`. Errors are
+//!   `metav1.Status` objects.
 //! - **Server-side apply**: `application/apply-patch+yaml` (YAML or JSON body) with
 //!   `fieldManager` creates or updates; `managedFields` in the real `FieldsV1` format for
 //!   Apply and Update operations; conflicts (409 with `FieldManagerConflict` causes naming the

@@ -37,7 +37,7 @@ fn complete(d: &Deployment, replicas: i32) -> bool {
 #[tokio::test]
 async fn rollout_succeeds_step_by_step() {
     let emu = KubeEmulator::start_with(EmulatorConfig {
-        rollout_step: Duration::from_millis(60),
+        rollout_step: Duration::from_millis(100),
         ..EmulatorConfig::default()
     })
     .unwrap();
@@ -85,7 +85,7 @@ async fn rollout_succeeds_step_by_step() {
         "{seen_progressing:?}"
     );
     assert!(
-        took >= Duration::from_millis(180),
+        took >= Duration::from_millis(300),
         "three replicas take at least three steps: {took:?}"
     );
     assert_eq!(

@@ -155,27 +155,23 @@ async fn apply_conflicts_name_the_other_manager_and_force_takes_ownership() {
     );
 
     // An Update (PUT) takes ownership without conflict, and is named with its API version.
-    let mut d = deploys.get("web").await.unwrap();
-    d.spec
-        .as_mut()
-        .unwrap()
-        .template
-        .spec
-        .as_mut()
-        .unwrap()
-        .containers[0]
-        .image = Some("nginx:edited".into());
-    deploys
-        .replace(
-            "web",
-            &PostParams {
-                field_manager: Some("editor".into()),
-                ..PostParams::default()
-            },
-            &d,
-        )
-        .await
-        .unwrap();
+    // The controllers write status concurrently, so the PUT retries on a stale version, as
+    // real clients must.
+    let pp = PostParams {
+        field_manager: Some("editor".into()),
+        ..PostParams::default()
+    };
+    let mut attempts = 0;
+    loop {
+        let mut d = deploys.get("web").await.unwrap();
+        let pod = d.spec.as_mut().unwrap().template.spec.as_mut().unwrap();
+        pod.containers[0].image = Some("nginx:edited".into());
+        match deploys.replace("web", &pp, &d).await {
+            Ok(_) => break,
+            Err(kube::Error::Api(s)) if s.code == 409 && attempts < 20 => attempts += 1,
+            Err(e) => panic!("replace failed: {e}"),
+        }
+    }
     let mut cfg = deployment("web", "nginx:mine", 5);
     cfg["spec"].as_object_mut().unwrap().remove("replicas");
     let e = status(
