@@ -1,1 +1,256 @@
-//! placeholder
+//! The command line every girder program gets.
+//!
+//! A program hands its closure to [`App::run`] (the facade's `girder::run` does that with the
+//! default providers); the closure builds the stack once, purely, and the command — `plan`,
+//! `apply`, `destroy`, `refresh`, `graph`, `output`, `state …`, `import`, `render` — runs
+//! against the recorded state.
+
+pub mod args;
+mod commands;
+pub mod display;
+mod error;
+mod planfile;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+use girder_core::{Graph, Stack};
+use girder_engine::provider::ProviderPackage;
+use girder_engine::{EngineContext, EventSink, Registry};
+use girder_state::StateStore;
+
+pub use args::{Cli, Command, GlobalArgs};
+pub use error::CliError;
+
+/// A boxed error from a user program.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// What provider packages may depend on: the global command-line settings.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// The stack.
+    pub stack: String,
+    /// The state location.
+    pub state: String,
+    /// `--kubeconfig`: every Kubernetes provider uses this kubeconfig when set.
+    pub kubeconfig: Option<PathBuf>,
+}
+
+/// Builds a provider package from the settings.
+pub type PackageFactory = Box<dyn Fn(&Settings) -> Arc<dyn ProviderPackage>>;
+
+/// Renders the Kubernetes objects of a graph: (file name, YAML) pairs; the flag reveals secrets.
+pub type Renderer =
+    Arc<dyn Fn(&Graph, bool) -> Result<Vec<(String, String)>, String> + Send + Sync>;
+
+/// A girder program's command line: its provider packages and extensions.
+///
+/// ```no_run
+/// use girder_cli::App;
+/// use girder_core::Stack;
+/// fn main() -> std::process::ExitCode {
+///     App::new().run(|s: &mut Stack| {
+///         // declare resources here
+///         let _ = s;
+///         Ok(())
+///     })
+/// }
+/// ```
+#[derive(Default)]
+pub struct App {
+    packages: Vec<PackageFactory>,
+    renderer: Option<Renderer>,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("packages", &self.packages.len())
+            .field("renderer", &self.renderer.is_some())
+            .finish()
+    }
+}
+
+impl App {
+    /// An app with no provider packages.
+    pub fn new() -> App {
+        App::default()
+    }
+
+    /// Adds a provider package.
+    pub fn package(mut self, package: impl ProviderPackage) -> App {
+        let package: Arc<dyn ProviderPackage> = Arc::new(package);
+        self.packages.push(Box::new(move |_| package.clone()));
+        self
+    }
+
+    /// Adds a provider package built from the command-line settings.
+    pub fn package_with(
+        mut self,
+        factory: impl Fn(&Settings) -> Arc<dyn ProviderPackage> + 'static,
+    ) -> App {
+        self.packages.push(Box::new(factory));
+        self
+    }
+
+    /// Enables `render` with this renderer.
+    pub fn renderer(mut self, renderer: Renderer) -> App {
+        self.renderer = Some(renderer);
+        self
+    }
+
+    /// Parses the process arguments and runs the command over the program.
+    pub fn run<F>(self, program: F) -> ExitCode
+    where
+        F: FnOnce(&mut Stack) -> Result<(), BoxError>,
+    {
+        self.run_from(std::env::args_os(), program)
+    }
+
+    /// Parses the process arguments, runs, and returns the exit status (see
+    /// [`App::run_status`]).
+    pub fn run_args_status<F>(self, program: F) -> u8
+    where
+        F: FnOnce(&mut Stack) -> Result<(), BoxError>,
+    {
+        self.run_status(std::env::args_os(), program)
+    }
+
+    /// Runs with explicit arguments (the first is the program name).
+    pub fn run_from<I, T, F>(self, args: I, program: F) -> ExitCode
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+        F: FnOnce(&mut Stack) -> Result<(), BoxError>,
+    {
+        ExitCode::from(self.run_status(args, program))
+    }
+
+    /// Runs with explicit arguments and returns the exit status: 0 success, 1 error, 2 changes
+    /// (with `plan --detailed-exitcode`).
+    pub fn run_status<I, T, F>(self, args: I, program: F) -> u8
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+        F: FnOnce(&mut Stack) -> Result<(), BoxError>,
+    {
+        let cli = match Cli::try_parse_from(args) {
+            Ok(cli) => cli,
+            Err(error) => {
+                let _ = error.print();
+                return if error.use_stderr() { 1 } else { 0 };
+            }
+        };
+        init_tracing(&cli.global);
+        let color = !cli.global.no_color && std::io::stdout().is_terminal();
+        console::set_colors_enabled(color);
+        let palette = display::plan::Palette::new(color);
+        match self.execute(cli, program) {
+            Ok(code) => code,
+            Err(error) => {
+                eprintln!("{} {error}", palette.red("Error:"));
+                1
+            }
+        }
+    }
+
+    fn execute<F>(self, cli: Cli, program: F) -> Result<u8, CliError>
+    where
+        F: FnOnce(&mut Stack) -> Result<(), BoxError>,
+    {
+        let settings = Settings {
+            stack: cli.global.stack.clone(),
+            state: cli.global.state.clone(),
+            kubeconfig: cli.global.kubeconfig.clone(),
+        };
+        let mut registry = Registry::new();
+        for factory in &self.packages {
+            registry.register(factory(&settings));
+        }
+        let mut stack = Stack::new(cli.global.stack.clone());
+        program(&mut stack).map_err(CliError::Program)?;
+        let graph = stack.finish().map_err(CliError::Diagnostics)?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| CliError::Io {
+                path: "tokio runtime".into(),
+                message: e.to_string(),
+            })?;
+        let run = commands::Run {
+            global: cli.global,
+            registry: Arc::new(registry),
+            graph,
+            renderer: self.renderer,
+            color: console::colors_enabled(),
+        };
+        runtime.block_on(run.dispatch(cli.command))
+    }
+}
+
+fn init_tracing(global: &GlobalArgs) {
+    let level = match global.verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("GIRDER_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(format!(
+            "{level},aws_config=error,aws_smithy_runtime=error,hyper=warn"
+        ))
+    });
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if global.json {
+        builder.json().try_init()
+    } else {
+        builder.without_time().with_target(false).try_init()
+    };
+}
+
+/// An engine context over a store with an event sink.
+pub(crate) fn context(
+    stack: &str,
+    registry: &Arc<Registry>,
+    store: &Arc<dyn StateStore>,
+    events: Arc<dyn EventSink>,
+) -> EngineContext {
+    let journal: Arc<dyn girder_engine::Journal> = Arc::new(StoreJournal(store.clone()));
+    EngineContext::new(stack, registry.clone(), journal, events)
+}
+
+/// Adapts a shared store to the engine's journal.
+struct StoreJournal(Arc<dyn StateStore>);
+
+impl girder_engine::Journal for StoreJournal {
+    fn begin(
+        &self,
+        operation: &girder_engine::PendingOperation,
+    ) -> Result<(), girder_engine::JournalError> {
+        self.0.begin(operation)
+    }
+
+    fn commit(
+        &self,
+        operation_id: u64,
+        mutations: &[girder_engine::Mutation],
+    ) -> Result<(), girder_engine::JournalError> {
+        self.0.commit(operation_id, mutations)
+    }
+
+    fn record(
+        &self,
+        mutations: &[girder_engine::Mutation],
+    ) -> Result<(), girder_engine::JournalError> {
+        self.0.record(mutations)
+    }
+
+    fn next_operation_id(&self) -> u64 {
+        self.0.next_operation_id()
+    }
+}

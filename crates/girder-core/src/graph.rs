@@ -393,9 +393,9 @@ mod tests {
             .ignore_changes(["tags..x"])
             .add(&mut s);
         let b = ResourceDecl::new("sim:resource", "b")
-            .depends_on(&a)
+            .depends_on(a)
             .add(&mut s);
-        s.add_dependency(a.node(), &b);
+        s.add_dependency(a.node(), b);
         s.report(Diagnostic::error("from a builder").resource("a"));
         let diagnostics = s.finish().unwrap_err();
         let text = diagnostics.to_string();
@@ -420,7 +420,7 @@ mod tests {
             .input("a", &a_id)
             .add(&mut s);
         let c = ResourceDecl::new("sim:resource", "c")
-            .depends_on(&b)
+            .depends_on(b)
             .add(&mut s);
         let graph = s.finish().unwrap();
         let order = graph.topological_order();

@@ -49,7 +49,12 @@ fn unwrap_secret(v: Option<&Value>) -> Option<&Value> {
     }
 }
 
-fn diff_at(path: &FieldPath, before: Option<&Value>, after: Option<&Value>, out: &mut Vec<FieldDiff>) {
+fn diff_at(
+    path: &FieldPath,
+    before: Option<&Value>,
+    after: Option<&Value>,
+    out: &mut Vec<FieldDiff>,
+) {
     if same(before, after) {
         return;
     }
@@ -104,9 +109,13 @@ mod tests {
 
     #[test]
     fn reports_leaf_changes_in_order() {
-        let before = object! { "a" => 1, "tags" => object!{ "x" => "1", "y" => "2" }, "list" => vec![1, 2] };
+        let before =
+            object! { "a" => 1, "tags" => object!{ "x" => "1", "y" => "2" }, "list" => vec![1, 2] };
         let after = object! { "a" => 1, "tags" => object!{ "x" => "1", "z" => "3" }, "list" => vec![1, 2, 3] };
-        let paths: Vec<String> = diff(&before, &after).iter().map(|d| d.path.to_string()).collect();
+        let paths: Vec<String> = diff(&before, &after)
+            .iter()
+            .map(|d| d.path.to_string())
+            .collect();
         assert_eq!(paths, ["list", "tags.y", "tags.z"]);
     }
 
@@ -119,7 +128,10 @@ mod tests {
 
     #[test]
     fn unknown_is_a_change() {
-        let d = diff(&object! { "id" => "a" }, &object! { "id" => Value::Unknown });
+        let d = diff(
+            &object! { "id" => "a" },
+            &object! { "id" => Value::Unknown },
+        );
         assert_eq!(d.len(), 1);
         assert_eq!(d[0].after, Some(Value::Unknown));
     }
@@ -129,7 +141,10 @@ mod tests {
         let recorded = object! { "tags" => object!{ "owner" => "ops" }, "size" => 1 };
         let mut desired = object! { "tags" => object!{ "owner" => "dev" }, "size" => 2 };
         keep_recorded(&mut desired, &recorded, &["tags.owner".parse().unwrap()]);
-        let changed: Vec<String> = diff(&recorded, &desired).iter().map(|d| d.path.to_string()).collect();
+        let changed: Vec<String> = diff(&recorded, &desired)
+            .iter()
+            .map(|d| d.path.to_string())
+            .collect();
         assert_eq!(changed, ["size"]);
     }
 }

@@ -204,7 +204,10 @@ impl RecordedEvents {
 
     /// The events so far.
     pub fn events(&self) -> Vec<Event> {
-        self.events.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.events
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 }
 
@@ -224,10 +227,19 @@ pub struct TracingEvents;
 impl EventSink for TracingEvents {
     fn emit(&self, event: Event) {
         match &event {
-            Event::ActionFailed { resource, action, error } => {
+            Event::ActionFailed {
+                resource,
+                action,
+                error,
+            } => {
                 tracing::error!(%resource, ?action, %error, "action failed")
             }
-            Event::ActionRetrying { resource, attempt, error, .. } => {
+            Event::ActionRetrying {
+                resource,
+                attempt,
+                error,
+                ..
+            } => {
                 tracing::warn!(%resource, attempt, %error, "retrying")
             }
             other => tracing::debug!(event = ?other),

@@ -14,9 +14,9 @@
 mod apply;
 pub mod diff;
 pub mod events;
+pub mod ops;
 pub mod plan;
 pub mod provider;
-pub mod ops;
 mod providers;
 pub mod recovery;
 pub mod refresh;
@@ -29,10 +29,11 @@ pub use apply::{
     RetryPolicy, apply,
 };
 pub use events::{ActionKind, Event, EventSink, NoEvents, RecordedEvents, TracingEvents};
+pub use ops::{OperationError, PlanRequest, Planned, apply_plan, plan_stack, refresh_stack};
 pub use plan::{OutputChange, Plan, PlanOptions, PlanSummary, Step, StepKind, plan};
 pub use provider::{
-    CallContext, ErrorKind, Provider, ProviderError, ProviderPackage, RateLimit,
-    ResourceIdentity, ResourceSchema,
+    CallContext, ErrorKind, Provider, ProviderError, ProviderPackage, RateLimit, ResourceIdentity,
+    ResourceSchema,
 };
 pub use recovery::{RecoveryError, RecoveryReport, recover};
 pub use refresh::{RefreshError, RefreshReport, refresh};
@@ -40,4 +41,3 @@ pub use registry::{Instances, ProviderKey, Registry};
 pub use state::{
     Journal, JournalError, MemoryJournal, Mutation, PendingOperation, ResourceState, Snapshot,
 };
-pub use ops::{OperationError, PlanRequest, Planned, apply_plan, plan_stack, refresh_stack};

@@ -69,21 +69,36 @@ pub struct Planned {
 ///
 /// Recovery writes to the journal (it must, before anything else happens); refresh does not —
 /// its changes travel in the plan and are recorded when the plan is applied.
-pub async fn plan_stack(graph: &Graph, snapshot: &Snapshot, ctx: &EngineContext, request: &PlanRequest) -> Result<Planned, OperationError> {
+pub async fn plan_stack(
+    graph: &Graph,
+    snapshot: &Snapshot,
+    ctx: &EngineContext,
+    request: &PlanRequest,
+) -> Result<Planned, OperationError> {
     let recovery = recover(snapshot, Some(graph), ctx).await?;
     let refreshed = if request.refresh {
-        refresh(&recovery.snapshot, Some(graph), ctx, request.parallelism, request.retry).await?
+        refresh(
+            &recovery.snapshot,
+            Some(graph),
+            ctx,
+            request.parallelism,
+            request.retry,
+        )
+        .await?
     } else {
         RefreshReport {
             snapshot: recovery.snapshot.clone(),
             ..RefreshReport::default()
         }
     };
-    let mut made = plan(graph, &refreshed.snapshot, &ctx.registry, &request.options).map_err(OperationError::Plan)?;
+    let mut made = plan(graph, &refreshed.snapshot, &ctx.registry, &request.options)
+        .map_err(OperationError::Plan)?;
     made.base_serial = recovery.snapshot.serial;
     made.lineage = recovery.snapshot.lineage.clone();
     made.refresh = refreshed.mutations.clone();
-    ctx.events.emit(Event::Planned { summary: made.summary() });
+    ctx.events.emit(Event::Planned {
+        summary: made.summary(),
+    });
     Ok(Planned {
         plan: made,
         recovery,
@@ -93,7 +108,13 @@ pub async fn plan_stack(graph: &Graph, snapshot: &Snapshot, ctx: &EngineContext,
 
 /// Applies `plan` (made against `snapshot`, which must be the current state): records the
 /// refresh's changes, then runs the actions.
-pub async fn apply_plan(graph: &Graph, plan: Plan, snapshot: &Snapshot, ctx: &EngineContext, options: &ApplyOptions) -> Result<ApplyReport, OperationError> {
+pub async fn apply_plan(
+    graph: &Graph,
+    plan: Plan,
+    snapshot: &Snapshot,
+    ctx: &EngineContext,
+    options: &ApplyOptions,
+) -> Result<ApplyReport, OperationError> {
     let mut current = snapshot.clone();
     if !plan.refresh.is_empty() {
         ctx.journal.record(&plan.refresh)?;
@@ -105,9 +126,21 @@ pub async fn apply_plan(graph: &Graph, plan: Plan, snapshot: &Snapshot, ctx: &En
 }
 
 /// Refreshes and records what exists, without planning or applying.
-pub async fn refresh_stack(graph: Option<&Graph>, snapshot: &Snapshot, ctx: &EngineContext, request: &PlanRequest) -> Result<RefreshReport, OperationError> {
+pub async fn refresh_stack(
+    graph: Option<&Graph>,
+    snapshot: &Snapshot,
+    ctx: &EngineContext,
+    request: &PlanRequest,
+) -> Result<RefreshReport, OperationError> {
     let recovery = recover(snapshot, graph, ctx).await?;
-    let report = refresh(&recovery.snapshot, graph, ctx, request.parallelism, request.retry).await?;
+    let report = refresh(
+        &recovery.snapshot,
+        graph,
+        ctx,
+        request.parallelism,
+        request.retry,
+    )
+    .await?;
     ctx.journal.record(&report.mutations)?;
     Ok(report)
 }

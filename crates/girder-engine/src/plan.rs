@@ -226,6 +226,8 @@ pub struct PlanOptions {
     pub excludes: Vec<String>,
     /// Plan to delete everything.
     pub destroy: bool,
+    /// Adopt existing cloud resources: resource name → cloud id (the `import` command).
+    pub imports: BTreeMap<String, String>,
 }
 
 /// Plans `graph` against `snapshot` (already refreshed, if refresh is wanted).
@@ -247,7 +249,31 @@ pub fn plan(
         plan_destroy(snapshot, options, &mut steps, &mut diagnostics);
     } else {
         let selected = selection(graph, options, &mut diagnostics);
-        let planned = plan_nodes(graph, snapshot, registry, &selected, &mut steps, &mut diagnostics);
+        for name in options.imports.keys() {
+            if graph.find(name).is_none() {
+                diagnostics.push(
+                    Diagnostic::error("import names no resource of the program")
+                        .field("RESOURCE")
+                        .value(name)
+                        .fix("declare the resource in the program first, then import it under its name"),
+                );
+            } else if snapshot.resources.contains_key(name) {
+                diagnostics.push(
+                    Diagnostic::error("the resource is already in the state")
+                        .resource(name.clone())
+                        .fix("`state rm` it first if it should point at another cloud resource"),
+                );
+            }
+        }
+        let planned = plan_nodes(
+            graph,
+            snapshot,
+            registry,
+            &selected,
+            options,
+            &mut steps,
+            &mut diagnostics,
+        );
         plan_removals(graph, snapshot, options, &mut steps, &mut diagnostics);
         for (name, expr) in graph.outputs() {
             let after = expr
@@ -332,6 +358,7 @@ fn plan_nodes(
     snapshot: &Snapshot,
     registry: &Registry,
     selected: &[bool],
+    options: &PlanOptions,
     steps: &mut Vec<Step>,
     diagnostics: &mut Diagnostics,
 ) -> Vec<Option<Value>> {
@@ -397,21 +424,31 @@ fn plan_nodes(
 
         let Some(package) = registry.package(spec.package()) else {
             diagnostics.push(
-                Diagnostic::error(format!("no provider package `{}` is registered", spec.package()))
-                    .resource(spec.name.clone())
-                    .field("type")
-                    .value(&spec.type_name)
-                    .fix(format!("enable the `{}` feature of the `girder` dependency, or register the package", spec.package())),
+                Diagnostic::error(format!(
+                    "no provider package `{}` is registered",
+                    spec.package()
+                ))
+                .resource(spec.name.clone())
+                .field("type")
+                .value(&spec.type_name)
+                .fix(format!(
+                    "enable the `{}` feature of the `girder` dependency, or register the package",
+                    spec.package()
+                )),
             );
             continue;
         };
         let Some(schema) = package.schema(&spec.type_name) else {
             diagnostics.push(
-                Diagnostic::error(format!("the `{}` provider has no resource type `{}`", spec.package(), spec.type_name))
-                    .resource(spec.name.clone())
-                    .field("type")
-                    .value(&spec.type_name)
-                    .fix("check the type token; a newer provider version may be needed"),
+                Diagnostic::error(format!(
+                    "the `{}` provider has no resource type `{}`",
+                    spec.package(),
+                    spec.type_name
+                ))
+                .resource(spec.name.clone())
+                .field("type")
+                .value(&spec.type_name)
+                .fix("check the type token; a newer provider version may be needed"),
             );
             continue;
         };
@@ -433,7 +470,12 @@ fn plan_nodes(
         let mut desired = inputs;
         match old {
             None => {
-                step.kind = match &spec.options.import_id {
+                let import = spec
+                    .options
+                    .import_id
+                    .as_ref()
+                    .or_else(|| options.imports.get(&spec.name));
+                step.kind = match import {
                     Some(id) => {
                         step.import_id = Some(id.clone());
                         StepKind::Import
@@ -457,11 +499,13 @@ fn plan_nodes(
                     .collect();
                 step.diffs = diff(&old.inputs, &desired);
                 for field in &mut step.diffs {
-                    field.forces_replacement = replace_paths.iter().any(|p| touches(&field.path, p));
+                    field.forces_replacement =
+                        replace_paths.iter().any(|p| touches(&field.path, p));
                 }
                 let forces = step.diffs.iter().any(|d| d.forces_replacement);
                 step.kind = if old.tainted {
-                    step.reason = Some("tainted: an earlier apply created it but did not finish".into());
+                    step.reason =
+                        Some("tainted: an earlier apply created it but did not finish".into());
                     StepKind::Replace
                 } else if step.diffs.is_empty() {
                     StepKind::Same
@@ -546,7 +590,11 @@ fn planned_update_outputs(
     outputs
 }
 
-fn delete_step(resource: &ResourceState, deposed_key: Option<String>, reason: Option<String>) -> Step {
+fn delete_step(
+    resource: &ResourceState,
+    deposed_key: Option<String>,
+    reason: Option<String>,
+) -> Step {
     Step {
         resource: resource.name.clone(),
         type_name: resource.type_name.clone(),
@@ -598,7 +646,11 @@ fn plan_removals(
         if resource.protect && !resource.retain_on_delete {
             diagnostics.push(protected_delete(resource));
         }
-        steps.push(delete_step(resource, None, Some("no longer in the program".into())));
+        steps.push(delete_step(
+            resource,
+            None,
+            Some("no longer in the program".into()),
+        ));
     }
     for deposed in &snapshot.deposed {
         steps.push(delete_step(
@@ -610,7 +662,12 @@ fn plan_removals(
 }
 
 /// Deletes for everything recorded (with targets: those and what depends on them).
-fn plan_destroy(snapshot: &Snapshot, options: &PlanOptions, steps: &mut Vec<Step>, diagnostics: &mut Diagnostics) {
+fn plan_destroy(
+    snapshot: &Snapshot,
+    options: &PlanOptions,
+    steps: &mut Vec<Step>,
+    diagnostics: &mut Diagnostics,
+) {
     let mut doomed: HashSet<&str> = HashSet::new();
     if options.targets.is_empty() {
         doomed.extend(snapshot.resources.keys().map(String::as_str));
@@ -622,10 +679,14 @@ fn plan_destroy(snapshot: &Snapshot, options: &PlanOptions, steps: &mut Vec<Step
             doomed.insert(target);
         }
         // Dependents of a destroyed resource go too: walk the recorded reverse edges once.
-        let mut dependents: std::collections::HashMap<&str, Vec<&str>> = std::collections::HashMap::new();
+        let mut dependents: std::collections::HashMap<&str, Vec<&str>> =
+            std::collections::HashMap::new();
         for resource in snapshot.resources.values() {
             for dependency in &resource.dependencies {
-                dependents.entry(dependency.as_str()).or_default().push(&resource.name);
+                dependents
+                    .entry(dependency.as_str())
+                    .or_default()
+                    .push(&resource.name);
             }
         }
         let mut stack: Vec<&str> = doomed.iter().copied().collect();
@@ -650,6 +711,10 @@ fn plan_destroy(snapshot: &Snapshot, options: &PlanOptions, steps: &mut Vec<Step
         steps.push(delete_step(resource, None, Some("destroy".into())));
     }
     for deposed in &snapshot.deposed {
-        steps.push(delete_step(&deposed.resource, Some(deposed.key.clone()), Some("replaced by an earlier apply".into())));
+        steps.push(delete_step(
+            &deposed.resource,
+            Some(deposed.key.clone()),
+            Some("replaced by an earlier apply".into()),
+        ));
     }
 }

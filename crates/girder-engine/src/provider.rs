@@ -318,8 +318,11 @@ impl ResourceSchema {
 
     /// Fields whose change forces a replacement.
     pub fn replace_on<I: IntoIterator<Item = &'static str>>(mut self, fields: I) -> Self {
-        self.replace_on
-            .extend(fields.into_iter().map(|f| f.parse().unwrap_or_else(|_| FieldPath::key(f))));
+        self.replace_on.extend(
+            fields
+                .into_iter()
+                .map(|f| f.parse().unwrap_or_else(|_| FieldPath::key(f))),
+        );
         self
     }
 
@@ -331,22 +334,31 @@ impl ResourceSchema {
 
     /// Output fields only the cloud knows.
     pub fn computed<I: IntoIterator<Item = &'static str>>(mut self, fields: I) -> Self {
-        self.computed
-            .extend(fields.into_iter().map(|f| f.parse().unwrap_or_else(|_| FieldPath::key(f))));
+        self.computed.extend(
+            fields
+                .into_iter()
+                .map(|f| f.parse().unwrap_or_else(|_| FieldPath::key(f))),
+        );
         self
     }
 
     /// Output fields that change on any update.
     pub fn computed_on_update<I: IntoIterator<Item = &'static str>>(mut self, fields: I) -> Self {
-        self.computed_on_update
-            .extend(fields.into_iter().map(|f| f.parse().unwrap_or_else(|_| FieldPath::key(f))));
+        self.computed_on_update.extend(
+            fields
+                .into_iter()
+                .map(|f| f.parse().unwrap_or_else(|_| FieldPath::key(f))),
+        );
         self
     }
 
     /// Output fields that are secret.
     pub fn secret_outputs<I: IntoIterator<Item = &'static str>>(mut self, fields: I) -> Self {
-        self.secret_outputs
-            .extend(fields.into_iter().map(|f| f.parse().unwrap_or_else(|_| FieldPath::key(f))));
+        self.secret_outputs.extend(
+            fields
+                .into_iter()
+                .map(|f| f.parse().unwrap_or_else(|_| FieldPath::key(f))),
+        );
         self
     }
 
@@ -464,8 +476,11 @@ pub trait Provider: Send + Sync + 'static {
     ) -> Result<CreateResponse, ProviderError>;
 
     /// Reads resources of one type (batched).
-    async fn read(&self, request: ReadRequest, ctx: &CallContext)
-    -> Result<ReadResponse, ProviderError>;
+    async fn read(
+        &self,
+        request: ReadRequest,
+        ctx: &CallContext,
+    ) -> Result<ReadResponse, ProviderError>;
 
     /// Updates a resource in place.
     async fn update(
@@ -478,8 +493,11 @@ pub trait Provider: Send + Sync + 'static {
     async fn delete(&self, request: DeleteRequest, ctx: &CallContext) -> Result<(), ProviderError>;
 
     /// Finds resources by their identity tags.
-    async fn find(&self, request: FindRequest, ctx: &CallContext)
-    -> Result<FindResponse, ProviderError>;
+    async fn find(
+        &self,
+        request: FindRequest,
+        ctx: &CallContext,
+    ) -> Result<FindResponse, ProviderError>;
 
     /// The rate limit the engine applies to this instance's calls.
     fn rate_limit(&self) -> Option<RateLimit>;

@@ -39,25 +39,28 @@ pub(crate) async fn provider_for(
         .map_err(Unavailable::Failed)
 }
 
-fn node_config(name: &str, snapshot: &Snapshot, graph: Option<&Graph>) -> Result<(String, Value), Unavailable> {
-    if let Some(graph) = graph {
-        if let Some(index) = graph.find(name) {
-            let node = graph.node_at(index);
-            if node.spec.kind == NodeKind::Provider {
-                let recorded = |id: girder_core::NodeId| {
-                    snapshot
-                        .resources
-                        .get(&graph.node(id).spec.name)
-                        .map(|r| &r.outputs)
-                };
-                let config = node
-                    .spec
-                    .inputs
-                    .resolve(&recorded)
-                    .map_err(|e| Unavailable::Failed(ProviderError::invalid_input(e.to_string())))?;
-                if !config.contains_unknown() {
-                    return Ok((node.spec.package().to_owned(), config));
-                }
+fn node_config(
+    name: &str,
+    snapshot: &Snapshot,
+    graph: Option<&Graph>,
+) -> Result<(String, Value), Unavailable> {
+    if let Some(graph) = graph
+        && let Some(index) = graph.find(name)
+    {
+        let node = graph.node_at(index);
+        if node.spec.kind == NodeKind::Provider {
+            let recorded = |id: girder_core::NodeId| {
+                snapshot
+                    .resources
+                    .get(&graph.node(id).spec.name)
+                    .map(|r| &r.outputs)
+            };
+            let config =
+                node.spec.inputs.resolve(&recorded).map_err(|e| {
+                    Unavailable::Failed(ProviderError::invalid_input(e.to_string()))
+                })?;
+            if !config.contains_unknown() {
+                return Ok((node.spec.package().to_owned(), config));
             }
         }
     }

@@ -33,7 +33,9 @@ pub struct RecoveryReport {
 /// Why recovery could not finish. The operation must not go on: planning over an unresolved
 /// pending create could create a duplicate.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot recover the interrupted {kind:?} of `{resource}`: {message}; run again once the provider is reachable")]
+#[error(
+    "cannot recover the interrupted {kind:?} of `{resource}`: {message}; run again once the provider is reachable"
+)]
 pub struct RecoveryError {
     /// The resource.
     pub resource: String,
@@ -46,7 +48,11 @@ pub struct RecoveryError {
 const TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Resolves every pending operation of `snapshot`, recording the results in the journal.
-pub async fn recover(snapshot: &Snapshot, graph: Option<&Graph>, ctx: &EngineContext) -> Result<RecoveryReport, RecoveryError> {
+pub async fn recover(
+    snapshot: &Snapshot,
+    graph: Option<&Graph>,
+    ctx: &EngineContext,
+) -> Result<RecoveryReport, RecoveryError> {
     let mut report = RecoveryReport {
         snapshot: snapshot.clone(),
         ..RecoveryReport::default()
@@ -54,15 +60,19 @@ pub async fn recover(snapshot: &Snapshot, graph: Option<&Graph>, ctx: &EngineCon
     if snapshot.pending.is_empty() {
         return Ok(report);
     }
-    ctx.events.emit(Event::RecoveryStarted { pending: snapshot.pending.len() });
+    ctx.events.emit(Event::RecoveryStarted {
+        pending: snapshot.pending.len(),
+    });
     let mut working = snapshot.clone();
     for operation in &snapshot.pending {
         let mutations = resolve(operation, &working, graph, ctx, &mut report).await?;
-        ctx.journal.commit(operation.id, &mutations).map_err(|e| RecoveryError {
-            resource: operation.identity.name.clone(),
-            kind: operation.kind,
-            message: e.to_string(),
-        })?;
+        ctx.journal
+            .commit(operation.id, &mutations)
+            .map_err(|e| RecoveryError {
+                resource: operation.identity.name.clone(),
+                kind: operation.kind,
+                message: e.to_string(),
+            })?;
         for mutation in &mutations {
             working.apply(mutation);
         }
@@ -89,12 +99,18 @@ async fn resolve(
         kind: operation.kind,
         message,
     };
-    let configured = provider_for(&ctx.instances, &operation.identity.type_name, operation.provider.as_deref(), snapshot, graph)
-        .await
-        .map_err(|e| match e {
-            Unavailable::Unknown(why) => fail(why),
-            Unavailable::Failed(error) => fail(error.to_string()),
-        })?;
+    let configured = provider_for(
+        &ctx.instances,
+        &operation.identity.type_name,
+        operation.provider.as_deref(),
+        snapshot,
+        graph,
+    )
+    .await
+    .map_err(|e| match e {
+        Unavailable::Unknown(why) => fail(why),
+        Unavailable::Failed(error) => fail(error.to_string()),
+    })?;
     let provider_fail = |e: ProviderError| fail(e.to_string());
     let name = &operation.identity.name;
     let schema = ctx.registry.schema(&operation.identity.type_name);
@@ -117,7 +133,12 @@ async fn resolve(
             let ctx_call = CallContext::detached(TIMEOUT);
             let found = configured
                 .provider
-                .find(FindRequest { identity: operation.identity.clone() }, &ctx_call)
+                .find(
+                    FindRequest {
+                        identity: operation.identity.clone(),
+                    },
+                    &ctx_call,
+                )
                 .await
                 .map_err(provider_fail)?
                 .found;
@@ -127,9 +148,18 @@ async fn resolve(
                 .get(name)
                 .map(|r| r.id.as_str())
                 .into_iter()
-                .chain(snapshot.deposed.iter().filter(|d| &d.resource.name == name).map(|d| d.resource.id.as_str()))
+                .chain(
+                    snapshot
+                        .deposed
+                        .iter()
+                        .filter(|d| &d.resource.name == name)
+                        .map(|d| d.resource.id.as_str()),
+                )
                 .collect();
-            let mut new: Vec<_> = found.into_iter().filter(|f| !known.contains(&f.id.as_str())).collect();
+            let mut new: Vec<_> = found
+                .into_iter()
+                .filter(|f| !known.contains(&f.id.as_str()))
+                .collect();
             new.sort_by(|a, b| a.id.cmp(&b.id));
             let Some(first) = new.first() else {
                 report.dropped.push(name.clone());
@@ -146,7 +176,11 @@ async fn resolve(
             for (i, extra) in new.iter().enumerate().skip(1) {
                 // An extra copy is adopted as deposed so the next apply deletes it.
                 mutations.push(Mutation::Upsert {
-                    resource: state_for(&extra.id, extra.observed.inputs.clone(), extra.observed.outputs.clone()),
+                    resource: state_for(
+                        &extra.id,
+                        extra.observed.inputs.clone(),
+                        extra.observed.outputs.clone(),
+                    ),
                 });
                 mutations.push(Mutation::Depose {
                     name: name.clone(),
@@ -155,7 +189,11 @@ async fn resolve(
                 report.duplicates.push(format!("{name} ({})", extra.id));
             }
             mutations.push(Mutation::Upsert {
-                resource: state_for(&first.id, operation.inputs.clone(), first.observed.outputs.clone()),
+                resource: state_for(
+                    &first.id,
+                    operation.inputs.clone(),
+                    first.observed.outputs.clone(),
+                ),
             });
             report.adopted.push(name.clone());
             Ok(mutations)
@@ -190,12 +228,11 @@ async fn resolve(
                 (_, None) => vec![Mutation::Remove { name: name.clone() }],
                 (OperationKind::Delete, Some(_)) => Vec::new(),
                 (_, Some(observed)) => {
-                    let mut resource = snapshot
-                        .resources
-                        .get(name)
-                        .cloned()
-                        .unwrap_or_else(|| state_for(id, observed.inputs.clone(), observed.outputs.clone()));
-                    resource.outputs = recorded_outputs_for(id, observed.outputs, &observed.inputs, schema);
+                    let mut resource = snapshot.resources.get(name).cloned().unwrap_or_else(|| {
+                        state_for(id, observed.inputs.clone(), observed.outputs.clone())
+                    });
+                    resource.outputs =
+                        recorded_outputs_for(id, observed.outputs, &observed.inputs, schema);
                     resource.inputs = observed.inputs;
                     vec![Mutation::Upsert { resource }]
                 }

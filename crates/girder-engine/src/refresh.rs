@@ -63,7 +63,11 @@ fn keep_secret_markers(observed: &mut Value, recorded: &Value, at: FieldPath) {
     }
 }
 
-fn refreshed(resource: &ResourceState, observed: Observed, registry: &crate::registry::Registry) -> ResourceState {
+fn refreshed(
+    resource: &ResourceState,
+    observed: Observed,
+    registry: &crate::registry::Registry,
+) -> ResourceState {
     // A read node's inputs are the read's parameters (its id), not the object's settings.
     let mut inputs = if resource.kind == NodeKind::Read {
         resource.inputs.clone()
@@ -71,7 +75,12 @@ fn refreshed(resource: &ResourceState, observed: Observed, registry: &crate::reg
         observed.inputs
     };
     keep_secret_markers(&mut inputs, &resource.inputs, FieldPath::root());
-    let outputs = crate::apply::recorded_outputs_for(&resource.id, observed.outputs, &inputs, registry.schema(&resource.type_name));
+    let outputs = crate::apply::recorded_outputs_for(
+        &resource.id,
+        observed.outputs,
+        &inputs,
+        registry.schema(&resource.type_name),
+    );
     ResourceState {
         inputs,
         outputs,
@@ -110,16 +119,30 @@ pub async fn refresh(
     };
     let mut batches = Vec::new();
     for ((provider, type_name), resources) in &groups {
-        let configured = match provider_for(&ctx.instances, type_name, provider.as_deref(), snapshot, graph).await {
+        let configured = match provider_for(
+            &ctx.instances,
+            type_name,
+            provider.as_deref(),
+            snapshot,
+            graph,
+        )
+        .await
+        {
             Ok(configured) => configured,
             Err(Unavailable::Unknown(why)) => {
-                report.skipped.extend(resources.iter().map(|r| (r.name.clone(), why.clone())));
+                report
+                    .skipped
+                    .extend(resources.iter().map(|r| (r.name.clone(), why.clone())));
                 continue;
             }
             Err(Unavailable::Failed(source)) => {
                 return Err(RefreshError {
                     type_name: type_name.clone(),
-                    resources: resources.iter().map(|r| r.name.as_str()).collect::<Vec<_>>().join(", "),
+                    resources: resources
+                        .iter()
+                        .map(|r| r.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
                     source,
                 });
             }
@@ -158,7 +181,11 @@ pub async fn refresh(
     for (type_name, chunk, result) in results {
         let response = result.map_err(|source| RefreshError {
             type_name: type_name.clone(),
-            resources: chunk.iter().map(|r| r.name.as_str()).collect::<Vec<_>>().join(", "),
+            resources: chunk
+                .iter()
+                .map(|r| r.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
             source,
         })?;
         for (resource, observed) in chunk.into_iter().zip(response.items) {
@@ -166,7 +193,9 @@ pub async fn refresh(
                 None => {
                     report.gone.push(resource.name.clone());
                     report.snapshot.resources.remove(&resource.name);
-                    report.mutations.push(Mutation::Remove { name: resource.name.clone() });
+                    report.mutations.push(Mutation::Remove {
+                        name: resource.name.clone(),
+                    });
                 }
                 Some(observed) => {
                     let updated = refreshed(resource, observed, &ctx.registry);
@@ -174,8 +203,13 @@ pub async fn refresh(
                         || updated.outputs.reveal() != resource.outputs.reveal()
                     {
                         report.changed.push(resource.name.clone());
-                        report.snapshot.resources.insert(resource.name.clone(), updated.clone());
-                        report.mutations.push(Mutation::Upsert { resource: updated });
+                        report
+                            .snapshot
+                            .resources
+                            .insert(resource.name.clone(), updated.clone());
+                        report
+                            .mutations
+                            .push(Mutation::Upsert { resource: updated });
                     }
                 }
             }
@@ -202,10 +236,16 @@ async fn read_with_retries(
     loop {
         configured.admit().await;
         let ctx = CallContext::detached(timeout);
-        let result = match tokio::time::timeout(timeout, configured.provider.read(request.clone(), &ctx)).await {
-            Ok(result) => result,
-            Err(_) => Err(ProviderError::new(ErrorKind::Timeout, "the read did not finish in time")),
-        };
+        let result =
+            match tokio::time::timeout(timeout, configured.provider.read(request.clone(), &ctx))
+                .await
+            {
+                Ok(result) => result,
+                Err(_) => Err(ProviderError::new(
+                    ErrorKind::Timeout,
+                    "the read did not finish in time",
+                )),
+            };
         match result {
             Ok(response) if response.items.len() == expected => return Ok(response),
             Ok(response) => {

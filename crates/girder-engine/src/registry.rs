@@ -21,7 +21,9 @@ impl fmt::Debug for Registry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut names: Vec<&String> = self.packages.keys().collect();
         names.sort();
-        f.debug_struct("Registry").field("packages", &names).finish()
+        f.debug_struct("Registry")
+            .field("packages", &names)
+            .finish()
     }
 }
 

@@ -114,11 +114,36 @@ pub trait TypedResource<C: Send + Sync + 'static>: Send + Sync + 'static {
 #[async_trait]
 trait ErasedResource<C>: Send + Sync {
     fn check(&self, name: &str, inputs: &Value) -> Diagnostics;
-    async fn create(&self, client: &C, req: CreateRequest, ctx: &CallContext) -> Result<CreateResponse, ProviderError>;
-    async fn read(&self, client: &C, req: ReadRequest, ctx: &CallContext) -> Result<ReadResponse, ProviderError>;
-    async fn update(&self, client: &C, req: UpdateRequest, ctx: &CallContext) -> Result<UpdateResponse, ProviderError>;
-    async fn delete(&self, client: &C, req: DeleteRequest, ctx: &CallContext) -> Result<(), ProviderError>;
-    async fn find(&self, client: &C, req: FindRequest, ctx: &CallContext) -> Result<FindResponse, ProviderError>;
+    async fn create(
+        &self,
+        client: &C,
+        req: CreateRequest,
+        ctx: &CallContext,
+    ) -> Result<CreateResponse, ProviderError>;
+    async fn read(
+        &self,
+        client: &C,
+        req: ReadRequest,
+        ctx: &CallContext,
+    ) -> Result<ReadResponse, ProviderError>;
+    async fn update(
+        &self,
+        client: &C,
+        req: UpdateRequest,
+        ctx: &CallContext,
+    ) -> Result<UpdateResponse, ProviderError>;
+    async fn delete(
+        &self,
+        client: &C,
+        req: DeleteRequest,
+        ctx: &CallContext,
+    ) -> Result<(), ProviderError>;
+    async fn find(
+        &self,
+        client: &C,
+        req: FindRequest,
+        ctx: &CallContext,
+    ) -> Result<FindResponse, ProviderError>;
 }
 
 struct Erased<R>(R);
@@ -137,7 +162,9 @@ fn decode<T: DeserializeOwned>(
 
 fn encode<T: Serialize>(value: &T, what: &str, type_name: &str) -> Result<Value, ProviderError> {
     Value::from_serialize(value).map_err(|e| {
-        ProviderError::permanent(format!("the {what} of a `{type_name}` cannot be recorded: {e}"))
+        ProviderError::permanent(format!(
+            "the {what} of a `{type_name}` cannot be recorded: {e}"
+        ))
     })
 }
 
@@ -161,7 +188,12 @@ where
         self.0.check(name, inputs)
     }
 
-    async fn create(&self, client: &C, req: CreateRequest, ctx: &CallContext) -> Result<CreateResponse, ProviderError> {
+    async fn create(
+        &self,
+        client: &C,
+        req: CreateRequest,
+        ctx: &CallContext,
+    ) -> Result<CreateResponse, ProviderError> {
         let type_name = req.identity.type_name.clone();
         let inputs = decode(&req.inputs, "inputs", &type_name)?;
         let (id, outputs) = self.0.create(client, &req.identity, inputs, ctx).await?;
@@ -171,7 +203,12 @@ where
         })
     }
 
-    async fn read(&self, client: &C, req: ReadRequest, ctx: &CallContext) -> Result<ReadResponse, ProviderError> {
+    async fn read(
+        &self,
+        client: &C,
+        req: ReadRequest,
+        ctx: &CallContext,
+    ) -> Result<ReadResponse, ProviderError> {
         let type_name = req.type_name.clone();
         let items = req
             .items
@@ -180,7 +217,10 @@ where
                 Ok(ReadTarget {
                     // Recorded inputs that no longer decode (the type changed) are dropped:
                     // a read only needs the id.
-                    inputs: item.inputs.as_ref().and_then(|i| decode(i, "recorded inputs", &type_name).ok()),
+                    inputs: item
+                        .inputs
+                        .as_ref()
+                        .and_then(|i| decode(i, "recorded inputs", &type_name).ok()),
                     identity: item.identity,
                     id: item.id,
                 })
@@ -194,7 +234,12 @@ where
         Ok(ReadResponse { items })
     }
 
-    async fn update(&self, client: &C, req: UpdateRequest, ctx: &CallContext) -> Result<UpdateResponse, ProviderError> {
+    async fn update(
+        &self,
+        client: &C,
+        req: UpdateRequest,
+        ctx: &CallContext,
+    ) -> Result<UpdateResponse, ProviderError> {
         let type_name = req.identity.type_name.clone();
         let old = Recorded {
             inputs: decode(&req.old_inputs, "recorded inputs", &type_name)?,
@@ -203,13 +248,21 @@ where
             id: req.id,
         };
         let inputs = decode(&req.inputs, "inputs", &type_name)?;
-        let outputs = self.0.update(client, old, inputs, &req.changed, ctx).await?;
+        let outputs = self
+            .0
+            .update(client, old, inputs, &req.changed, ctx)
+            .await?;
         Ok(UpdateResponse {
             outputs: encode(&outputs, "outputs", &type_name)?,
         })
     }
 
-    async fn delete(&self, client: &C, req: DeleteRequest, ctx: &CallContext) -> Result<(), ProviderError> {
+    async fn delete(
+        &self,
+        client: &C,
+        req: DeleteRequest,
+        ctx: &CallContext,
+    ) -> Result<(), ProviderError> {
         let type_name = req.identity.type_name.clone();
         let old = Recorded {
             inputs: decode(&req.inputs, "recorded inputs", &type_name)?,
@@ -220,14 +273,24 @@ where
         self.0.delete(client, old, ctx).await
     }
 
-    async fn find(&self, client: &C, req: FindRequest, ctx: &CallContext) -> Result<FindResponse, ProviderError> {
+    async fn find(
+        &self,
+        client: &C,
+        req: FindRequest,
+        ctx: &CallContext,
+    ) -> Result<FindResponse, ProviderError> {
         let type_name = req.identity.type_name.clone();
         let found = self
             .0
             .find(client, &req.identity, ctx)
             .await?
             .into_iter()
-            .map(|(id, o)| Ok(Found { id, observed: observed(o, &type_name)? }))
+            .map(|(id, o)| {
+                Ok(Found {
+                    id,
+                    observed: observed(o, &type_name)?,
+                })
+            })
             .collect::<Result<_, ProviderError>>()?;
         Ok(FindResponse { found })
     }
@@ -235,9 +298,8 @@ where
 
 /// Configures a package's client from a provider node's config ([`Value::Null`] for the
 /// default provider).
-pub type ConfigureFn<C> = dyn Fn(Value) -> Pin<Box<dyn Future<Output = Result<C, ProviderError>> + Send>>
-    + Send
-    + Sync;
+pub type ConfigureFn<C> =
+    dyn Fn(Value) -> Pin<Box<dyn Future<Output = Result<C, ProviderError>> + Send>> + Send + Sync;
 
 /// A provider package made of [`TypedResource`]s sharing a client type `C`.
 ///
@@ -355,19 +417,31 @@ impl<C> TypedProvider<C> {
 
 #[async_trait]
 impl<C: Send + Sync + 'static> Provider for TypedProvider<C> {
-    async fn create(&self, request: CreateRequest, ctx: &CallContext) -> Result<CreateResponse, ProviderError> {
+    async fn create(
+        &self,
+        request: CreateRequest,
+        ctx: &CallContext,
+    ) -> Result<CreateResponse, ProviderError> {
         self.resource(&request.identity.type_name)?
             .create(&self.client, request, ctx)
             .await
     }
 
-    async fn read(&self, request: ReadRequest, ctx: &CallContext) -> Result<ReadResponse, ProviderError> {
+    async fn read(
+        &self,
+        request: ReadRequest,
+        ctx: &CallContext,
+    ) -> Result<ReadResponse, ProviderError> {
         self.resource(&request.type_name)?
             .read(&self.client, request, ctx)
             .await
     }
 
-    async fn update(&self, request: UpdateRequest, ctx: &CallContext) -> Result<UpdateResponse, ProviderError> {
+    async fn update(
+        &self,
+        request: UpdateRequest,
+        ctx: &CallContext,
+    ) -> Result<UpdateResponse, ProviderError> {
         self.resource(&request.identity.type_name)?
             .update(&self.client, request, ctx)
             .await
@@ -379,7 +453,11 @@ impl<C: Send + Sync + 'static> Provider for TypedProvider<C> {
             .await
     }
 
-    async fn find(&self, request: FindRequest, ctx: &CallContext) -> Result<FindResponse, ProviderError> {
+    async fn find(
+        &self,
+        request: FindRequest,
+        ctx: &CallContext,
+    ) -> Result<FindResponse, ProviderError> {
         self.resource(&request.identity.type_name)?
             .find(&self.client, request, ctx)
             .await

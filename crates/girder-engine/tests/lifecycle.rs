@@ -4,11 +4,11 @@
 use std::time::Duration;
 
 use girder_core::{FieldPath, Output, ResourceDecl, Stack, Timeouts, Value, WithOptions};
+use girder_engine::state::{Journal, OperationKind};
 use girder_engine::{
     ActionKind, ErrorKind, Event, OperationError, PendingOperation, PlanOptions, ResourceIdentity,
     RetryPolicy, StepKind,
 };
-use girder_engine::state::{Journal, OperationKind};
 use girder_testing::harness::Harness;
 use girder_testing::sim::{SimObject, SimPackage, SimResource, SimStats, TypeBehavior};
 
@@ -27,7 +27,10 @@ fn kinds(plan: &girder_engine::Plan) -> Vec<(String, StepKind)> {
 fn chain(zone_b: &str, extra: Option<&str>) -> girder_core::Graph {
     let mut s = Stack::new("dev");
     let a = SimResource::new("a").input("size", 1).add(&mut s);
-    let b = SimResource::new("b").parent(a.id()).zone(zone_b).add(&mut s);
+    let b = SimResource::new("b")
+        .parent(a.id())
+        .zone(zone_b)
+        .add(&mut s);
     SimResource::new("c").parent(b.id()).add(&mut s);
     let mut d = SimResource::new("d");
     if let Some(extra) = extra {
@@ -50,13 +53,22 @@ async fn create_then_same() {
     let plan = h.plan(&graph).await.unwrap();
     assert_eq!(plan.summary().create, 4);
     // Unknowns propagate: b's parent is known only after a exists.
-    assert_eq!(plan.step("b").unwrap().inputs.get("parent"), Some(&Value::Unknown));
+    assert_eq!(
+        plan.step("b").unwrap().inputs.get("parent"),
+        Some(&Value::Unknown)
+    );
     let report = h.apply(&graph, plan).await.unwrap();
     assert!(report.is_success(), "{report:?}");
     assert_eq!(h.sim.live().unwrap().len(), 4);
     let state = h.snapshot();
     let a_id = state.resources["a"].id.clone();
-    assert_eq!(state.resources["b"].inputs.get("parent").and_then(Value::as_str), Some(a_id.as_str()));
+    assert_eq!(
+        state.resources["b"]
+            .inputs
+            .get("parent")
+            .and_then(Value::as_str),
+        Some(a_id.as_str())
+    );
     assert_eq!(state.resources["c"].dependencies, vec!["b".to_owned()]);
 
     let again = h.plan(&graph).await.unwrap();
@@ -78,7 +90,13 @@ async fn update_in_place_with_field_diffs() {
     assert_eq!(plan.summary().update, 1);
     let report = h.apply(&graph, plan).await.unwrap();
     assert!(report.is_success());
-    let d = h.sim.live().unwrap().into_iter().find(|o| o.resource == "d").unwrap();
+    let d = h
+        .sim
+        .live()
+        .unwrap()
+        .into_iter()
+        .find(|o| o.resource == "d")
+        .unwrap();
     assert_eq!(d.inputs.get("note"), Some(&Value::from("hello")));
     assert!(!h.plan(&graph).await.unwrap().has_changes());
 }
@@ -92,7 +110,11 @@ async fn replace_creates_before_destroying_and_repoints_dependents() {
     let plan = h.plan(&graph).await.unwrap();
     let step = plan.step("b").unwrap();
     assert_eq!(step.kind, StepKind::Replace);
-    assert!(step.diffs.iter().any(|d| d.forces_replacement && d.path.to_string() == "zone"));
+    assert!(
+        step.diffs
+            .iter()
+            .any(|d| d.forces_replacement && d.path.to_string() == "zone")
+    );
     // c's parent becomes unknown, so c is updated after b's replacement exists.
     assert_eq!(plan.step("c").unwrap().kind, StepKind::Update);
     assert_eq!(plan.summary().replace, 1);
@@ -100,7 +122,10 @@ async fn replace_creates_before_destroying_and_repoints_dependents() {
     let report = h.apply(&graph, plan).await.unwrap();
     assert!(report.is_success(), "{report:?}");
     let log = h.sim.stats().log();
-    let created = log.iter().rposition(|c| c.resource == "b" && c.operation == "create").unwrap();
+    let created = log
+        .iter()
+        .rposition(|c| c.resource == "b" && c.operation == "create")
+        .unwrap();
     let c_updated = position(&log, "c", "update");
     let deleted = position(&log, "b", "delete");
     assert!(created < c_updated && c_updated < deleted, "{log:?}");
@@ -115,14 +140,23 @@ async fn replace_creates_before_destroying_and_repoints_dependents() {
 async fn delete_before_replace_deletes_first() {
     let h = Harness::new(
         "dev",
-        SimPackage::in_memory()
-            .log_calls()
-            .with_type("sim:unique", TypeBehavior { delete_before_replace: true, ..TypeBehavior::default() }),
+        SimPackage::in_memory().log_calls().with_type(
+            "sim:unique",
+            TypeBehavior {
+                delete_before_replace: true,
+                ..TypeBehavior::default()
+            },
+        ),
     );
     let build = |zone: &str| {
         let mut s = Stack::new("dev");
-        SimResource::of_type("sim:unique", "u").zone(zone).add(&mut s);
-        SimResource::new("v").zone(zone).delete_before_replace().add(&mut s);
+        SimResource::of_type("sim:unique", "u")
+            .zone(zone)
+            .add(&mut s);
+        SimResource::new("v")
+            .zone(zone)
+            .delete_before_replace()
+            .add(&mut s);
         s.finish().unwrap()
     };
     h.up(&build("a")).await.unwrap();
@@ -131,7 +165,10 @@ async fn delete_before_replace_deletes_first() {
     let log = h.sim.stats().log();
     for name in ["u", "v"] {
         let deleted = position(&log, name, "delete");
-        let recreated = log.iter().rposition(|c| c.resource == name && c.operation == "create").unwrap();
+        let recreated = log
+            .iter()
+            .rposition(|c| c.resource == name && c.operation == "create")
+            .unwrap();
         assert!(deleted < recreated, "{name}: {log:?}");
     }
     assert_eq!(h.sim.live().unwrap().len(), 2);
@@ -149,7 +186,11 @@ async fn removed_resources_are_deleted_in_reverse_dependency_order() {
     let report = h.apply(&graph, plan).await.unwrap();
     assert!(report.is_success());
     let log = h.sim.stats().log();
-    let finished = |name: &str| log.iter().find(|c| c.resource == name && c.operation == "delete").unwrap();
+    let finished = |name: &str| {
+        log.iter()
+            .find(|c| c.resource == name && c.operation == "delete")
+            .unwrap()
+    };
     assert!(finished("c").finished <= finished("b").started);
     assert!(finished("b").finished <= finished("a").started);
     assert_eq!(h.sim.live().unwrap().len(), 1);
@@ -178,13 +219,25 @@ async fn read_and_import_existing_resources() {
         outputs: girder_core::object! { "size" => 5, "arn" => "arn:sim:legacy" },
     };
     h.sim.cloud().put(&existing).unwrap();
-    h.sim.cloud().put(&SimObject { id: "sim-adopt".into(), ..existing.clone() }).unwrap();
+    h.sim
+        .cloud()
+        .put(&SimObject {
+            id: "sim-adopt".into(),
+            ..existing.clone()
+        })
+        .unwrap();
 
     let mut s = Stack::new("dev");
-    let read = ResourceDecl::read("sim:resource", "legacy", Value::from("sim-existing")).add(&mut s);
+    let read =
+        ResourceDecl::read("sim:resource", "legacy", Value::from("sim-existing")).add(&mut s);
     let arn: Output<String> = read.output("arn");
-    SimResource::new("uses-legacy").input("legacy_arn", &arn).add(&mut s);
-    SimResource::new("adopted").input("size", 6).import("sim-adopt").add(&mut s);
+    SimResource::new("uses-legacy")
+        .input("legacy_arn", &arn)
+        .add(&mut s);
+    SimResource::new("adopted")
+        .input("size", 6)
+        .import("sim-adopt")
+        .add(&mut s);
     let graph = s.finish().unwrap();
 
     let plan = h.plan(&graph).await.unwrap();
@@ -193,42 +246,77 @@ async fn read_and_import_existing_resources() {
     let report = h.apply(&graph, plan).await.unwrap();
     assert!(report.is_success(), "{report:?}");
     let state = h.snapshot();
-    assert_eq!(state.resources["uses-legacy"].inputs.get("legacy_arn"), Some(&Value::from("arn:sim:legacy")));
+    assert_eq!(
+        state.resources["uses-legacy"].inputs.get("legacy_arn"),
+        Some(&Value::from("arn:sim:legacy"))
+    );
     assert_eq!(state.resources["adopted"].id, "sim-adopt");
     // The import brought the adopted resource in line with the program.
-    assert_eq!(h.sim.cloud().get("sim-adopt").unwrap().unwrap().inputs.get("size"), Some(&Value::from(6)));
+    assert_eq!(
+        h.sim
+            .cloud()
+            .get("sim-adopt")
+            .unwrap()
+            .unwrap()
+            .inputs
+            .get("size"),
+        Some(&Value::from(6))
+    );
     // Only the two resources of the program were created... none: both existed.
     assert_eq!(SimStats::get(&h.sim.stats().creates), 1);
     let again = h.plan(&graph).await.unwrap();
-    assert!(!again.has_changes(), "{:#?}", again.steps.iter().filter(|s| s.is_change()).collect::<Vec<_>>());
+    assert!(
+        !again.has_changes(),
+        "{:#?}",
+        again
+            .steps
+            .iter()
+            .filter(|s| s.is_change())
+            .collect::<Vec<_>>()
+    );
 }
 
 #[tokio::test]
 async fn a_failure_skips_dependents_while_independent_branches_finish() {
     let h = harness();
     let mut s = Stack::new("dev");
-    let bad = SimResource::new("bad").input("fail_on", "create").add(&mut s);
+    let bad = SimResource::new("bad")
+        .input("fail_on", "create")
+        .add(&mut s);
     let child = SimResource::new("child").parent(bad.id()).add(&mut s);
-    SimResource::new("grandchild").parent(child.id()).add(&mut s);
+    SimResource::new("grandchild")
+        .parent(child.id())
+        .add(&mut s);
     SimResource::new("independent").latency_ms(30).add(&mut s);
     let graph = s.finish().unwrap();
     let report = h.up(&graph).await.unwrap();
     assert_eq!(report.failed.len(), 1);
     assert_eq!(report.failed[0].resource, "bad");
-    assert!(report.failed[0].error.contains("refused"), "{}", report.failed[0].error);
+    assert!(
+        report.failed[0].error.contains("refused"),
+        "{}",
+        report.failed[0].error
+    );
     let skipped: Vec<&str> = report.skipped.iter().map(|s| s.0.as_str()).collect();
     assert_eq!(skipped.len(), 2);
     assert!(skipped.contains(&"child") && skipped.contains(&"grandchild"));
     assert!(report.succeeded.iter().any(|(r, _)| r == "independent"));
     let state = h.snapshot();
-    assert!(state.pending.is_empty(), "a definite failure closes its pending operation");
+    assert!(
+        state.pending.is_empty(),
+        "a definite failure closes its pending operation"
+    );
     assert_eq!(state.resources.len(), 1);
 }
 
 #[tokio::test]
 async fn retryable_errors_are_retried_with_backoff() {
     let mut h = harness();
-    h.apply_options.retry = RetryPolicy { max_attempts: 5, min_delay: Duration::from_millis(5), max_delay: Duration::from_millis(20) };
+    h.apply_options.retry = RetryPolicy {
+        max_attempts: 5,
+        min_delay: Duration::from_millis(5),
+        max_delay: Duration::from_millis(20),
+    };
     let mut s = Stack::new("dev");
     SimResource::new("flaky").input("flaky", 3).add(&mut s);
     let report = h.up(&s.finish().unwrap()).await.unwrap();
@@ -246,9 +334,17 @@ async fn retryable_errors_are_retried_with_backoff() {
     let mut s = Stack::new("dev");
     SimResource::new("flaky").input("flaky", 10).add(&mut s);
     let mut h = h;
-    h.apply_options.retry = RetryPolicy { max_attempts: 2, min_delay: Duration::from_millis(1), max_delay: Duration::from_millis(2) };
+    h.apply_options.retry = RetryPolicy {
+        max_attempts: 2,
+        min_delay: Duration::from_millis(1),
+        max_delay: Duration::from_millis(2),
+    };
     let report = h.up(&s.finish().unwrap()).await.unwrap();
-    assert!(report.failed[0].error.contains("gave up after 2 attempts"), "{:?}", report.failed);
+    assert!(
+        report.failed[0].error.contains("gave up after 2 attempts"),
+        "{:?}",
+        report.failed
+    );
 }
 
 #[tokio::test]
@@ -257,12 +353,21 @@ async fn calls_have_time_limits_and_unknown_outcomes_stay_pending() {
     let mut s = Stack::new("dev");
     SimResource::new("slow")
         .latency_ms(400)
-        .timeouts(Timeouts { create: Some(Duration::from_millis(50)), ..Timeouts::default() })
+        .timeouts(Timeouts {
+            create: Some(Duration::from_millis(50)),
+            ..Timeouts::default()
+        })
         .add(&mut s);
     let graph = s.finish().unwrap();
     let report = h.up(&graph).await.unwrap();
     assert_eq!(report.failed.len(), 1);
-    assert!(report.failed[0].error.contains("did not finish within 50ms"), "{}", report.failed[0].error);
+    assert!(
+        report.failed[0]
+            .error
+            .contains("did not finish within 50ms"),
+        "{}",
+        report.failed[0].error
+    );
     // The outcome is unknown: the pending operation stays for recovery.
     assert_eq!(h.snapshot().pending.len(), 1);
     // The next run recovers (nothing was created), then creates.
@@ -290,8 +395,15 @@ async fn cancellation_lets_in_flight_calls_finish_and_be_recorded() {
     });
     let report = h.apply(&graph, plan).await.unwrap();
     assert!(report.cancelled);
-    assert_eq!(report.succeeded.len(), 1, "the in-flight create finished: {report:?}");
-    assert_eq!(report.not_started, vec![("second".to_owned(), ActionKind::Create)]);
+    assert_eq!(
+        report.succeeded.len(),
+        1,
+        "the in-flight create finished: {report:?}"
+    );
+    assert_eq!(
+        report.not_started,
+        vec![("second".to_owned(), ActionKind::Create)]
+    );
     let state = h.snapshot();
     assert!(state.resources.contains_key("first") && state.pending.is_empty());
 }
@@ -307,11 +419,27 @@ async fn protected_resources_are_neither_deleted_nor_replaced() {
         s.finish().unwrap()
     };
     h.up(&build("a", true)).await.unwrap();
-    let Err(OperationError::Plan(diagnostics)) = h.plan(&build("b", true)).await else { panic!("replace must be refused") };
-    assert!(diagnostics.to_string().contains("replacing a protected resource"), "{diagnostics}");
-    let Err(OperationError::Plan(diagnostics)) = h.plan(&build("a", false)).await else { panic!("delete must be refused") };
-    assert!(diagnostics.to_string().contains("is protected and would be deleted"), "{diagnostics}");
-    let Err(OperationError::Plan(_)) = h.destroy(&build("a", true)).await else { panic!("destroy must be refused") };
+    let Err(OperationError::Plan(diagnostics)) = h.plan(&build("b", true)).await else {
+        panic!("replace must be refused")
+    };
+    assert!(
+        diagnostics
+            .to_string()
+            .contains("replacing a protected resource"),
+        "{diagnostics}"
+    );
+    let Err(OperationError::Plan(diagnostics)) = h.plan(&build("a", false)).await else {
+        panic!("delete must be refused")
+    };
+    assert!(
+        diagnostics
+            .to_string()
+            .contains("is protected and would be deleted"),
+        "{diagnostics}"
+    );
+    let Err(OperationError::Plan(_)) = h.destroy(&build("a", true)).await else {
+        panic!("destroy must be refused")
+    };
     assert_eq!(h.sim.live().unwrap().len(), 1);
 }
 
@@ -334,7 +462,12 @@ async fn ignore_changes_and_replace_on_changes() {
     assert_eq!(plan.step("x").unwrap().kind, StepKind::Replace);
     h.apply(&build("dev", 2), plan).await.unwrap();
     let recorded = &h.snapshot().resources["x"];
-    assert_eq!(recorded.inputs.lookup(&"tags.owner".parse::<FieldPath>().unwrap()), Some(Value::from("ops")));
+    assert_eq!(
+        recorded
+            .inputs
+            .lookup(&"tags.owner".parse::<FieldPath>().unwrap()),
+        Some(Value::from("ops"))
+    );
 }
 
 #[tokio::test]
@@ -342,7 +475,9 @@ async fn a_create_that_never_finishes_is_tainted_and_replaced() {
     let h = harness();
     let build = |never_ready: bool| {
         let mut s = Stack::new("dev");
-        SimResource::new("t").input("never_ready", never_ready).add(&mut s);
+        SimResource::new("t")
+            .input("never_ready", never_ready)
+            .add(&mut s);
         s.finish().unwrap()
     };
     let report = h.up(&build(true)).await.unwrap();
@@ -350,7 +485,14 @@ async fn a_create_that_never_finishes_is_tainted_and_replaced() {
     assert!(h.snapshot().resources["t"].tainted);
     let plan = h.plan(&build(false)).await.unwrap();
     assert_eq!(plan.step("t").unwrap().kind, StepKind::Replace);
-    assert!(plan.step("t").unwrap().reason.as_deref().unwrap().contains("tainted"));
+    assert!(
+        plan.step("t")
+            .unwrap()
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("tainted")
+    );
     assert!(h.apply(&build(false), plan).await.unwrap().is_success());
     assert_eq!(h.sim.live().unwrap().len(), 1);
 }
@@ -360,7 +502,11 @@ async fn recovery_adopts_what_a_crashed_run_created() {
     let h = harness();
     // A run began creating "orphan", the provider created it, and the process died before the
     // result was recorded.
-    let identity = ResourceIdentity { stack: "dev".into(), name: "orphan".into(), type_name: "sim:resource".into() };
+    let identity = ResourceIdentity {
+        stack: "dev".into(),
+        name: "orphan".into(),
+        type_name: "sim:resource".into(),
+    };
     h.journal
         .begin(&PendingOperation {
             id: h.journal.next_operation_id(),
@@ -389,7 +535,11 @@ async fn recovery_adopts_what_a_crashed_run_created() {
     SimResource::new("orphan").input("size", 1).add(&mut s);
     let graph = s.finish().unwrap();
     let plan = h.plan(&graph).await.unwrap();
-    assert!(!plan.has_changes(), "the orphan was adopted, not created again: {:?}", kinds(&plan));
+    assert!(
+        !plan.has_changes(),
+        "the orphan was adopted, not created again: {:?}",
+        kinds(&plan)
+    );
     let state = h.snapshot();
     assert!(state.pending.is_empty());
     assert_eq!(state.resources["orphan"].id, "sim-orphan");
@@ -402,8 +552,15 @@ async fn drift_is_detected_by_refresh_and_repaired() {
     h.up(&graph).await.unwrap();
     let state = h.snapshot();
     // Out of band: edit d, delete c.
-    let mut d = h.sim.cloud().get(&state.resources["d"].id).unwrap().unwrap();
-    d.inputs.set(&FieldPath::key("note"), Value::from("edited by hand")).unwrap();
+    let mut d = h
+        .sim
+        .cloud()
+        .get(&state.resources["d"].id)
+        .unwrap()
+        .unwrap();
+    d.inputs
+        .set(&FieldPath::key("note"), Value::from("edited by hand"))
+        .unwrap();
     h.sim.cloud().put(&d).unwrap();
     h.sim.cloud().remove(&state.resources["c"].id).unwrap();
 
@@ -421,20 +578,34 @@ async fn secrets_stay_secret_in_state_and_outputs() {
     let h = harness();
     let mut s = Stack::new("dev");
     let password = Output::known_secret("hunter2".to_owned());
-    let db = SimResource::new("db").input("password", &password).add(&mut s);
+    let db = SimResource::new("db")
+        .input("password", &password)
+        .add(&mut s);
     let echoed: Output<String> = db.output("password");
     s.export("password", &echoed);
     let graph = s.finish().unwrap();
     let report = h.up(&graph).await.unwrap();
     assert!(report.is_success());
     let state = h.snapshot();
-    assert!(matches!(state.resources["db"].inputs.get("password"), Some(Value::Secret(_))));
-    assert!(matches!(state.resources["db"].outputs.get("password"), Some(Value::Secret(_))));
-    assert!(matches!(state.outputs.get("password"), Some(Value::Secret(_))));
+    assert!(matches!(
+        state.resources["db"].inputs.get("password"),
+        Some(Value::Secret(_))
+    ));
+    assert!(matches!(
+        state.resources["db"].outputs.get("password"),
+        Some(Value::Secret(_))
+    ));
+    assert!(matches!(
+        state.outputs.get("password"),
+        Some(Value::Secret(_))
+    ));
     assert!(!format!("{}", state.resources["db"].outputs.display()).contains("hunter2"));
     // The provider saw the revealed value.
     let live = h.sim.live().unwrap();
-    assert_eq!(live[0].inputs.get("password"), Some(&Value::from("hunter2")));
+    assert_eq!(
+        live[0].inputs.get("password"),
+        Some(&Value::from("hunter2"))
+    );
 }
 
 #[tokio::test]
@@ -442,19 +613,37 @@ async fn targets_and_excludes_limit_the_plan() {
     let h = harness();
     let graph = chain("z1", None);
     let plan = h
-        .plan_with(&graph, PlanOptions { targets: vec!["b".into()], ..PlanOptions::default() })
+        .plan_with(
+            &graph,
+            PlanOptions {
+                targets: vec!["b".into()],
+                ..PlanOptions::default()
+            },
+        )
         .await
         .unwrap();
     let planned: Vec<String> = plan.steps.iter().map(|s| s.resource.clone()).collect();
     assert_eq!(planned, ["a", "b"]);
     let plan = h
-        .plan_with(&graph, PlanOptions { excludes: vec!["b".into()], ..PlanOptions::default() })
+        .plan_with(
+            &graph,
+            PlanOptions {
+                excludes: vec!["b".into()],
+                ..PlanOptions::default()
+            },
+        )
         .await
         .unwrap();
     let planned: Vec<String> = plan.steps.iter().map(|s| s.resource.clone()).collect();
     assert_eq!(planned, ["a", "d"]);
     let Err(OperationError::Plan(d)) = h
-        .plan_with(&graph, PlanOptions { targets: vec!["nope".into()], ..PlanOptions::default() })
+        .plan_with(
+            &graph,
+            PlanOptions {
+                targets: vec!["nope".into()],
+                ..PlanOptions::default()
+            },
+        )
         .await
     else {
         panic!("unknown target must be refused")
@@ -467,15 +656,25 @@ async fn invalid_inputs_are_reported_by_provider_checks() {
     let h = harness();
     let mut s = Stack::new("dev");
     SimResource::new("a").input("latency_ms", -5).add(&mut s);
-    SimResource::new("b").input("fail_on", "tuesday").add(&mut s);
+    SimResource::new("b")
+        .input("fail_on", "tuesday")
+        .add(&mut s);
     ResourceDecl::new("sim:nonexistent", "c").add(&mut s);
     ResourceDecl::new("cloud9:thing", "d").add(&mut s);
-    let Err(OperationError::Plan(d)) = h.plan(&s.finish().unwrap()).await else { panic!() };
+    let Err(OperationError::Plan(d)) = h.plan(&s.finish().unwrap()).await else {
+        panic!()
+    };
     let text = d.to_string();
     assert_eq!(d.errors().count(), 4, "{text}");
-    assert!(text.contains("`latency_ms` of a `sim:resource` must be a whole number"), "{text}");
+    assert!(
+        text.contains("`latency_ms` of a `sim:resource` must be a whole number"),
+        "{text}"
+    );
     assert!(text.contains("field `fail_on` = `tuesday`"), "{text}");
-    assert!(text.contains("has no resource type `sim:nonexistent`"), "{text}");
+    assert!(
+        text.contains("has no resource type `sim:nonexistent`"),
+        "{text}"
+    );
     assert!(text.contains("no provider package `cloud9`"), "{text}");
     assert!(h.sim.live().unwrap().is_empty());
 }
@@ -487,6 +686,12 @@ async fn every_call_is_journaled_before_and_after() {
     h.up(&graph).await.unwrap();
     // 4 creates: a begin and a commit each, plus recording the (empty) outputs nothing.
     assert_eq!(h.journal.writes(), 8);
-    assert!(h.events.events().iter().any(|e| matches!(e, Event::ActionFinished { action: ActionKind::Create, .. })));
+    assert!(h.events.events().iter().any(|e| matches!(
+        e,
+        Event::ActionFinished {
+            action: ActionKind::Create,
+            ..
+        }
+    )));
     let _ = ErrorKind::Timeout;
 }

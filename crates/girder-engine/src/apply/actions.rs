@@ -77,7 +77,9 @@ pub(crate) fn build(plan: &Plan, graph: &Graph) -> Result<ActionGraph, String> {
             }
             continue;
         }
-        let node = graph.find(&step.resource).ok_or_else(|| step.resource.clone())?;
+        let node = graph
+            .find(&step.resource)
+            .ok_or_else(|| step.resource.clone())?;
         match step.kind {
             StepKind::Replace if step.delete_before_replace => {
                 let delete = push(&mut actions, ActionKind::Delete, index, None);
@@ -87,7 +89,12 @@ pub(crate) fn build(plan: &Plan, graph: &Graph) -> Result<ActionGraph, String> {
                 releases.entry(&step.resource).or_default().push(delete);
             }
             StepKind::Replace => {
-                let create = push(&mut actions, ActionKind::CreateReplacement, index, Some(node));
+                let create = push(
+                    &mut actions,
+                    ActionKind::CreateReplacement,
+                    index,
+                    Some(node),
+                );
                 let delete = push(&mut actions, ActionKind::DeleteReplaced, index, None);
                 actions[delete].dependencies.push(create);
                 producer[node] = Some(create);
@@ -116,15 +123,14 @@ pub(crate) fn build(plan: &Plan, graph: &Graph) -> Result<ActionGraph, String> {
     }
 
     // Producers wait for the producers of their dependencies.
-    for action in 0..actions.len() {
-        if let Some(node) = actions[action].produces {
-            let deps: Vec<usize> = graph
+    for action in &mut actions {
+        if let Some(node) = action.produces {
+            let deps = graph
                 .node_at(node)
                 .dependencies
                 .iter()
-                .filter_map(|&d| producer[d])
-                .collect();
-            actions[action].dependencies.extend(deps);
+                .filter_map(|&d| producer[d]);
+            action.dependencies.extend(deps);
         }
     }
 
@@ -151,7 +157,11 @@ pub(crate) fn build(plan: &Plan, graph: &Graph) -> Result<ActionGraph, String> {
         // A delete-before-replace cannot wait for dependents that stay: they are re-pointed
         // only once the new object exists, after this deletion.
         let only_deletions = step.kind == StepKind::Replace && kind == ActionKind::Delete;
-        for dependent in old_dependents.get(step.resource.as_str()).into_iter().flatten() {
+        for dependent in old_dependents
+            .get(step.resource.as_str())
+            .into_iter()
+            .flatten()
+        {
             for &release in releases.get(dependent).into_iter().flatten() {
                 let is_deletion = matches!(
                     actions[release].kind,
@@ -165,12 +175,17 @@ pub(crate) fn build(plan: &Plan, graph: &Graph) -> Result<ActionGraph, String> {
         // A removed provider goes after every deletion that used it; a deletion through a
         // provider of the program waits until it is configured.
         if step.node_kind == NodeKind::Provider {
-            deps.extend(uses_provider.get(step.resource.as_str()).into_iter().flatten());
+            deps.extend(
+                uses_provider
+                    .get(step.resource.as_str())
+                    .into_iter()
+                    .flatten(),
+            );
         }
-        if let Some(provider) = &step.provider {
-            if let Some(node) = graph.find(provider) {
-                deps.extend(producer[node]);
-            }
+        if let Some(provider) = &step.provider
+            && let Some(node) = graph.find(provider)
+        {
+            deps.extend(producer[node]);
         }
         deps.retain(|&d| d != action);
         actions[action].dependencies.extend(deps);
@@ -199,4 +214,3 @@ pub(crate) fn build(plan: &Plan, graph: &Graph) -> Result<ActionGraph, String> {
     }
     Ok(ActionGraph { actions })
 }
-

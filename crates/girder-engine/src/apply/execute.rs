@@ -87,7 +87,12 @@ fn secret_paths(value: &Value, at: FieldPath, out: &mut Vec<FieldPath>) {
 
 /// The outputs to record: the provider's, plus `id`, with secret inputs and the schema's
 /// secret outputs marked secret.
-pub(crate) fn recorded_outputs(id: &str, outputs: Value, inputs: &Value, schema: Option<&ResourceSchema>) -> Value {
+pub(crate) fn recorded_outputs(
+    id: &str,
+    outputs: Value,
+    inputs: &Value,
+    schema: Option<&ResourceSchema>,
+) -> Value {
     let mut outputs = match outputs {
         Value::Object(map) => Value::Object(map),
         Value::Null => Value::object(),
@@ -137,7 +142,14 @@ impl Shared {
         }
     }
 
-    fn pending(&self, kind: OperationKind, step: &Step, inputs: &Value, cloud_id: Option<&str>, deposed_key: Option<&str>) -> PendingOperation {
+    fn pending(
+        &self,
+        kind: OperationKind,
+        step: &Step,
+        inputs: &Value,
+        cloud_id: Option<&str>,
+        deposed_key: Option<&str>,
+    ) -> PendingOperation {
         PendingOperation {
             id: self.journal.next_operation_id(),
             kind,
@@ -172,7 +184,12 @@ impl Shared {
         self.instances.get(&key, &package, &config).await
     }
 
-    fn policy<'a>(&'a self, step: &'a Step, configured: &'a Configured, timeout: Duration) -> CallPolicy<'a> {
+    fn policy<'a>(
+        &'a self,
+        step: &'a Step,
+        configured: &'a Configured,
+        timeout: Duration,
+    ) -> CallPolicy<'a> {
         CallPolicy {
             resource: &step.resource,
             configured,
@@ -185,13 +202,26 @@ impl Shared {
 
     /// Closes a pending operation after a failed call. A call whose outcome is unknown (time
     /// limit, abort) stays pending, so the next run asks the cloud what happened.
-    fn close_failed(&self, operation: u64, error: &ProviderError, step: &Step, inputs: &Value) -> Result<(), JobError> {
-        if matches!(error.kind, ErrorKind::Timeout | ErrorKind::Cancelled) && error.partial.is_none() {
+    fn close_failed(
+        &self,
+        operation: u64,
+        error: &ProviderError,
+        step: &Step,
+        inputs: &Value,
+    ) -> Result<(), JobError> {
+        if matches!(error.kind, ErrorKind::Timeout | ErrorKind::Cancelled)
+            && error.partial.is_none()
+        {
             return Ok(());
         }
         let mut mutations = Vec::new();
         if let Some(partial) = &error.partial {
-            let mut state = self.state_of(step, partial.id.clone(), inputs.clone(), partial.outputs.clone());
+            let mut state = self.state_of(
+                step,
+                partial.id.clone(),
+                inputs.clone(),
+                partial.outputs.clone(),
+            );
             state.tainted = true;
             mutations.push(Mutation::Upsert { resource: state });
         }
@@ -222,9 +252,14 @@ impl Shared {
             ProviderError::invalid_input(format!("no provider package `{package}` is registered"))
         })?;
         let provider = package_impl.configure(&config).await?;
-        self.instances
-            .set(ProviderKey::Node(step.resource.clone()), Configured::new(provider));
-        let changed = step.old.as_ref().is_none_or(|old| old.inputs != config || old.dependencies != step.dependencies);
+        self.instances.set(
+            ProviderKey::Node(step.resource.clone()),
+            Configured::new(provider),
+        );
+        let changed = step
+            .old
+            .as_ref()
+            .is_none_or(|old| old.inputs != config || old.dependencies != step.dependencies);
         if changed {
             let state = ResourceState {
                 name: step.resource.clone(),
@@ -239,7 +274,8 @@ impl Shared {
                 retain_on_delete: false,
                 tainted: false,
             };
-            self.journal.record(&[Mutation::Upsert { resource: state }])?;
+            self.journal
+                .record(&[Mutation::Upsert { resource: state }])?;
         }
         Ok(JobOutcome {
             outputs: Some(config),
@@ -250,7 +286,11 @@ impl Shared {
     async fn create(&self, step: &Step, job: &Job) -> Result<JobOutcome, JobError> {
         let configured = self.provider_for(step).await?;
         let replacing = job.kind == ActionKind::CreateReplacement;
-        let kind = if replacing { OperationKind::CreateReplacement } else { OperationKind::Create };
+        let kind = if replacing {
+            OperationKind::CreateReplacement
+        } else {
+            OperationKind::Create
+        };
         let operation = self.pending(kind, step, &job.inputs, None, None);
         self.journal.begin(&operation)?;
         let identity = self.identity(step);
@@ -274,12 +314,18 @@ impl Shared {
                 let mut deposed_key = None;
                 if replacing && step.old.is_some() {
                     let key = format!("{}", operation.id);
-                    mutations.push(Mutation::Depose { name: step.resource.clone(), key: key.clone() });
+                    mutations.push(Mutation::Depose {
+                        name: step.resource.clone(),
+                        key: key.clone(),
+                    });
                     deposed_key = Some(key);
                 }
                 mutations.push(Mutation::Upsert { resource: state });
                 self.journal.commit(operation.id, &mutations)?;
-                Ok(JobOutcome { outputs: Some(outputs), deposed_key })
+                Ok(JobOutcome {
+                    outputs: Some(outputs),
+                    deposed_key,
+                })
             }
             Err(error) => {
                 self.close_failed(operation.id, &error, step, &job.inputs)?;
@@ -291,7 +337,13 @@ impl Shared {
     async fn update(&self, step: &Step, job: &Job) -> Result<JobOutcome, JobError> {
         let old = step.old.as_ref().ok_or_else(|| missing_record(step))?;
         let configured = self.provider_for(step).await?;
-        let operation = self.pending(OperationKind::Update, step, &job.inputs, Some(&old.id), None);
+        let operation = self.pending(
+            OperationKind::Update,
+            step,
+            &job.inputs,
+            Some(&old.id),
+            None,
+        );
         self.journal.begin(&operation)?;
         let changed: Vec<FieldPath> = crate::diff::diff(&old.inputs, &job.inputs)
             .into_iter()
@@ -315,10 +367,15 @@ impl Shared {
             .await;
         match result {
             Ok(updated) => {
-                let state = self.state_of(step, old.id.clone(), job.inputs.clone(), updated.outputs);
+                let state =
+                    self.state_of(step, old.id.clone(), job.inputs.clone(), updated.outputs);
                 let outputs = state.outputs.clone();
-                self.journal.commit(operation.id, &[Mutation::Upsert { resource: state }])?;
-                Ok(JobOutcome { outputs: Some(outputs), deposed_key: None })
+                self.journal
+                    .commit(operation.id, &[Mutation::Upsert { resource: state }])?;
+                Ok(JobOutcome {
+                    outputs: Some(outputs),
+                    deposed_key: None,
+                })
             }
             Err(error) => {
                 if !matches!(error.kind, ErrorKind::Timeout | ErrorKind::Cancelled) {
@@ -333,8 +390,12 @@ impl Shared {
         let old = step.old.as_ref().ok_or_else(|| missing_record(step))?;
         let deposed_key = job.deposed_key.as_deref().or(step.deposed_key.as_deref());
         let removal = match deposed_key {
-            Some(key) => Mutation::RemoveDeposed { key: key.to_owned() },
-            None => Mutation::Remove { name: step.resource.clone() },
+            Some(key) => Mutation::RemoveDeposed {
+                key: key.to_owned(),
+            },
+            None => Mutation::Remove {
+                name: step.resource.clone(),
+            },
         };
         if step.retain_on_delete || old.kind == NodeKind::Provider || old.kind == NodeKind::Read {
             // Nothing to delete in the cloud: forget it.
@@ -342,7 +403,11 @@ impl Shared {
             return Ok(JobOutcome::default());
         }
         let configured = self.provider_for(step).await?;
-        let kind = if deposed_key.is_some() { OperationKind::DeleteDeposed } else { OperationKind::Delete };
+        let kind = if deposed_key.is_some() {
+            OperationKind::DeleteDeposed
+        } else {
+            OperationKind::Delete
+        };
         let operation = self.pending(kind, step, &old.inputs, Some(&old.id), deposed_key);
         self.journal.begin(&operation)?;
         let request = DeleteRequest {
@@ -378,7 +443,14 @@ impl Shared {
         }
     }
 
-    async fn read_one(&self, step: &Step, configured: &Configured, id: &str, inputs: Option<Value>, timeout: Duration) -> Result<Option<crate::provider::Observed>, ProviderError> {
+    async fn read_one(
+        &self,
+        step: &Step,
+        configured: &Configured,
+        id: &str,
+        inputs: Option<Value>,
+        timeout: Duration,
+    ) -> Result<Option<crate::provider::Observed>, ProviderError> {
         let request = ReadRequest {
             type_name: step.type_name.clone(),
             items: vec![ReadItem {
@@ -399,17 +471,34 @@ impl Shared {
     }
 
     async fn read(&self, step: &Step, job: &Job) -> Result<JobOutcome, JobError> {
-        let id = job.inputs.get("id").and_then(Value::as_str).ok_or_else(|| {
-            ProviderError::invalid_input(format!("`{}` reads an existing resource but its `id` input is not a string", step.resource))
-        })?;
+        let id = job
+            .inputs
+            .get("id")
+            .and_then(Value::as_str)
+            .ok_or_else(|| {
+                ProviderError::invalid_input(format!(
+                    "`{}` reads an existing resource but its `id` input is not a string",
+                    step.resource
+                ))
+            })?;
         let configured = self.provider_for(step).await?;
-        let observed = self.read_one(step, &configured, id, None, job.timeout).await?.ok_or_else(|| {
-            ProviderError::not_found(format!("there is no `{}` with id `{id}` to read", step.type_name))
-        })?;
+        let observed = self
+            .read_one(step, &configured, id, None, job.timeout)
+            .await?
+            .ok_or_else(|| {
+                ProviderError::not_found(format!(
+                    "there is no `{}` with id `{id}` to read",
+                    step.type_name
+                ))
+            })?;
         let state = self.state_of(step, id.to_owned(), job.inputs.clone(), observed.outputs);
         let outputs = state.outputs.clone();
-        self.journal.record(&[Mutation::Upsert { resource: state }])?;
-        Ok(JobOutcome { outputs: Some(outputs), deposed_key: None })
+        self.journal
+            .record(&[Mutation::Upsert { resource: state }])?;
+        Ok(JobOutcome {
+            outputs: Some(outputs),
+            deposed_key: None,
+        })
     }
 
     async fn import(&self, step: &Step, job: &Job) -> Result<JobOutcome, JobError> {
@@ -417,7 +506,16 @@ impl Shared {
         let configured = self.provider_for(step).await?;
         let operation = self.pending(OperationKind::Import, step, &job.inputs, Some(&id), None);
         self.journal.begin(&operation)?;
-        let observed = match self.read_one(step, &configured, &id, Some(job.inputs.reveal()), job.timeout).await {
+        let observed = match self
+            .read_one(
+                step,
+                &configured,
+                &id,
+                Some(job.inputs.reveal()),
+                job.timeout,
+            )
+            .await
+        {
             Ok(Some(observed)) => observed,
             Ok(None) => {
                 self.journal.commit(operation.id, &[])?;
@@ -433,20 +531,34 @@ impl Shared {
             }
         };
         let imported = self.state_of(step, id.clone(), observed.inputs.clone(), observed.outputs);
-        self.journal.commit(operation.id, &[Mutation::Upsert { resource: imported.clone() }])?;
+        self.journal.commit(
+            operation.id,
+            &[Mutation::Upsert {
+                resource: imported.clone(),
+            }],
+        )?;
         let changes = crate::diff::diff(&observed.inputs, &job.inputs);
         if changes.is_empty() {
-            return Ok(JobOutcome { outputs: Some(imported.outputs), deposed_key: None });
+            return Ok(JobOutcome {
+                outputs: Some(imported.outputs),
+                deposed_key: None,
+            });
         }
         // Bring the adopted resource in line with the program in the same run.
-        let as_recorded = Step { old: Some(imported), ..step.clone() };
+        let as_recorded = Step {
+            old: Some(imported),
+            ..step.clone()
+        };
         self.update(&as_recorded, job).await
     }
 }
 
 fn missing_record(step: &Step) -> JobError {
     JobError {
-        message: format!("internal: the plan for `{}` lacks its recorded state", step.resource),
+        message: format!(
+            "internal: the plan for `{}` lacks its recorded state",
+            step.resource
+        ),
         fatal: false,
     }
 }

@@ -19,8 +19,8 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 pub use call::RetryPolicy;
-use execute::{Job, JobError, JobOutcome};
 pub(crate) use execute::recorded_outputs as recorded_outputs_for;
+use execute::{Job, JobError, JobOutcome};
 
 use crate::events::{ActionKind, Event, EventSink};
 use crate::plan::{Plan, Step};
@@ -130,7 +130,12 @@ impl std::fmt::Debug for EngineContext {
 
 impl EngineContext {
     /// A context with fresh provider instances.
-    pub fn new(stack: impl Into<String>, registry: Arc<Registry>, journal: Arc<dyn Journal>, events: Arc<dyn EventSink>) -> Self {
+    pub fn new(
+        stack: impl Into<String>,
+        registry: Arc<Registry>,
+        journal: Arc<dyn Journal>,
+        events: Arc<dyn EventSink>,
+    ) -> Self {
         EngineContext {
             stack: stack.into(),
             instances: Arc::new(Instances::new(registry.clone())),
@@ -168,7 +173,9 @@ enum Status {
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
     /// The plan names a resource the program does not declare.
-    #[error("the plan does not match the program: it has a step for `{0}`, which the program does not declare; make a new plan")]
+    #[error(
+        "the plan does not match the program: it has a step for `{0}`, which the program does not declare; make a new plan"
+    )]
     PlanMismatch(String),
 }
 
@@ -189,8 +196,15 @@ pub async fn apply(
         .iter()
         .filter(|s| s.node_kind == NodeKind::Provider)
         .map(|s| {
-            let config = s.old.as_ref().map(|o| o.inputs.clone()).unwrap_or_else(|| s.inputs.clone());
-            (s.resource.clone(), (girder_core::package_of(&s.type_name).to_owned(), config))
+            let config = s
+                .old
+                .as_ref()
+                .map(|o| o.inputs.clone())
+                .unwrap_or_else(|| s.inputs.clone());
+            (
+                s.resource.clone(),
+                (girder_core::package_of(&s.type_name).to_owned(), config),
+            )
         })
         .collect();
     let shared = Arc::new(Shared {
@@ -209,7 +223,12 @@ pub async fn apply(
     let mut outputs: Vec<Option<Value>> = graph
         .nodes()
         .iter()
-        .map(|n| snapshot.resources.get(&n.spec.name).map(|r| r.outputs.clone()))
+        .map(|n| {
+            snapshot
+                .resources
+                .get(&n.spec.name)
+                .map(|r| r.outputs.clone())
+        })
         .collect();
     let mut remaining: Vec<usize> = actions.iter().map(|a| a.dependencies.len()).collect();
     let mut status = vec![Status::Waiting; actions.len()];
@@ -218,27 +237,73 @@ pub async fn apply(
     let mut report = ApplyReport::default();
     let mut running: JoinSet<(usize, Duration, Result<JobOutcome, JobError>)> = JoinSet::new();
     let mut running_ids: HashMap<tokio::task::Id, usize> = HashMap::new();
-    let calls = actions.iter().filter(|a| !a.is_inline(&plan.steps[a.step])).count();
+    let calls = actions
+        .iter()
+        .filter(|a| !a.is_inline(&plan.steps[a.step]))
+        .count();
     ctx.events.emit(Event::ApplyStarted { actions: calls });
     let parallelism = options.parallelism.max(1);
     let mut announced_cancel = false;
 
     loop {
         while running.len() < parallelism && !options.cancel.is_cancelled() {
-            let Some(action) = ready.pop_front() else { break };
+            let Some(action) = ready.pop_front() else {
+                break;
+            };
             let spec = &actions[action];
             let step = &plan.steps[spec.step];
             if spec.is_inline(step) {
                 status[action] = Status::Running;
-                let result = run_inline(&shared, spec.kind, step, deposed_keys.get(&spec.step).cloned());
-                finish(action, Duration::ZERO, result, &actions, &plan, &mut status, &mut remaining, &mut ready, &mut outputs, &mut deposed_keys, &mut report, &ctx.events, &options.cancel);
+                let result = run_inline(
+                    &shared,
+                    spec.kind,
+                    step,
+                    deposed_keys.get(&spec.step).cloned(),
+                );
+                finish(
+                    action,
+                    Duration::ZERO,
+                    result,
+                    &actions,
+                    &plan,
+                    &mut status,
+                    &mut remaining,
+                    &mut ready,
+                    &mut outputs,
+                    &mut deposed_keys,
+                    &mut report,
+                    &ctx.events,
+                    &options.cancel,
+                );
                 continue;
             }
-            let job = match prepare(action, &actions, &plan, graph, &outputs, &ctx.registry, &deposed_keys) {
+            let job = match prepare(
+                action,
+                &actions,
+                &plan,
+                graph,
+                &outputs,
+                &ctx.registry,
+                &deposed_keys,
+            ) {
                 Ok(job) => job,
                 Err(error) => {
                     status[action] = Status::Running;
-                    finish(action, Duration::ZERO, Err(error), &actions, &plan, &mut status, &mut remaining, &mut ready, &mut outputs, &mut deposed_keys, &mut report, &ctx.events, &options.cancel);
+                    finish(
+                        action,
+                        Duration::ZERO,
+                        Err(error),
+                        &actions,
+                        &plan,
+                        &mut status,
+                        &mut remaining,
+                        &mut ready,
+                        &mut outputs,
+                        &mut deposed_keys,
+                        &mut report,
+                        &ctx.events,
+                        &options.cancel,
+                    );
                     continue;
                 }
             };
@@ -259,25 +324,52 @@ pub async fn apply(
         if options.cancel.is_cancelled() && !announced_cancel {
             announced_cancel = true;
             report.cancelled = true;
-            ctx.events.emit(Event::Cancelling { in_flight: running.len() });
+            ctx.events.emit(Event::Cancelling {
+                in_flight: running.len(),
+            });
         }
-        let Some(joined) = running.join_next_with_id().await else { break };
+        let Some(joined) = running.join_next_with_id().await else {
+            break;
+        };
         let (action, elapsed, result) = match joined {
             Ok((id, (action, elapsed, result))) => {
                 running_ids.remove(&id);
                 (action, elapsed, result)
             }
             Err(join_error) => {
-                let Some(action) = running_ids.remove(&join_error.id()) else { continue };
+                let Some(action) = running_ids.remove(&join_error.id()) else {
+                    continue;
+                };
                 let message = if join_error.is_panic() {
                     "the provider panicked during the call (a bug in the provider); the operation stays pending and is checked on the next run".to_owned()
                 } else {
                     "the call was aborted".to_owned()
                 };
-                (action, Duration::ZERO, Err(JobError { message, fatal: false }))
+                (
+                    action,
+                    Duration::ZERO,
+                    Err(JobError {
+                        message,
+                        fatal: false,
+                    }),
+                )
             }
         };
-        finish(action, elapsed, result, &actions, &plan, &mut status, &mut remaining, &mut ready, &mut outputs, &mut deposed_keys, &mut report, &ctx.events, &options.cancel);
+        finish(
+            action,
+            elapsed,
+            result,
+            &actions,
+            &plan,
+            &mut status,
+            &mut remaining,
+            &mut ready,
+            &mut outputs,
+            &mut deposed_keys,
+            &mut report,
+            &ctx.events,
+            &options.cancel,
+        );
     }
 
     for (action, spec) in actions.iter().enumerate() {
@@ -292,30 +384,35 @@ pub async fn apply(
         let mut known = snapshot.outputs.clone();
         known.retain(|name, _| graph.outputs().contains_key(name));
         for (name, expr) in graph.outputs() {
-            if let Ok(value) = expr.resolve(&|id| outputs[id.index()].as_ref()) {
-                if !value.contains_unknown() {
-                    known.insert(name.clone(), value);
-                }
+            if let Ok(value) = expr.resolve(&|id| outputs[id.index()].as_ref())
+                && !value.contains_unknown()
+            {
+                known.insert(name.clone(), value);
             }
         }
-        if known != snapshot.outputs {
-            if let Err(error) = ctx.journal.record(&[Mutation::SetOutputs { outputs: known.clone() }]) {
-                report.failed.push(ActionFailure {
-                    resource: "outputs".into(),
-                    action: ActionKind::Update,
-                    error: error.to_string(),
-                });
-            }
-        }
-        report.outputs = known;
-    } else if !snapshot.outputs.is_empty() && report.failed.is_empty() {
-        if let Err(error) = ctx.journal.record(&[Mutation::SetOutputs { outputs: BTreeMap::new() }]) {
+        if known != snapshot.outputs
+            && let Err(error) = ctx.journal.record(&[Mutation::SetOutputs {
+                outputs: known.clone(),
+            }])
+        {
             report.failed.push(ActionFailure {
                 resource: "outputs".into(),
-                action: ActionKind::Delete,
+                action: ActionKind::Update,
                 error: error.to_string(),
             });
         }
+        report.outputs = known;
+    } else if !snapshot.outputs.is_empty()
+        && report.failed.is_empty()
+        && let Err(error) = ctx.journal.record(&[Mutation::SetOutputs {
+            outputs: BTreeMap::new(),
+        }])
+    {
+        report.failed.push(ActionFailure {
+            resource: "outputs".into(),
+            action: ActionKind::Delete,
+            error: error.to_string(),
+        });
     }
     report.elapsed = started.elapsed();
     ctx.events.emit(Event::ApplyFinished {
@@ -328,18 +425,25 @@ pub async fn apply(
 }
 
 /// Runs an action that calls no provider, synchronously.
-fn run_inline(shared: &Shared, kind: ActionKind, step: &Step, deposed_key: Option<String>) -> Result<JobOutcome, JobError> {
+fn run_inline(
+    shared: &Shared,
+    kind: ActionKind,
+    step: &Step,
+    deposed_key: Option<String>,
+) -> Result<JobOutcome, JobError> {
     match kind {
         ActionKind::Same => {
-            if step.metadata_changed {
-                if let Some(old) = &step.old {
-                    let mut updated = old.clone();
-                    updated.dependencies = step.dependencies.clone();
-                    updated.protect = step.protect;
-                    updated.retain_on_delete = step.retain_on_delete;
-                    updated.provider = step.provider.clone();
-                    shared.journal.record(&[Mutation::Upsert { resource: updated }])?;
-                }
+            if step.metadata_changed
+                && let Some(old) = &step.old
+            {
+                let mut updated = old.clone();
+                updated.dependencies = step.dependencies.clone();
+                updated.protect = step.protect;
+                updated.retain_on_delete = step.retain_on_delete;
+                updated.provider = step.provider.clone();
+                shared
+                    .journal
+                    .record(&[Mutation::Upsert { resource: updated }])?;
             }
             Ok(JobOutcome {
                 outputs: step.old.as_ref().map(|o| o.outputs.clone()),
@@ -349,7 +453,9 @@ fn run_inline(shared: &Shared, kind: ActionKind, step: &Step, deposed_key: Optio
         _ => {
             let removal = match deposed_key.or_else(|| step.deposed_key.clone()) {
                 Some(key) => Mutation::RemoveDeposed { key },
-                None => Mutation::Remove { name: step.resource.clone() },
+                None => Mutation::Remove {
+                    name: step.resource.clone(),
+                },
             };
             shared.journal.record(&[removal])?;
             Ok(JobOutcome::default())
@@ -369,7 +475,10 @@ fn prepare(
 ) -> Result<Job, JobError> {
     let spec = &actions[action];
     let step = &plan.steps[spec.step];
-    let fail = |message: String| JobError { message, fatal: false };
+    let fail = |message: String| JobError {
+        message,
+        fatal: false,
+    };
     let node = spec.produces.map(|n| graph.node_at(n));
     let inputs = match node {
         Some(node) => {
@@ -386,7 +495,11 @@ fn prepare(
             }
             let mut desired = resolved;
             if let Some(old) = &step.old {
-                crate::diff::keep_recorded(&mut desired, &old.inputs, &node.spec.options.ignore_paths());
+                crate::diff::keep_recorded(
+                    &mut desired,
+                    &old.inputs,
+                    &node.spec.options.ignore_paths(),
+                );
             }
             if spec.kind != ActionKind::Configure {
                 check_consistent(&step.inputs, &desired).map_err(|path| {
@@ -405,7 +518,9 @@ fn prepare(
     let defaults = schema.map(|s| s.timeouts).unwrap_or_default();
     let custom = node.map(|n| n.spec.options.timeouts).unwrap_or_default();
     let timeout = match spec.kind {
-        ActionKind::Create | ActionKind::CreateReplacement | ActionKind::Import => custom.create.unwrap_or(defaults.create),
+        ActionKind::Create | ActionKind::CreateReplacement | ActionKind::Import => {
+            custom.create.unwrap_or(defaults.create)
+        }
         ActionKind::Update => custom.update.unwrap_or(defaults.update),
         ActionKind::Delete | ActionKind::DeleteReplaced => custom.delete.unwrap_or(defaults.delete),
         ActionKind::Read | ActionKind::Configure | ActionKind::Same => defaults.read,
@@ -422,7 +537,11 @@ fn prepare(
 /// Checks that every value the plan showed as known is what apply computed; returns the first
 /// differing path.
 fn check_consistent(planned: &Value, actual: &Value) -> Result<(), girder_core::FieldPath> {
-    fn walk(path: girder_core::FieldPath, planned: &Value, actual: &Value) -> Result<(), girder_core::FieldPath> {
+    fn walk(
+        path: girder_core::FieldPath,
+        planned: &Value,
+        actual: &Value,
+    ) -> Result<(), girder_core::FieldPath> {
         match (planned, actual) {
             (Value::Unknown, _) => Ok(()),
             (Value::Secret(p), a) => walk(path, p, a.reveal_ref()),
@@ -535,7 +654,11 @@ fn finish(
                     action: actions[dependent].kind,
                     because_of: step.resource.clone(),
                 });
-                report.skipped.push((dependent_step.resource.clone(), actions[dependent].kind, step.resource.clone()));
+                report.skipped.push((
+                    dependent_step.resource.clone(),
+                    actions[dependent].kind,
+                    step.resource.clone(),
+                ));
                 stack.extend(actions[dependent].dependents.iter().copied());
             }
         }

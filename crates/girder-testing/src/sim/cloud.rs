@@ -135,12 +135,11 @@ impl SimCloud {
                     let entry = entry.map_err(|e| Self::error(dir, e))?;
                     let name = entry.file_name();
                     let name = name.to_string_lossy();
-                    if let Some(id) = name.strip_suffix(".json") {
-                        if !name.starts_with('.') {
-                            if let Some(object) = self.get(id)? {
-                                objects.push(object);
-                            }
-                        }
+                    if let Some(id) = name.strip_suffix(".json")
+                        && !name.starts_with('.')
+                        && let Some(object) = self.get(id)?
+                    {
+                        objects.push(object);
                     }
                 }
                 objects.sort_by(|a, b| a.id.cmp(&b.id));

@@ -11,6 +11,7 @@
 
 mod cloud;
 mod dsl;
+pub mod layered;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -268,29 +269,30 @@ impl ProviderPackage for SimPackage {
 
     fn check(&self, type_name: &str, name: &str, inputs: &Value) -> Diagnostics {
         let mut diagnostics = Diagnostics::new();
-        if let Some(latency) = inputs.get("latency_ms") {
-            if !latency.is_unknown() && latency.as_i64().is_none_or(|ms| ms < 0) {
-                diagnostics.push(
-                    Diagnostic::error(format!(
-                        "`latency_ms` of a `{type_name}` must be a whole number of milliseconds"
-                    ))
-                    .resource(name)
-                    .field("latency_ms")
-                    .value(latency.display())
-                    .fix("use a non-negative integer such as `100`"),
-                );
-            }
+        if let Some(latency) = inputs.get("latency_ms")
+            && !latency.is_unknown()
+            && latency.as_i64().is_none_or(|ms| ms < 0)
+        {
+            diagnostics.push(
+                Diagnostic::error(format!(
+                    "`latency_ms` of a `{type_name}` must be a whole number of milliseconds"
+                ))
+                .resource(name)
+                .field("latency_ms")
+                .value(latency.display())
+                .fix("use a non-negative integer such as `100`"),
+            );
         }
-        if let Some(fail_on) = inputs.get("fail_on").and_then(Value::as_str) {
-            if !["create", "update", "delete"].contains(&fail_on) {
-                diagnostics.push(
-                    Diagnostic::error("`fail_on` names no operation")
-                        .resource(name)
-                        .field("fail_on")
-                        .value(fail_on)
-                        .fix("use `create`, `update` or `delete`"),
-                );
-            }
+        if let Some(fail_on) = inputs.get("fail_on").and_then(Value::as_str)
+            && !["create", "update", "delete"].contains(&fail_on)
+        {
+            diagnostics.push(
+                Diagnostic::error("`fail_on` names no operation")
+                    .resource(name)
+                    .field("fail_on")
+                    .value(fail_on)
+                    .fix("use `create`, `update` or `delete`"),
+            );
         }
         diagnostics
     }
@@ -355,23 +357,23 @@ impl SimProvider {
             ))
             .with_code("SimRefused"));
         }
-        if operation == "create" {
-            if let Some(flaky) = inputs.get("flaky").and_then(Value::as_i64) {
-                let mut attempts = self
-                    .inner
-                    .stats
-                    .attempts
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner());
-                let count = attempts.entry(name.to_owned()).or_insert(0);
-                *count += 1;
-                if i64::from(*count) <= flaky {
-                    SimStats::count(&self.inner.stats.injected_failures);
-                    return Err(ProviderError::retryable(format!(
-                        "`{name}` is throttled (attempt {count})"
-                    ))
-                    .with_code("Throttling"));
-                }
+        if operation == "create"
+            && let Some(flaky) = inputs.get("flaky").and_then(Value::as_i64)
+        {
+            let mut attempts = self
+                .inner
+                .stats
+                .attempts
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            let count = attempts.entry(name.to_owned()).or_insert(0);
+            *count += 1;
+            if i64::from(*count) <= flaky {
+                SimStats::count(&self.inner.stats.injected_failures);
+                return Err(ProviderError::retryable(format!(
+                    "`{name}` is throttled (attempt {count})"
+                ))
+                .with_code("Throttling"));
             }
         }
         let rate = if behavior.fail_rate > 0.0 {

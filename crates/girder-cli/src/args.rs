@@ -1,0 +1,201 @@
+//! The command line, as `clap` parses it.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Every girder program's command line.
+#[derive(Debug, Parser)]
+#[command(
+    version,
+    about = "Plan and apply this girder program's infrastructure",
+    long_about = None,
+    propagate_version = true
+)]
+pub struct Cli {
+    /// Options every command takes.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args, Clone)]
+pub struct GlobalArgs {
+    /// The stack (environment) to work on.
+    #[arg(long, global = true, env = "GIRDER_STACK", default_value = "dev")]
+    pub stack: String,
+    /// Where the state lives: a directory (embedded store) or s3://BUCKET/PREFIX?lock=...
+    #[arg(long, global = true, env = "GIRDER_STATE", default_value = ".girder")]
+    pub state: String,
+    /// Provider calls in flight at most.
+    #[arg(long, global = true, default_value_t = girder_engine::DEFAULT_PARALLELISM, value_parser = clap::value_parser!(usize))]
+    pub parallelism: usize,
+    /// Only this resource and what it depends on (repeatable).
+    #[arg(long, global = true, value_name = "RESOURCE")]
+    pub target: Vec<String>,
+    /// Everything except this resource and what depends on it (repeatable).
+    #[arg(long, global = true, value_name = "RESOURCE")]
+    pub exclude: Vec<String>,
+    /// Machine-readable output: one JSON event per line (and JSON results).
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// No colours.
+    #[arg(long, global = true, env = "NO_COLOR", value_parser = clap::builder::FalseyValueParser::new())]
+    pub no_color: bool,
+    /// More logging (-v info, -vv debug, -vvv trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Use this kubeconfig for every Kubernetes provider (including cluster-derived ones).
+    #[arg(long, global = true, env = "GIRDER_KUBECONFIG", value_name = "PATH")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Wait this long for another run's lock before giving up (e.g. 30s, 5m).
+    #[arg(long, global = true, default_value = "0s", value_parser = humantime::parse_duration)]
+    pub lock_timeout: Duration,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show what apply would do.
+    Plan(PlanArgs),
+    /// Make the infrastructure match the program.
+    Apply(ApplyArgs),
+    /// Delete everything the stack manages.
+    Destroy(ConfirmArgs),
+    /// Read what exists and record it.
+    Refresh,
+    /// Print the program's dependency graph.
+    Graph {
+        /// The notation.
+        #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+        format: GraphFormat,
+    },
+    /// Print the stack's outputs.
+    Output {
+        /// One output only.
+        name: Option<String>,
+        /// Print secret values instead of masking them.
+        #[arg(long)]
+        show_secrets: bool,
+    },
+    /// Inspect and repair the recorded state.
+    #[command(subcommand)]
+    State(StateCommand),
+    /// Adopt an existing cloud resource as a resource of the program.
+    Import {
+        /// The resource's name in the program.
+        resource: String,
+        /// The cloud id to adopt.
+        cloud_id: String,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Write every Kubernetes object of the program as YAML, one file per object.
+    Render {
+        /// The directory to write to.
+        #[arg(long)]
+        out: PathBuf,
+        /// Write secret values instead of masking them.
+        #[arg(long)]
+        show_secrets: bool,
+    },
+}
+
+/// Options of `plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Save the plan, to apply exactly it later.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// How to print the plan.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Human)]
+    pub format: PlanFormat,
+    /// Exit 0 with no changes, 2 with changes, 1 on error.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Read what exists before planning (`--refresh=false` to skip).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub refresh: bool,
+}
+
+/// Options of `apply`.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// A plan saved by `plan --out`: applied exactly, or refused if the state moved on.
+    pub plan_file: Option<PathBuf>,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub yes: bool,
+    /// Read what exists before planning (`--refresh=false` to skip).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub refresh: bool,
+}
+
+/// Confirmation option.
+#[derive(Debug, Args)]
+pub struct ConfirmArgs {
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub yes: bool,
+}
+
+/// `state` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum StateCommand {
+    /// List the recorded resources.
+    List,
+    /// Show one recorded resource.
+    Show {
+        /// The resource name.
+        resource: String,
+        /// Print secret values instead of masking them.
+        #[arg(long)]
+        show_secrets: bool,
+    },
+    /// Forget a resource (the cloud resource stays).
+    Rm {
+        /// The resource name.
+        resource: String,
+    },
+    /// Remove a lock left behind.
+    Unlock {
+        /// The lock id the refusal message named.
+        lock_id: Option<String>,
+        /// Remove the lock even if its holder may be alive.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Move the stack's state to another location, verified by a checksum.
+    Migrate {
+        /// The new location (a directory or s3://...).
+        #[arg(long)]
+        to: String,
+    },
+}
+
+/// Plan notations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    /// For people.
+    Human,
+    /// girder's plan schema.
+    Json,
+    /// The Terraform plan JSON schema, for existing plan tools.
+    TerraformJson,
+}
+
+/// Graph notations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    /// Graphviz.
+    Dot,
+    /// Mermaid flowchart.
+    Mermaid,
+    /// JSON nodes and edges.
+    Json,
+}

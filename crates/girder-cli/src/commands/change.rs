@@ -1,0 +1,328 @@
+//! Commands that plan and change infrastructure: plan, apply, destroy, refresh, import.
+
+use std::io::IsTerminal;
+use std::sync::Arc;
+
+use girder_engine::ops::{PlanRequest, apply_plan, plan_stack, refresh_stack};
+use girder_engine::{ActionKind, ApplyReport, EventSink, Plan, PlanOptions};
+use girder_state::StateStore;
+
+use super::Run;
+use crate::CliError;
+use crate::args::{ApplyArgs, PlanArgs, PlanFormat};
+use crate::display::progress::Progress;
+use crate::display::{plan::render_plan, terraform::terraform_json};
+
+impl Run {
+    fn progress(&self) -> Arc<Progress> {
+        Arc::new(Progress::new(
+            self.global.json,
+            std::io::stderr().is_terminal(),
+            self.palette(),
+        ))
+    }
+
+    fn plan_request(&self, refresh: bool, options: PlanOptions) -> PlanRequest {
+        PlanRequest {
+            refresh,
+            options,
+            parallelism: self.global.parallelism,
+            ..PlanRequest::default()
+        }
+    }
+
+    fn print_plan(&self, plan: &Plan) {
+        if self.global.json {
+            if let Ok(text) = serde_json::to_string(&masked_plan(plan)) {
+                self.say(&text);
+            }
+        } else {
+            self.say(&render_plan(plan, self.palette()));
+        }
+    }
+
+    pub async fn plan(&self, args: PlanArgs) -> Result<u8, CliError> {
+        let store = self.open_store()?;
+        let _lock = self.lock(&store, "plan").await?;
+        let snapshot = store.load()?;
+        let progress = self.progress();
+        let ctx = crate::context(&self.global.stack, &self.registry, &store, progress.clone());
+        let planned = plan_stack(
+            &self.graph,
+            &snapshot,
+            &ctx,
+            &self.plan_request(args.refresh, self.plan_options()),
+        )
+        .await?;
+        progress.finish();
+        let plan = planned.plan;
+        match args.format {
+            PlanFormat::Human if !self.global.json => self.say(&render_plan(&plan, self.palette())),
+            PlanFormat::Human | PlanFormat::Json => {
+                self.say(&serde_json::to_string_pretty(&masked_plan(&plan)).unwrap_or_default())
+            }
+            PlanFormat::TerraformJson => {
+                self.say(&serde_json::to_string_pretty(&terraform_json(&plan)).unwrap_or_default())
+            }
+        }
+        if let Some(out) = &args.out {
+            crate::planfile::save(&plan, store.as_ref(), out)?;
+            if args.format == PlanFormat::Human && !self.global.json {
+                self.say(&format!(
+                    "Saved the plan to {}; apply exactly it with `apply {}`.",
+                    out.display(),
+                    out.display()
+                ));
+            }
+        }
+        Ok(if args.detailed_exitcode && plan.has_changes() {
+            2
+        } else {
+            0
+        })
+    }
+
+    pub async fn apply(&self, args: ApplyArgs) -> Result<u8, CliError> {
+        let store = self.open_store()?;
+        let _lock = self.lock(&store, "apply").await?;
+        store.backup()?;
+        let snapshot = store.load()?;
+        let progress = self.progress();
+        let ctx = crate::context(&self.global.stack, &self.registry, &store, progress.clone());
+        let plan = match &args.plan_file {
+            Some(file) => {
+                let plan = crate::planfile::load(store.as_ref(), file)?;
+                if plan.lineage != snapshot.lineage
+                    || plan.base_serial != snapshot.serial
+                    || !snapshot.pending.is_empty()
+                {
+                    return Err(CliError::Refused(format!(
+                        "the saved plan {} is stale: the state changed since it was made (serial {} then, {} now); make a new plan",
+                        file.display(),
+                        plan.base_serial,
+                        snapshot.serial
+                    )));
+                }
+                plan
+            }
+            None => {
+                let planned = plan_stack(
+                    &self.graph,
+                    &snapshot,
+                    &ctx,
+                    &self.plan_request(args.refresh, self.plan_options()),
+                )
+                .await?;
+                progress.finish();
+                self.print_plan(&planned.plan);
+                if planned.plan.has_changes() {
+                    self.confirm("Do you want to apply these changes?", args.yes)?;
+                }
+                planned.plan
+            }
+        };
+        let current = store.load()?;
+        self.run_apply(plan, &current, &store, progress).await
+    }
+
+    pub async fn destroy(&self, yes: bool) -> Result<u8, CliError> {
+        let store = self.open_store()?;
+        let _lock = self.lock(&store, "destroy").await?;
+        store.backup()?;
+        let snapshot = store.load()?;
+        let progress = self.progress();
+        let ctx = crate::context(&self.global.stack, &self.registry, &store, progress.clone());
+        let options = PlanOptions {
+            destroy: true,
+            ..self.plan_options()
+        };
+        let planned = plan_stack(
+            &self.graph,
+            &snapshot,
+            &ctx,
+            &self.plan_request(true, options),
+        )
+        .await?;
+        progress.finish();
+        self.print_plan(&planned.plan);
+        if planned.plan.has_changes() {
+            self.confirm(
+                &format!(
+                    "Do you really want to destroy everything in stack `{}`?",
+                    self.global.stack
+                ),
+                yes,
+            )?;
+        }
+        let current = store.load()?;
+        self.run_apply(planned.plan, &current, &store, progress)
+            .await
+    }
+
+    pub async fn import(
+        &self,
+        resource: String,
+        cloud_id: String,
+        yes: bool,
+    ) -> Result<u8, CliError> {
+        let store = self.open_store()?;
+        let _lock = self.lock(&store, "import").await?;
+        store.backup()?;
+        let snapshot = store.load()?;
+        let progress = self.progress();
+        let ctx = crate::context(&self.global.stack, &self.registry, &store, progress.clone());
+        let mut options = self.plan_options();
+        options.targets = vec![resource.clone()];
+        options.imports.insert(resource, cloud_id);
+        let planned = plan_stack(
+            &self.graph,
+            &snapshot,
+            &ctx,
+            &self.plan_request(true, options),
+        )
+        .await?;
+        progress.finish();
+        self.print_plan(&planned.plan);
+        self.confirm("Do you want to import it?", yes)?;
+        let current = store.load()?;
+        self.run_apply(planned.plan, &current, &store, progress)
+            .await
+    }
+
+    pub async fn refresh(&self) -> Result<u8, CliError> {
+        let store = self.open_store()?;
+        let _lock = self.lock(&store, "refresh").await?;
+        store.backup()?;
+        let snapshot = store.load()?;
+        let progress = self.progress();
+        let ctx = crate::context(&self.global.stack, &self.registry, &store, progress.clone());
+        let report = refresh_stack(
+            Some(&self.graph),
+            &snapshot,
+            &ctx,
+            &self.plan_request(true, PlanOptions::default()),
+        )
+        .await?;
+        progress.finish();
+        if self.global.json {
+            self.say(&serde_json::json!({ "changed": report.changed, "gone": report.gone, "skipped": report.skipped, "calls": report.calls }).to_string());
+        } else {
+            self.say(&format!(
+                "Refresh: {} resource(s) read in {} call(s); {} changed outside girder, {} gone.",
+                snapshot.resource_count(),
+                report.calls,
+                report.changed.len(),
+                report.gone.len()
+            ));
+            for (name, why) in &report.skipped {
+                self.say(&format!("  not read: {name} ({why})"));
+            }
+        }
+        Ok(0)
+    }
+
+    async fn run_apply(
+        &self,
+        plan: Plan,
+        snapshot: &girder_engine::Snapshot,
+        store: &Arc<dyn StateStore>,
+        progress: Arc<Progress>,
+    ) -> Result<u8, CliError> {
+        let ctx = crate::context(
+            &self.global.stack,
+            &self.registry,
+            store,
+            progress.clone() as Arc<dyn EventSink>,
+        );
+        let report = apply_plan(&self.graph, plan, snapshot, &ctx, &self.apply_options()).await?;
+        progress.finish();
+        self.report(&report)
+    }
+
+    fn report(&self, report: &ApplyReport) -> Result<u8, CliError> {
+        if self.global.json {
+            let outputs: serde_json::Map<String, serde_json::Value> = report
+                .outputs
+                .iter()
+                .map(|(k, v)| (k.clone(), crate::commands::inspect::mask(v, false)))
+                .collect();
+            self.say(
+                &serde_json::json!({
+                    "event": "summary",
+                    "succeeded": report.succeeded.len(),
+                    "failed": report.failed,
+                    "skipped": report.skipped.len(),
+                    "not_started": report.not_started.len(),
+                    "cancelled": report.cancelled,
+                    "elapsed_ms": report.elapsed.as_millis() as u64,
+                    "outputs": outputs,
+                })
+                .to_string(),
+            );
+        } else {
+            let count = |kinds: &[ActionKind]| {
+                report
+                    .succeeded
+                    .iter()
+                    .filter(|(_, k)| kinds.contains(k))
+                    .count()
+            };
+            let palette = self.palette();
+            let headline = if report.is_success() {
+                palette.green("Apply complete!")
+            } else {
+                palette.red("Apply finished with errors.")
+            };
+            self.say(&format!(
+                "{headline} Resources: {} created, {} updated, {} replaced, {} deleted ({:.1}s).",
+                count(&[ActionKind::Create, ActionKind::Import]),
+                count(&[ActionKind::Update]),
+                count(&[ActionKind::CreateReplacement]),
+                count(&[ActionKind::Delete]),
+                report.elapsed.as_secs_f64()
+            ));
+            for failure in &report.failed {
+                self.say(&palette.red(&format!(
+                    "  {}: {} failed: {}",
+                    failure.resource,
+                    failure.action.progressive(),
+                    failure.error
+                )));
+            }
+            if !report.skipped.is_empty() {
+                self.say(&format!(
+                    "  {} action(s) skipped because something they need failed.",
+                    report.skipped.len()
+                ));
+            }
+            if report.cancelled {
+                self.say(&format!(
+                    "  Interrupted: {} action(s) not started. Run apply again to finish.",
+                    report.not_started.len()
+                ));
+            }
+            if !report.outputs.is_empty() {
+                self.say("\nOutputs:");
+                for (name, value) in &report.outputs {
+                    self.say(&format!("  {name} = {}", value.display()));
+                }
+            }
+        }
+        if report.is_success() {
+            Ok(0)
+        } else {
+            Err(CliError::Failed(format!(
+                "{} failed, {} skipped, {} not started",
+                report.failed.len(),
+                report.skipped.len(),
+                report.not_started.len()
+            )))
+        }
+    }
+}
+
+/// The plan as JSON with every secret replaced by `"[secret]"`.
+pub(crate) fn masked_plan(plan: &Plan) -> serde_json::Value {
+    let json = serde_json::to_value(plan).unwrap_or_default();
+    super::inspect::mask(&girder_core::Value::from_json(json), false)
+}

@@ -1,0 +1,132 @@
+//! The commands.
+
+mod change;
+mod inspect;
+mod state;
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::sync::Arc;
+
+use girder_core::Graph;
+use girder_engine::{ApplyOptions, PlanOptions, Registry};
+use girder_state::{LockGuard, StateStore};
+use tokio_util::sync::CancellationToken;
+
+use crate::args::{Command, GlobalArgs};
+use crate::display::plan::Palette;
+use crate::{CliError, Renderer};
+
+/// One invocation: the parsed options, the program's graph and its providers.
+pub(crate) struct Run {
+    pub global: GlobalArgs,
+    pub registry: Arc<Registry>,
+    pub graph: Graph,
+    pub renderer: Option<Renderer>,
+    pub color: bool,
+}
+
+impl Run {
+    pub async fn dispatch(self, command: Command) -> Result<u8, CliError> {
+        match command {
+            Command::Plan(args) => self.plan(args).await,
+            Command::Apply(args) => self.apply(args).await,
+            Command::Destroy(args) => self.destroy(args.yes).await,
+            Command::Refresh => self.refresh().await,
+            Command::Import {
+                resource,
+                cloud_id,
+                yes,
+            } => self.import(resource, cloud_id, yes).await,
+            Command::Graph { format } => self.graph(format),
+            Command::Output { name, show_secrets } => self.output(name, show_secrets),
+            Command::Render { out, show_secrets } => self.render(&out, show_secrets),
+            Command::State(command) => self.state(command).await,
+        }
+    }
+
+    pub fn palette(&self) -> Palette {
+        Palette::new(self.color)
+    }
+
+    pub fn open_store(&self) -> Result<Arc<dyn StateStore>, CliError> {
+        Ok(girder_state::open(&self.global.state, &self.global.stack)?)
+    }
+
+    /// Takes the stack's lock (waiting up to `--lock-timeout`) off the async threads.
+    pub async fn lock(
+        &self,
+        store: &Arc<dyn StateStore>,
+        operation: &str,
+    ) -> Result<LockGuard, CliError> {
+        let store = store.clone();
+        let operation = operation.to_owned();
+        let timeout = self.global.lock_timeout;
+        tokio::task::spawn_blocking(move || girder_state::acquire(&store, &operation, timeout))
+            .await
+            .map_err(|e| CliError::Refused(format!("locking failed: {e}")))?
+            .map_err(CliError::from)
+    }
+
+    pub fn plan_options(&self) -> PlanOptions {
+        PlanOptions {
+            targets: self.global.target.clone(),
+            excludes: self.global.exclude.clone(),
+            ..PlanOptions::default()
+        }
+    }
+
+    /// Apply options with Ctrl-C wired: the first stops new work, the second aborts waits.
+    pub fn apply_options(&self) -> ApplyOptions {
+        let options = ApplyOptions {
+            parallelism: self.global.parallelism,
+            cancel: CancellationToken::new(),
+            abort: CancellationToken::new(),
+            ..ApplyOptions::default()
+        };
+        let (cancel, abort) = (options.cancel.clone(), options.abort.clone());
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                cancel.cancel();
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    abort.cancel();
+                }
+            }
+        });
+        options
+    }
+
+    /// Prints to stdout.
+    pub fn say(&self, text: &str) {
+        let mut stdout = std::io::stdout().lock();
+        let _ = writeln!(stdout, "{text}");
+    }
+
+    /// Asks for `yes` on a terminal; refuses without one.
+    pub fn confirm(&self, question: &str, yes: bool) -> Result<(), CliError> {
+        if yes {
+            return Ok(());
+        }
+        if !std::io::stdin().is_terminal() {
+            return Err(CliError::Refused(
+                "refusing to change infrastructure without confirmation: stdin is not a terminal; pass --yes".into(),
+            ));
+        }
+        print!("{question}\n  Only 'yes' will be accepted: ");
+        let _ = std::io::stdout().flush();
+        let mut answer = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut answer)
+            .map_err(|e| CliError::Io {
+                path: "stdin".into(),
+                message: e.to_string(),
+            })?;
+        if answer.trim() == "yes" {
+            Ok(())
+        } else {
+            Err(CliError::Refused(
+                "cancelled: the answer was not 'yes'".into(),
+            ))
+        }
+    }
+}

@@ -1,0 +1,169 @@
+//! `state list | show | rm | unlock | migrate`.
+
+use girder_engine::Mutation;
+use sha2::{Digest, Sha256};
+
+use super::Run;
+use super::inspect::mask;
+use crate::CliError;
+use crate::args::StateCommand;
+
+/// A checksum of a snapshot's content (resources, deposed objects, outputs), secrets included,
+/// independent of where it is stored.
+pub(crate) fn content_checksum(snapshot: &girder_engine::Snapshot) -> String {
+    let canonical = serde_json::json!({
+        "stack": snapshot.stack,
+        "lineage": snapshot.lineage,
+        "resources": snapshot.resources,
+        "deposed": snapshot.deposed,
+        "outputs": snapshot.outputs,
+        "pending": snapshot.pending,
+    });
+    hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+}
+
+impl Run {
+    pub async fn state(&self, command: StateCommand) -> Result<u8, CliError> {
+        match command {
+            StateCommand::List => {
+                let snapshot = self.open_store()?.load()?;
+                if self.global.json {
+                    let rows: Vec<_> = snapshot
+                        .resources
+                        .values()
+                        .map(|r| serde_json::json!({ "name": r.name, "type": r.type_name, "id": r.id, "kind": r.kind }))
+                        .collect();
+                    self.say(&serde_json::Value::Array(rows).to_string());
+                } else {
+                    for resource in snapshot.resources.values() {
+                        self.say(&format!(
+                            "{}\t{}\t{}",
+                            resource.name, resource.type_name, resource.id
+                        ));
+                    }
+                    for deposed in &snapshot.deposed {
+                        self.say(&format!(
+                            "{}\t{}\t{}\t(deposed {})",
+                            deposed.resource.name,
+                            deposed.resource.type_name,
+                            deposed.resource.id,
+                            deposed.key
+                        ));
+                    }
+                }
+                Ok(0)
+            }
+            StateCommand::Show {
+                resource,
+                show_secrets,
+            } => {
+                let snapshot = self.open_store()?.load()?;
+                let found = snapshot
+                    .resources
+                    .get(&resource)
+                    .ok_or_else(|| self.no_such(&resource, &snapshot))?;
+                let json = serde_json::json!({
+                    "name": found.name, "type": found.type_name, "kind": found.kind, "id": found.id,
+                    "provider": found.provider, "dependencies": found.dependencies,
+                    "protect": found.protect, "tainted": found.tainted,
+                    "inputs": mask(&found.inputs, show_secrets), "outputs": mask(&found.outputs, show_secrets),
+                });
+                self.say(&serde_json::to_string_pretty(&json).unwrap_or_default());
+                Ok(0)
+            }
+            StateCommand::Rm { resource } => {
+                let store = self.open_store()?;
+                let _lock = self.lock(&store, "state rm").await?;
+                let snapshot = store.load()?;
+                if !snapshot.resources.contains_key(&resource) {
+                    return Err(self.no_such(&resource, &snapshot));
+                }
+                store.backup()?;
+                store
+                    .record(&[Mutation::Remove {
+                        name: resource.clone(),
+                    }])
+                    .map_err(|e| CliError::Refused(e.to_string()))?;
+                self.say(&format!("Removed `{resource}` from the state; the cloud resource itself is untouched (delete or import it yourself)."));
+                Ok(0)
+            }
+            StateCommand::Unlock { lock_id, force } => {
+                let store = self.open_store()?;
+                let Some(holder) = store.current_lock()? else {
+                    self.say(&format!("The stack `{}` is not locked.", self.global.stack));
+                    return Ok(0);
+                };
+                let named = lock_id.as_deref() == Some(holder.id.as_str());
+                if force || named || holder.holder_is_dead() {
+                    if force && !holder.holder_is_dead() {
+                        tracing::warn!(
+                            "breaking a lock whose holder may still be running: {holder}"
+                        );
+                        eprintln!(
+                            "Warning: breaking the lock held by {holder}; if that run is still going, two runs may now change the same stack."
+                        );
+                    }
+                    store.force_unlock()?;
+                    self.say(&format!(
+                        "Unlocked stack `{}` (was: {holder}).",
+                        self.global.stack
+                    ));
+                    Ok(0)
+                } else {
+                    Err(CliError::Refused(format!(
+                        "the lock is held by {holder}, which may still be running; pass its lock id (`state unlock {}`) or --force to break it",
+                        holder.id
+                    )))
+                }
+            }
+            StateCommand::Migrate { to } => self.migrate(&to).await,
+        }
+    }
+
+    fn no_such(&self, resource: &str, snapshot: &girder_engine::Snapshot) -> CliError {
+        CliError::Refused(format!(
+            "no resource `{resource}` in the state of stack `{}` ({} recorded; see `state list`)",
+            self.global.stack,
+            snapshot.resources.len()
+        ))
+    }
+
+    async fn migrate(&self, to: &str) -> Result<u8, CliError> {
+        let source = self.open_store()?;
+        let _lock = self.lock(&source, "state migrate").await?;
+        let snapshot = source.load()?;
+        if !snapshot.pending.is_empty() {
+            return Err(CliError::Refused("the state has unfinished operations; run `refresh` (which recovers them) before migrating".into()));
+        }
+        let target = girder_state::open(to, &self.global.stack)?;
+        let _target_lock = self.lock(&target, "state migrate").await?;
+        let existing = target.load()?;
+        if !existing.resources.is_empty() || !existing.deposed.is_empty() {
+            return Err(CliError::Refused(format!(
+                "{} already holds {} resource(s) for stack `{}`; refusing to overwrite it",
+                target.location(),
+                existing.resources.len(),
+                self.global.stack
+            )));
+        }
+        target.write_snapshot(&snapshot)?;
+        let written = target.load()?;
+        let (before, after) = (content_checksum(&snapshot), content_checksum(&written));
+        if before != after {
+            return Err(CliError::Refused(format!(
+                "verification failed: the copy at {} differs from the source (checksum {after} vs {before}); the source at {} is unchanged",
+                target.location(),
+                source.location()
+            )));
+        }
+        self.say(&format!(
+            "Migrated stack `{}`: {} resource(s) from {} to {} (checksum {}). The old state is kept; use --state {to} from now on.",
+            self.global.stack,
+            snapshot.resources.len(),
+            source.location(),
+            target.location(),
+            &after[..16]
+        ));
+        Ok(0)
+    }
+}

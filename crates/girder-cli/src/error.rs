@@ -1,0 +1,42 @@
+//! The command line's errors.
+
+use girder_core::Diagnostics;
+use girder_engine::OperationError;
+use girder_state::StateError;
+
+/// Why a command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// The program itself returned an error.
+    #[error("the program failed: {0}")]
+    Program(crate::BoxError),
+    /// The program has problems found when building it.
+    #[error("the program has problems:\n{0}")]
+    Diagnostics(Diagnostics),
+    /// The state store failed or refused.
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// Recovery, refresh, planning or applying failed.
+    #[error(transparent)]
+    Operation(Box<OperationError>),
+    /// A file could not be read or written.
+    #[error("{path}: {message}")]
+    Io {
+        /// The file.
+        path: String,
+        /// What failed.
+        message: String,
+    },
+    /// The command was refused (no confirmation, stale plan, …).
+    #[error("{0}")]
+    Refused(String),
+    /// The apply finished with failures (already reported in detail).
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl From<OperationError> for CliError {
+    fn from(error: OperationError) -> Self {
+        CliError::Operation(Box::new(error))
+    }
+}

@@ -1,0 +1,277 @@
+//! The embedded store: journaling, integrity, locking, backups, secrets at rest.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use girder_core::{NodeKind, Value, object};
+use girder_engine::ResourceIdentity;
+use girder_engine::state::{Journal, Mutation, OperationKind, PendingOperation, ResourceState};
+use girder_state::sqlite::SqliteStore;
+use girder_state::{LockInfo, StateError, StateStore, acquire};
+
+fn resource(name: &str, secret: Option<&str>) -> ResourceState {
+    let mut inputs = object! { "size" => 1 };
+    if let Some(secret) = secret {
+        inputs
+            .set(
+                &"password".parse().unwrap(),
+                Value::from(secret).into_secret(),
+            )
+            .unwrap();
+    }
+    ResourceState {
+        name: name.into(),
+        type_name: "sim:resource".into(),
+        kind: NodeKind::Resource,
+        id: format!("sim-{name}"),
+        provider: None,
+        outputs: inputs.clone(),
+        inputs,
+        dependencies: vec![],
+        protect: false,
+        retain_on_delete: false,
+        tainted: false,
+    }
+}
+
+fn pending(store: &SqliteStore, name: &str) -> PendingOperation {
+    PendingOperation {
+        id: store.next_operation_id(),
+        kind: OperationKind::Create,
+        identity: ResourceIdentity {
+            stack: "dev".into(),
+            name: name.into(),
+            type_name: "sim:resource".into(),
+        },
+        provider: None,
+        cloud_id: None,
+        deposed_key: None,
+        inputs: object! { "size" => 1 },
+        dependencies: vec![],
+        started_at: "2026-11-27T00:00:00Z".into(),
+    }
+}
+
+#[test]
+fn journal_round_trip_survives_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path(), "dev").unwrap();
+    let op = pending(&store, "a");
+    store.begin(&op).unwrap();
+    let reopened = SqliteStore::open(dir.path(), "dev")
+        .unwrap()
+        .load()
+        .unwrap();
+    assert_eq!(
+        reopened.pending.len(),
+        1,
+        "a begun operation is durable before the call"
+    );
+    store
+        .commit(
+            op.id,
+            &[Mutation::Upsert {
+                resource: resource("a", None),
+            }],
+        )
+        .unwrap();
+    store
+        .record(&[Mutation::SetOutputs {
+            outputs: [("x".to_owned(), Value::from(1))].into(),
+        }])
+        .unwrap();
+    store.commit(pending(&store, "b").id, &[]).unwrap();
+
+    let snapshot = SqliteStore::open(dir.path(), "dev")
+        .unwrap()
+        .load()
+        .unwrap();
+    assert!(snapshot.pending.is_empty());
+    assert_eq!(snapshot.resources["a"], resource("a", None));
+    assert_eq!(snapshot.outputs["x"], Value::from(1));
+    assert_eq!(snapshot.serial, 3);
+    assert!(!snapshot.lineage.is_empty());
+    // Operation ids keep increasing across processes.
+    let again = SqliteStore::open(dir.path(), "dev").unwrap();
+    assert!(again.next_operation_id() > op.id);
+}
+
+#[test]
+fn deposed_objects_and_snapshot_rewrites() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path(), "dev").unwrap();
+    store
+        .record(&[Mutation::Upsert {
+            resource: resource("a", None),
+        }])
+        .unwrap();
+    store
+        .record(&[
+            Mutation::Depose {
+                name: "a".into(),
+                key: "k1".into(),
+            },
+            Mutation::Upsert {
+                resource: resource("a", None),
+            },
+        ])
+        .unwrap();
+    let snapshot = store.load().unwrap();
+    assert_eq!(snapshot.deposed.len(), 1);
+    assert_eq!(snapshot.deposed[0].key, "k1");
+    assert!(snapshot.resources.contains_key("a"));
+
+    let other = tempfile::tempdir().unwrap();
+    let copy = SqliteStore::open(other.path(), "dev").unwrap();
+    copy.write_snapshot(&snapshot).unwrap();
+    let copied = copy.load().unwrap();
+    assert_eq!(copied.resources, snapshot.resources);
+    assert_eq!(copied.deposed, snapshot.deposed);
+    assert_eq!(copied.lineage, snapshot.lineage);
+}
+
+#[test]
+fn secrets_are_encrypted_on_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path(), "dev").unwrap();
+    store
+        .record(&[Mutation::Upsert {
+            resource: resource("db", Some("hunter2-very-secret")),
+        }])
+        .unwrap();
+    drop(store);
+    let raw = std::fs::read(dir.path().join("dev.db")).unwrap();
+    let wal = std::fs::read(dir.path().join("dev.db-wal")).unwrap_or_default();
+    let needle = b"hunter2-very-secret";
+    assert!(!raw.windows(needle.len()).any(|w| w == needle));
+    assert!(!wal.windows(needle.len()).any(|w| w == needle));
+    let loaded = SqliteStore::open(dir.path(), "dev")
+        .unwrap()
+        .load()
+        .unwrap();
+    assert_eq!(
+        loaded.resources["db"],
+        resource("db", Some("hunter2-very-secret"))
+    );
+    assert!(
+        dir.path().join("dev.key").exists(),
+        "a generated key is kept next to the state"
+    );
+}
+
+#[test]
+fn a_hand_edited_record_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path(), "dev").unwrap();
+    store
+        .record(&[Mutation::Upsert {
+            resource: resource("a", None),
+        }])
+        .unwrap();
+    drop(store);
+    let connection = rusqlite::Connection::open(dir.path().join("dev.db")).unwrap();
+    connection
+        .execute(
+            "UPDATE resources SET body = replace(body, 'sim-a', 'sim-z')",
+            [],
+        )
+        .unwrap();
+    drop(connection);
+    let error = SqliteStore::open(dir.path(), "dev")
+        .unwrap()
+        .load()
+        .unwrap_err();
+    let text = error.to_string();
+    assert!(matches!(error, StateError::Corrupt { .. }), "{text}");
+    assert!(
+        text.contains("does not match its checksum") && text.contains("dev.db.backup"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_damaged_file_is_refused_with_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("dev.db"), b"this is not a database at all, just text....................................................................................").unwrap();
+    let error = SqliteStore::open(dir.path(), "dev")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("corrupted") && error.contains("fix: restore"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_newer_schema_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(SqliteStore::open(dir.path(), "dev").unwrap());
+    let connection = rusqlite::Connection::open(dir.path().join("dev.db")).unwrap();
+    connection
+        .execute_batch("PRAGMA user_version = 99")
+        .unwrap();
+    drop(connection);
+    let error = SqliteStore::open(dir.path(), "dev").unwrap_err();
+    assert!(
+        matches!(error, StateError::TooNew { found: 99, .. }),
+        "{error}"
+    );
+}
+
+#[test]
+fn backups_keep_the_previous_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path(), "dev").unwrap();
+    store
+        .record(&[Mutation::Upsert {
+            resource: resource("a", None),
+        }])
+        .unwrap();
+    store.backup().unwrap();
+    store
+        .record(&[Mutation::Remove { name: "a".into() }])
+        .unwrap();
+    let backup = tempfile::tempdir().unwrap();
+    std::fs::copy(store.backup_path(), backup.path().join("dev.db")).unwrap();
+    let old = SqliteStore::open(backup.path(), "dev")
+        .unwrap()
+        .load()
+        .unwrap();
+    assert!(old.resources.contains_key("a"));
+    assert!(store.load().unwrap().resources.is_empty());
+}
+
+#[test]
+fn one_holder_at_a_time_and_the_refusal_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn StateStore> = Arc::new(SqliteStore::open(dir.path(), "dev").unwrap());
+    let guard = acquire(&store, "apply", Duration::ZERO).unwrap();
+    let other: Arc<dyn StateStore> = Arc::new(SqliteStore::open(dir.path(), "dev").unwrap());
+    let error = acquire(&other, "destroy", Duration::from_millis(300)).unwrap_err();
+    let text = error.to_string();
+    assert!(
+        text.contains("is locked: apply by")
+            && text.contains(&format!("pid {}", std::process::id())),
+        "{text}"
+    );
+    guard.release().unwrap();
+    let again = acquire(&other, "destroy", Duration::ZERO).unwrap();
+    assert_eq!(other.current_lock().unwrap().unwrap().operation, "destroy");
+    drop(again);
+    assert!(other.current_lock().unwrap().is_none());
+}
+
+#[test]
+fn a_lock_left_by_a_dead_process_is_taken_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn StateStore> = Arc::new(SqliteStore::open(dir.path(), "dev").unwrap());
+    let dead = LockInfo {
+        pid: 4_000_000,
+        ..LockInfo::for_current_process("apply")
+    };
+    store.try_lock(&dead).unwrap();
+    let guard = acquire(&store, "apply", Duration::ZERO).unwrap();
+    assert_ne!(guard.info().id, dead.id);
+    // Explicit unlock of whatever is held.
+    assert!(store.force_unlock().unwrap().is_some());
+}

@@ -1,0 +1,330 @@
+//! The command line, end to end: the compiled `sim_dag` program against its simulated cloud
+//! and the embedded state store.
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
+
+const BIN: &str = env!("CARGO_BIN_EXE_sim_dag");
+
+fn sim(dir: &Path, n: usize, latency_ms: u64) -> Command {
+    let mut command = Command::new(BIN);
+    command
+        .current_dir(dir)
+        .env("GIRDER_SIM_DIR", dir.join("cloud"))
+        .env("GIRDER_SIM_N", n.to_string())
+        .env("GIRDER_SIM_LAYERS", "10")
+        .env("GIRDER_SIM_LATENCY_MS", latency_ms.to_string())
+        .env("GIRDER_PASSPHRASE", "test passphrase")
+        .env("NO_COLOR", "1")
+        .env_remove("GIRDER_STATE")
+        .env_remove("GIRDER_STACK");
+    command
+}
+
+fn run(dir: &Path, n: usize, args: &[&str]) -> Output {
+    sim(dir, n, 0)
+        .args(args)
+        .output()
+        .expect("the sim_dag program runs")
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+fn cloud_names(dir: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir.join("cloud")) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            e.file_name().to_string_lossy().ends_with(".json")
+                && !e.file_name().to_string_lossy().starts_with('.')
+        })
+        .map(|e| {
+            let object: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(e.path()).unwrap()).unwrap();
+            object["resource"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+fn state_list(dir: &Path, n: usize) -> Vec<String> {
+    let output = run(dir, n, &["state", "list"]);
+    assert!(output.status.success(), "{}", text(&output));
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|l| l.split('\t').next().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn plan_apply_empty_plan_destroy() {
+    let dir = TempDir::new().unwrap();
+    let plan = run(dir.path(), 100, &["plan", "--detailed-exitcode"]);
+    assert_eq!(plan.status.code(), Some(2), "{}", text(&plan));
+    assert!(text(&plan).contains("Plan: 100 to create, 0 to update, 0 to replace, 0 to delete"));
+
+    let apply = run(dir.path(), 100, &["apply", "--yes"]);
+    assert!(apply.status.success(), "{}", text(&apply));
+    assert!(
+        text(&apply).contains("Apply complete! Resources: 100 created"),
+        "{}",
+        text(&apply)
+    );
+    assert_eq!(cloud_names(dir.path()).len(), 100);
+    assert_eq!(state_list(dir.path(), 100).len(), 100);
+
+    let again = run(dir.path(), 100, &["plan", "--detailed-exitcode"]);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+    assert!(text(&again).contains("No changes."));
+
+    let output = run(dir.path(), 100, &["output", "first"]);
+    assert!(
+        String::from_utf8_lossy(&output.stdout)
+            .trim()
+            .starts_with("sim-")
+    );
+
+    let destroy = run(dir.path(), 100, &["destroy", "--yes"]);
+    assert!(destroy.status.success(), "{}", text(&destroy));
+    assert!(cloud_names(dir.path()).is_empty());
+    assert!(state_list(dir.path(), 100).is_empty());
+}
+
+#[test]
+fn applies_killed_at_random_moments_converge() {
+    let dir = TempDir::new().unwrap();
+    let n = 300;
+    for round in 0..8 {
+        let mut child = sim(dir.path(), n, 15)
+            .args(["apply", "--yes"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let delay = 20 + rand::random::<u64>() % 200;
+        std::thread::sleep(Duration::from_millis(delay));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        let cloud = cloud_names(dir.path());
+        let mut unique = cloud.clone();
+        unique.dedup();
+        assert!(
+            cloud.len() <= n + round + 1,
+            "round {round}: {} objects",
+            cloud.len()
+        );
+    }
+    let last = run(dir.path(), n, &["apply", "--yes"]);
+    assert!(last.status.success(), "{}", text(&last));
+    let cloud = cloud_names(dir.path());
+    let mut unique = cloud.clone();
+    unique.dedup();
+    assert_eq!(
+        unique.len(),
+        cloud.len(),
+        "no resource exists twice in the cloud"
+    );
+    assert_eq!(cloud.len(), n, "exactly N resources exist");
+    let listed = state_list(dir.path(), n);
+    assert_eq!(listed.len(), n, "exactly N resources are recorded");
+    let mut listed_sorted = listed.clone();
+    listed_sorted.sort();
+    assert_eq!(listed_sorted, cloud, "the state and the cloud agree");
+    let plan = run(dir.path(), n, &["plan", "--detailed-exitcode"]);
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
+}
+
+#[test]
+fn a_second_apply_is_refused_with_the_holder_named() {
+    let dir = TempDir::new().unwrap();
+    let first = sim(dir.path(), 200, 60)
+        .args(["apply", "--yes"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the first run holds the lock, then start the second.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let db = dir.path().join(".girder/dev.db");
+    loop {
+        let held = rusqlite::Connection::open(&db)
+            .and_then(|c| c.query_row("SELECT count(*) FROM lock", [], |row| row.get::<_, i64>(0)))
+            .unwrap_or(0);
+        if held == 1 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the first apply never took the lock"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let refused = run(dir.path(), 200, &["apply", "--yes"]);
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    let message = text(&refused);
+    assert!(message.contains("is locked: apply by"), "{message}");
+    assert!(
+        message.contains(&format!("pid {}", first.id())),
+        "{message}"
+    );
+    let status = first.wait_with_output().unwrap().status;
+    assert!(status.success());
+    assert_eq!(cloud_names(dir.path()).len(), 200);
+}
+
+#[test]
+fn a_corrupted_state_is_refused_with_the_fix() {
+    let dir = TempDir::new().unwrap();
+    assert!(run(dir.path(), 20, &["apply", "--yes"]).status.success());
+    let db = dir.path().join(".girder/dev.db");
+    let connection = rusqlite::Connection::open(&db).unwrap();
+    connection
+        .execute(
+            "UPDATE resources SET body = replace(body, 'n0-0', 'n0-X') WHERE name = 'n0-0'",
+            [],
+        )
+        .unwrap();
+    drop(connection);
+    let plan = run(dir.path(), 20, &["plan"]);
+    assert_eq!(plan.status.code(), Some(1));
+    let message = text(&plan);
+    assert!(
+        message.contains("corrupted")
+            && message.contains("checksum")
+            && message.contains("fix: restore"),
+        "{message}"
+    );
+
+    // A file that is not a database at all.
+    std::fs::write(&db, vec![b'x'; 8192]).unwrap();
+    let _ = std::fs::remove_file(dir.path().join(".girder/dev.db-wal"));
+    let _ = std::fs::remove_file(dir.path().join(".girder/dev.db-shm"));
+    let plan = run(dir.path(), 20, &["plan"]);
+    assert_eq!(plan.status.code(), Some(1));
+    assert!(text(&plan).contains("corrupted"), "{}", text(&plan));
+}
+
+#[test]
+fn saved_plans_apply_exactly_or_are_refused_when_stale() {
+    let dir = TempDir::new().unwrap();
+    let saved = dir.path().join("first.plan");
+    let plan = run(dir.path(), 30, &["plan", "--out", saved.to_str().unwrap()]);
+    assert!(plan.status.success(), "{}", text(&plan));
+    let apply = run(dir.path(), 30, &["apply", saved.to_str().unwrap()]);
+    assert!(apply.status.success(), "{}", text(&apply));
+    assert_eq!(cloud_names(dir.path()).len(), 30);
+
+    // Plan against the state, let the state move on, then the saved plan is stale.
+    let stale = dir.path().join("stale.plan");
+    assert!(
+        run(dir.path(), 40, &["plan", "--out", stale.to_str().unwrap()])
+            .status
+            .success()
+    );
+    assert!(run(dir.path(), 50, &["apply", "--yes"]).status.success());
+    let refused = run(dir.path(), 40, &["apply", stale.to_str().unwrap()]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(text(&refused).contains("is stale"), "{}", text(&refused));
+    assert_eq!(cloud_names(dir.path()).len(), 50);
+}
+
+#[test]
+fn bad_flags_are_explained() {
+    let dir = TempDir::new().unwrap();
+    let cases: [(&[&str], &str); 4] = [
+        (&["--parallelism", "many", "plan"], "invalid value 'many'"),
+        (
+            &["plan", "--format", "xml"],
+            "possible values: human, json, terraform-json",
+        ),
+        (&["frobnicate"], "unrecognized subcommand 'frobnicate'"),
+        (
+            &["--stack", "../etc", "plan"],
+            "a stack name has 1 to 100 ASCII letters",
+        ),
+    ];
+    for (args, expected) in cases {
+        let output = run(dir.path(), 10, args);
+        assert_eq!(output.status.code(), Some(1), "{args:?}");
+        assert!(
+            text(&output).contains(expected),
+            "{args:?}: {}",
+            text(&output)
+        );
+    }
+    let refused = sim(dir.path(), 10, 0)
+        .args(["apply"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(text(&refused).contains("pass --yes"), "{}", text(&refused));
+    assert!(cloud_names(dir.path()).is_empty());
+}
+
+#[test]
+fn machine_readable_plans() {
+    let dir = TempDir::new().unwrap();
+    let plan = run(dir.path(), 20, &["plan", "--format", "terraform-json"]);
+    let json: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    assert_eq!(json["format_version"], "1.2");
+    let changes = json["resource_changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 20);
+    assert_eq!(
+        changes[0]["change"]["actions"],
+        serde_json::json!(["create"])
+    );
+    assert_eq!(changes[0]["address"], "sim_resource.n0-0");
+    assert_eq!(changes[5]["change"]["after_unknown"]["a"], true);
+
+    let plan = run(dir.path(), 20, &["plan", "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    assert_eq!(json["steps"].as_array().unwrap().len(), 20);
+
+    let events = run(dir.path(), 20, &["--json", "apply", "--yes"]);
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&events.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    assert!(lines.iter().any(|e| e["event"] == "action_finished"));
+    assert_eq!(lines.last().unwrap()["event"], "summary");
+    assert_eq!(lines.last().unwrap()["succeeded"], 20);
+}
+
+#[test]
+fn state_commands_and_import() {
+    let dir = TempDir::new().unwrap();
+    assert!(run(dir.path(), 20, &["apply", "--yes"]).status.success());
+    let show = run(dir.path(), 20, &["state", "show", "n1-0"]);
+    let json: serde_json::Value = serde_json::from_slice(&show.stdout).unwrap();
+    let id = json["id"].as_str().unwrap().to_owned();
+    assert_eq!(json["dependencies"], serde_json::json!(["n0-0", "n0-1"]));
+
+    // Forget it, then adopt the same cloud resource again.
+    let rm = run(dir.path(), 20, &["state", "rm", "n1-0"]);
+    assert!(rm.status.success(), "{}", text(&rm));
+    assert_eq!(state_list(dir.path(), 20).len(), 19);
+    let import = run(dir.path(), 20, &["import", "n1-0", &id, "--yes"]);
+    assert!(import.status.success(), "{}", text(&import));
+    assert_eq!(state_list(dir.path(), 20).len(), 20);
+    assert_eq!(cloud_names(dir.path()).len(), 20);
+    let plan = run(dir.path(), 20, &["plan", "--detailed-exitcode"]);
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
+
+    let missing = run(dir.path(), 20, &["state", "show", "nope"]);
+    assert!(text(&missing).contains("no resource `nope`"));
+    let unlock = run(dir.path(), 20, &["state", "unlock"]);
+    assert!(text(&unlock).contains("is not locked"));
+}
