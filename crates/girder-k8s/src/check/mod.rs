@@ -14,6 +14,7 @@
 
 mod names;
 mod object;
+mod references;
 mod security;
 mod urls;
 mod wiring;

@@ -1,10 +1,11 @@
-//! The wiring check: the Kubernetes objects of a program, together.
+//! The wiring check: the Kubernetes objects of a program, together — Services and the
+//! workloads they select, autoscalers and their targets, budgets, bindings (pod references
+//! and URLs are in `references`).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use girder_core::{Diagnostic, Diagnostics, FieldPath, Graph, NodeKind, Value};
 
-use super::urls::{CONSEQUENCE, fix as url_fix, is_url_setting, parse_absolute, service_of_host};
 use super::{ObjectView, at, is_object_node, manifest_of, string_map};
 use crate::kinds::Kind;
 
@@ -84,7 +85,7 @@ struct Port {
     name: Option<String>,
 }
 
-struct Workload<'a> {
+pub(super) struct Workload<'a> {
     view: ObjectView<'a>,
     namespace: String,
     labels: BTreeMap<String, String>,
@@ -156,9 +157,9 @@ fn labels_text(labels: &BTreeMap<String, String>) -> String {
 }
 
 /// The objects of the program, indexed for the checks.
-struct Program<'a> {
-    objects: Vec<ObjectView<'a>>,
-    workloads: Vec<Workload<'a>>,
+pub(super) struct Program<'a> {
+    pub(super) objects: Vec<ObjectView<'a>>,
+    pub(super) workloads: Vec<Workload<'a>>,
 }
 
 impl<'a> Program<'a> {
@@ -178,7 +179,7 @@ impl<'a> Program<'a> {
         Program { objects, workloads }
     }
 
-    fn find(
+    pub(super) fn find(
         &self,
         from: &ObjectView<'_>,
         kind: &str,
@@ -217,11 +218,13 @@ pub(super) fn check(objects: &[ProgramObject]) -> Diagnostics {
             ("rbac.authorization.k8s.io", "RoleBinding") => {
                 check_binding(&program, object, &mut diagnostics)
             }
-            ("", "ConfigMap") => check_config_urls(&program, object, &mut diagnostics),
+            ("", "ConfigMap") => {
+                super::references::check_config_urls(&program, object, &mut diagnostics)
+            }
             _ => {}
         }
         if object.kind.has_pods() {
-            check_pod_references(&program, object, &mut diagnostics);
+            super::references::check_pod_references(&program, object, &mut diagnostics);
         }
     }
     diagnostics
@@ -501,386 +504,6 @@ fn check_binding(program: &Program<'_>, binding: &ObjectView<'_>, diagnostics: &
                 .field("roleRef.name")
                 .value(name)
                 .fix("declare the Role in the same namespace and bind it with `.role(&role)`"),
-            );
-    }
-}
-
-/// Reports a reference to a ConfigMap / Secret / ServiceAccount the program does not declare.
-struct Reference<'a> {
-    kind: &'static str,
-    name: &'a str,
-    key: Option<&'a str>,
-    field: String,
-    optional: bool,
-    /// The env var consuming the value, for URL checks.
-    env: Option<&'a str>,
-}
-
-fn references<'a>(container_path: &str, container: &'a Value) -> Vec<Reference<'a>> {
-    let mut out = Vec::new();
-    for (i, env) in container
-        .get("env")
-        .and_then(Value::as_array)
-        .unwrap_or_default()
-        .iter()
-        .enumerate()
-    {
-        for (section, kind) in [("configMapKeyRef", "ConfigMap"), ("secretKeyRef", "Secret")] {
-            if let Some(source) = env.get("valueFrom").and_then(|v| v.get(section))
-                && let Some(name) = source.get("name").and_then(Value::as_str)
-            {
-                out.push(Reference {
-                    kind,
-                    name,
-                    key: source.get("key").and_then(Value::as_str),
-                    field: format!("{container_path}.env[{i}].valueFrom.{section}"),
-                    optional: source.get("optional").and_then(Value::as_bool) == Some(true),
-                    env: env.get("name").and_then(Value::as_str),
-                });
-            }
-        }
-    }
-    for (i, from) in container
-        .get("envFrom")
-        .and_then(Value::as_array)
-        .unwrap_or_default()
-        .iter()
-        .enumerate()
-    {
-        for (section, kind) in [("configMapRef", "ConfigMap"), ("secretRef", "Secret")] {
-            if let Some(source) = from.get(section)
-                && let Some(name) = source.get("name").and_then(Value::as_str)
-            {
-                out.push(Reference {
-                    kind,
-                    name,
-                    key: None,
-                    field: format!("{container_path}.envFrom[{i}].{section}"),
-                    optional: source.get("optional").and_then(Value::as_bool) == Some(true),
-                    env: None,
-                });
-            }
-        }
-    }
-    out
-}
-
-fn volume_references<'a>(spec_path: &str, pod: &'a Value) -> Vec<Reference<'a>> {
-    let mut out = Vec::new();
-    for (i, volume) in pod
-        .get("volumes")
-        .and_then(Value::as_array)
-        .unwrap_or_default()
-        .iter()
-        .enumerate()
-    {
-        let base = format!("{spec_path}.volumes[{i}]");
-        let mut push = |kind: &'static str, source: &'a Value, name_key: &str, field: String| {
-            if let Some(name) = source.get(name_key).and_then(Value::as_str) {
-                let optional = source.get("optional").and_then(Value::as_bool) == Some(true);
-                out.push(Reference {
-                    kind,
-                    name,
-                    key: None,
-                    field: field.clone(),
-                    optional,
-                    env: None,
-                });
-                for (j, item) in source
-                    .get("items")
-                    .and_then(Value::as_array)
-                    .unwrap_or_default()
-                    .iter()
-                    .enumerate()
-                {
-                    if let Some(key) = item.get("key").and_then(Value::as_str) {
-                        out.push(Reference {
-                            kind,
-                            name,
-                            key: Some(key),
-                            field: format!("{field}.items[{j}].key"),
-                            optional,
-                            env: None,
-                        });
-                    }
-                }
-            }
-        };
-        if let Some(source) = volume.get("configMap") {
-            push("ConfigMap", source, "name", format!("{base}.configMap"));
-        }
-        if let Some(source) = volume.get("secret") {
-            push("Secret", source, "secretName", format!("{base}.secret"));
-        }
-        for (j, projected) in volume
-            .get("projected")
-            .and_then(|p| p.get("sources"))
-            .and_then(Value::as_array)
-            .unwrap_or_default()
-            .iter()
-            .enumerate()
-        {
-            if let Some(source) = projected.get("configMap") {
-                push(
-                    "ConfigMap",
-                    source,
-                    "name",
-                    format!("{base}.projected.sources[{j}].configMap"),
-                );
-            }
-            if let Some(source) = projected.get("secret") {
-                push(
-                    "Secret",
-                    source,
-                    "name",
-                    format!("{base}.projected.sources[{j}].secret"),
-                );
-            }
-        }
-    }
-    out
-}
-
-/// The keys of a ConfigMap or Secret, if all are known.
-fn keys_of(object: &ObjectView<'_>) -> Option<BTreeSet<String>> {
-    let mut keys = BTreeSet::new();
-    for section in ["data", "binaryData", "stringData"] {
-        match at(object.manifest, &[section]) {
-            None => {}
-            Some(Value::Object(map)) => keys.extend(map.keys().cloned()),
-            Some(_) => return None,
-        }
-    }
-    Some(keys)
-}
-
-fn check_pod_references(
-    program: &Program<'_>,
-    object: &ObjectView<'_>,
-    diagnostics: &mut Diagnostics,
-) {
-    let (Some(pod), Some(spec_path), Some(namespace)) = (
-        object.pod_spec(),
-        object.pod_spec_path(),
-        object.namespace(),
-    ) else {
-        return;
-    };
-    let spec_path = spec_path.join(".");
-    let mut refs: Vec<Reference<'_>> = object
-        .containers()
-        .iter()
-        .flat_map(|c| references(&c.path, c.value))
-        .collect();
-    refs.extend(volume_references(&spec_path, pod));
-    for (i, secret) in pod
-        .get("imagePullSecrets")
-        .and_then(Value::as_array)
-        .unwrap_or_default()
-        .iter()
-        .enumerate()
-    {
-        if let Some(name) = secret.get("name").and_then(Value::as_str) {
-            refs.push(Reference {
-                kind: "Secret",
-                name,
-                key: None,
-                field: format!("{spec_path}.imagePullSecrets[{i}]"),
-                optional: false,
-                env: None,
-            });
-        }
-    }
-    if let Some(account) = pod.get("serviceAccountName").and_then(Value::as_str)
-        && account != "default"
-    {
-        refs.push(Reference {
-            kind: "ServiceAccount",
-            name: account,
-            key: None,
-            field: format!("{spec_path}.serviceAccountName"),
-            optional: false,
-            env: None,
-        });
-    }
-    for reference in refs {
-        let severity = |message: String| {
-            if reference.optional {
-                Diagnostic::warning(message)
-            } else {
-                Diagnostic::error(message)
-            }
-        };
-        let Some(target) = program.find(object, reference.kind, Some(namespace), reference.name)
-        else {
-            let consequence = match reference.kind {
-                "ServiceAccount" => "the pods are refused at creation (`serviceaccount not found`)",
-                _ if reference.optional => "the optional reference is silently empty",
-                _ => "the pods never start (`CreateContainerConfigError`)",
-            };
-            diagnostics.push(
-                severity(format!(
-                    "{} references {} `{}`, which the program does not declare in namespace `{namespace}`: {consequence}",
-                    object.describe(),
-                    reference.kind,
-                    reference.name
-                ))
-                .resource(object.resource)
-                .field(reference.field)
-                .value(reference.name)
-                .fix(format!(
-                    "declare the {} in `{namespace}` and pass its handle (`.env_from_key(NAME, config.key(KEY))`, `.service_account(&account)`), which cannot name a missing object",
-                    reference.kind
-                )),
-            );
-            continue;
-        };
-        let Some(key) = reference.key else { continue };
-        let Some(keys) = keys_of(target) else {
-            continue;
-        };
-        if !keys.contains(key) {
-            diagnostics.push(
-                severity(format!(
-                    "{} reads key `{key}` of {} `{}`, which has no such key (it has {}): {}",
-                    object.describe(),
-                    reference.kind,
-                    reference.name,
-                    if keys.is_empty() { "none".into() } else { keys.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ") },
-                    if reference.optional { "the variable is silently unset" } else { "the pods never start (`CreateContainerConfigError`)" }
-                ))
-                .resource(object.resource)
-                .field(reference.field)
-                .value(key)
-                .fix("use one of the keys above; `config.key(KEY)` checks the key when the program is built"),
-            );
-            continue;
-        }
-        // A URL-valued variable fed from a ConfigMap key that does not itself look like a URL
-        // setting (the object check covers keys that do).
-        if let (Some(env), "ConfigMap") = (reference.env, reference.kind)
-            && is_url_setting(env)
-            && !is_url_setting(key)
-            && let Some(value) = at(target.manifest, &["data", key]).and_then(Value::as_str)
-            && let Err(problem) = parse_absolute(value)
-        {
-            diagnostics.push(
-                            Diagnostic::error(format!(
-                                "`{env}` of {} holds a URL, but its value `{value}` (key `{key}` of ConfigMap `{}`) is not an absolute URL ({problem}): {CONSEQUENCE}",
-                                object.describe(),
-                                reference.name
-                            ))
-                            .resource(target.resource)
-                            .field(format!("data[{key:?}]"))
-                            .value(value)
-                            .fix(url_fix(key)),
-                        );
-        }
-    }
-    for container in object.containers() {
-        for (i, env) in container
-            .value
-            .get("env")
-            .and_then(Value::as_array)
-            .unwrap_or_default()
-            .iter()
-            .enumerate()
-        {
-            if let (Some(name), Some(value)) = (
-                env.get("name").and_then(Value::as_str),
-                env.get("value").and_then(Value::as_str),
-            ) {
-                url_target(
-                    program,
-                    object,
-                    namespace,
-                    &format!("{}.env[{i}].value", container.path),
-                    name,
-                    value,
-                    diagnostics,
-                );
-            }
-        }
-    }
-}
-
-fn check_config_urls(
-    program: &Program<'_>,
-    config: &ObjectView<'_>,
-    diagnostics: &mut Diagnostics,
-) {
-    let Some(namespace) = config.namespace() else {
-        return;
-    };
-    for (key, value) in string_map(at(config.manifest, &["data"])) {
-        url_target(
-            program,
-            config,
-            namespace,
-            &format!("data[{key:?}]"),
-            &key,
-            &value,
-            diagnostics,
-        );
-    }
-}
-
-/// An absolute URL in a URL setting whose host is a Service of the program must use one of
-/// that Service's ports.
-fn url_target(
-    program: &Program<'_>,
-    consumer: &ObjectView<'_>,
-    namespace: &str,
-    field: &str,
-    key: &str,
-    value: &str,
-    diagnostics: &mut Diagnostics,
-) {
-    if !is_url_setting(key) {
-        return;
-    }
-    let Ok(target) = parse_absolute(value) else {
-        return;
-    };
-    let Some((name, service_namespace)) = service_of_host(&target.host, namespace) else {
-        return;
-    };
-    let resource = consumer.resource;
-    let Some(service) = program.find(consumer, "Service", Some(service_namespace), name) else {
-        if !target.host.contains('.') {
-            diagnostics.push(
-                Diagnostic::warning(format!(
-                    "`{key}` points at host `{}`, which is no Service of the program in `{namespace}`",
-                    target.host
-                ))
-                .resource(resource)
-                .field(field)
-                .value(value)
-                .fix(url_fix(key)),
-            );
-        }
-        return;
-    };
-    let ports: Vec<i64> = at(service.manifest, &["spec", "ports"])
-        .and_then(Value::as_array)
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|p| p.get("port").and_then(Value::as_i64))
-        .collect();
-    if let Some(port) = target.port
-        && !ports.is_empty()
-        && !ports.contains(&i64::from(port))
-    {
-        diagnostics.push(
-                Diagnostic::error(format!(
-                    "`{key}` = `{value}` connects to port {port} of {}, which listens on {}: connections are refused or time out",
-                    service.describe(),
-                    ports.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
-                ))
-                .resource(resource)
-                .field(field)
-                .value(value)
-                .fix(url_fix(key)),
             );
     }
 }
