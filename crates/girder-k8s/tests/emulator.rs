@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{Cluster, seed_app, seed_graph, small};
+use common::{Cluster, seed_app, seed_graph, seed_program_for, small};
 use girder_core::{Output, Stack, Timeouts, Value, WithOptions};
 use girder_engine::provider::ProviderError;
 use girder_engine::{Registry, StepKind};
@@ -547,4 +547,117 @@ async fn provider_nodes_configure_from_a_kubeconfig_or_a_cluster_with_a_token_so
     assert!(configs.get_opt("a").await.unwrap().is_some());
     assert!(configs.get_opt("b").await.unwrap().is_some());
     assert!(!harness.plan(&graph).await.unwrap().has_changes());
+}
+
+#[tokio::test]
+async fn the_seeds_whole_kubernetes_side_applies_converges_and_is_destroyed() {
+    let cluster = Cluster::start();
+    let graph = seed_program_for("dev");
+    let started = Instant::now();
+    let report = cluster.up(&graph).await;
+    eprintln!(
+        "apply of the seed's Kubernetes side ({} resources) took {:?}",
+        report.succeeded.len(),
+        started.elapsed()
+    );
+    // The IRSA annotation carries the role's ARN, known only after the role was created.
+    let account = cluster
+        .api("", "v1", "ServiceAccount", "serviceaccounts", "tools")
+        .await
+        .get("external-dns")
+        .await
+        .unwrap();
+    let arn = &account.metadata.annotations.unwrap()["eks.amazonaws.com/role-arn"];
+    assert!(
+        arn.starts_with("arn:aws:iam::123456789012:role/sim-"),
+        "{arn}"
+    );
+    let hpa = cluster
+        .api(
+            "autoscaling",
+            "v2",
+            "HorizontalPodAutoscaler",
+            "horizontalpodautoscalers",
+            "default",
+        )
+        .await
+        .get("backend")
+        .await
+        .unwrap();
+    assert_eq!(hpa.data["spec"]["metrics"][1]["resource"]["name"], "memory");
+    let started = Instant::now();
+    let plan = cluster.plan(&graph).await;
+    eprintln!(
+        "refresh and plan of the converged seed took {:?}",
+        started.elapsed()
+    );
+    let changed: Vec<_> = plan
+        .steps
+        .iter()
+        .filter(|s| s.is_change())
+        .map(|s| (&s.resource, &s.diffs))
+        .collect();
+    assert!(!plan.has_changes(), "{changed:#?}");
+    let started = Instant::now();
+    let report = cluster.harness.destroy(&graph).await.unwrap();
+    eprintln!("destroy took {:?}", started.elapsed());
+    assert!(report.failed.is_empty(), "{:#?}", report.failed);
+    let all: kube::Api<k8s_openapi::api::core::v1::Namespace> =
+        kube::Api::all(cluster.client().await);
+    assert!(
+        all.get_opt("tools").await.unwrap().is_none(),
+        "the namespace is gone"
+    );
+}
+
+#[tokio::test]
+async fn find_locates_objects_by_their_identity_marks() {
+    use girder_engine::provider::{CallContext, FindRequest, ProviderPackage, ResourceIdentity};
+    let cluster = Cluster::start();
+    cluster.up(&seed_graph("ghcr.io/acme/backend:1.4", 1)).await;
+    let package =
+        K8sPackage::new().with_kubeconfig_override(cluster.dir.path().join("kubeconfig.yaml"));
+    let provider = package.configure(&girder_core::Value::Null).await.unwrap();
+    let identity = |name: &str, type_name: &str| ResourceIdentity {
+        stack: "dev".into(),
+        name: name.into(),
+        type_name: type_name.into(),
+    };
+    let ctx = CallContext::detached(Duration::from_secs(10));
+    let found = provider
+        .find(
+            FindRequest {
+                identity: identity("deployment/default/backend", "k8s:apps/v1:Deployment"),
+            },
+            &ctx,
+        )
+        .await
+        .unwrap()
+        .found;
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].id, "default/backend");
+    assert_eq!(
+        found[0]
+            .observed
+            .inputs
+            .lookup(&"spec.template.spec.containers[0].image".parse().unwrap()),
+        Some(Value::from("ghcr.io/acme/backend:1.4"))
+    );
+    let other_stack = ResourceIdentity {
+        stack: "prod".into(),
+        ..identity("deployment/default/backend", "k8s:apps/v1:Deployment")
+    };
+    assert!(
+        provider
+            .find(
+                FindRequest {
+                    identity: other_stack
+                },
+                &ctx
+            )
+            .await
+            .unwrap()
+            .found
+            .is_empty()
+    );
 }

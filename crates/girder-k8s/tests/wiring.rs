@@ -182,6 +182,21 @@ fn the_typed_wiring_passes_every_check() {
 }
 
 #[test]
+fn an_hpa_on_a_deployment_with_fixed_replicas_warns() {
+    let mut s = Stack::new("dev");
+    let backend = backend(&mut s);
+    HorizontalPodAutoscaler::for_deployment(&backend)
+        .replicas(2, 10)
+        .add(&mut s);
+    let graph = s.finish().expect("a warning does not fail the build");
+    let text = graph.warnings().to_string();
+    assert!(
+        text.contains("warning in `horizontalpodautoscaler/default/backend`, field `spec.scaleTargetRef`: `deployment/default/backend` sets `replicas(2)`, but this autoscaler changes the replica count"),
+        "{text}"
+    );
+}
+
+#[test]
 fn a_service_that_selects_no_workload_is_caught() {
     let mut s = Stack::new("dev");
     backend(&mut s);

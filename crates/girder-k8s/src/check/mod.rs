@@ -54,6 +54,12 @@ pub fn check(graph: &Graph) -> Diagnostics {
     wiring::check(&program_objects(graph))
 }
 
+/// The wiring check over objects resolved elsewhere — for a plan-time hook that has the
+/// planned inputs of every Kubernetes resource (see [`program_objects`] for the shape).
+pub fn check_objects(objects: &[ProgramObject]) -> Diagnostics {
+    wiring::check(objects)
+}
+
 /// A manifest with its kind and node name: what the checks look at.
 #[derive(Clone, Copy, Debug)]
 pub struct ObjectView<'a> {

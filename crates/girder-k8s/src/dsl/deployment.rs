@@ -158,7 +158,8 @@ impl Deployment {
         self
     }
 
-    /// The number of pods (default 1; an HPA takes over when it targets the deployment).
+    /// The number of pods (default 1). Leave it unset when an autoscaler targets the
+    /// deployment: the autoscaler owns the replica count then.
     pub fn replicas(mut self, replicas: u32) -> Deployment {
         self.replicas = Some(replicas);
         self
@@ -324,10 +325,11 @@ impl Deployment {
         template.insert("metadata".to_owned(), Expr::Object(template_metadata));
         template.insert("spec".to_owned(), Expr::Object(pod));
         let mut spec = BTreeMap::new();
-        spec.insert(
-            "replicas".to_owned(),
-            Expr::Value(Value::from(self.replicas.unwrap_or(1))),
-        );
+        // Without `.replicas(..)` the field is left to the API server (1) or to an
+        // autoscaler: a value girder applied would fight the HPA on every apply.
+        if let Some(replicas) = self.replicas {
+            spec.insert("replicas".to_owned(), Expr::Value(Value::from(replicas)));
+        }
         spec.insert(
             "selector".to_owned(),
             Expr::Value(girder_core::object! { "matchLabels" => Value::from(selector.clone()) }),
@@ -360,6 +362,7 @@ impl Deployment {
                 resource,
                 selector,
                 containers: summary,
+                replicas: self.replicas,
             },
         }
     }
@@ -380,6 +383,8 @@ pub(crate) struct Workload {
     pub resource: String,
     pub selector: BTreeMap<String, String>,
     pub containers: Vec<ContainerSummary>,
+    /// The replica count the program sets, if any.
+    pub replicas: Option<u32>,
 }
 
 impl Workload {

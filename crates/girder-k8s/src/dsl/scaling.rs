@@ -101,6 +101,16 @@ impl HorizontalPodAutoscaler {
                 .fix("use a range such as `.replicas(2, 10)`"),
             );
         }
+        if let Some(replicas) = self.target.replicas {
+            problems.push(
+                Diagnostic::warning(format!(
+                    "`{}` sets `replicas({replicas})`, but this autoscaler changes the replica count: every later plan shows drift and the apply conflicts with the autoscaler",
+                    self.target.resource
+                ))
+                .field("spec.scaleTargetRef")
+                .fix("remove `.replicas(..)` from the deployment and set the range here with `.replicas(min, max)`"),
+            );
+        }
         for (resource_name, percent) in &self.metrics {
             if *percent == 0 {
                 problems.push(

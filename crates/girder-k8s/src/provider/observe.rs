@@ -10,15 +10,36 @@ use crate::kinds::Kind;
 use crate::{GIRDER_SETTINGS, MANAGED_BY_LABEL, RESOURCE_ANNOTATION, STACK_ANNOTATION};
 
 /// Keys that identify list items in the lists girder writes (containers, env, ports,
-/// volumes, …), in order of preference.
-const MERGE_KEYS: [&str; 5] = ["name", "containerPort", "port", "mountPath", "ip"];
+/// volumes, …), in order of preference; composite keys like the API server's
+/// `containerPort`+`protocol`.
+const MERGE_KEYS: [&[&str]; 7] = [
+    &["name"],
+    &["containerPort", "protocol"],
+    &["containerPort"],
+    &["port", "protocol"],
+    &["port"],
+    &["mountPath"],
+    &["ip"],
+];
 
-/// The merge key of a recorded list, if every item is an object with a known value for it.
-fn merge_key(items: &[Value]) -> Option<&'static str> {
+fn key_of<'a>(item: &'a Value, key: &[&str]) -> Option<Vec<&'a Value>> {
+    key.iter()
+        .map(|k| {
+            item.get(k)
+                .filter(|v| matches!(v, Value::String(_) | Value::Number(_)))
+        })
+        .collect()
+}
+
+/// The merge key of a recorded list: one every item has, with distinct values.
+fn merge_key(items: &[Value]) -> Option<&'static [&'static str]> {
     MERGE_KEYS.into_iter().find(|key| {
-        items.iter().all(|item| {
-            item.get(key)
-                .is_some_and(|v| matches!(v, Value::String(_) | Value::Number(_)))
+        let values: Option<Vec<Vec<&Value>>> = items.iter().map(|i| key_of(i, key)).collect();
+        values.is_some_and(|values| {
+            values
+                .iter()
+                .enumerate()
+                .all(|(i, v)| !values[..i].contains(v))
         })
     })
 }
@@ -52,10 +73,10 @@ pub fn project(live: &Value, recorded: &Value) -> Value {
                     recorded_items
                         .iter()
                         .filter_map(|recorded_item| {
-                            let wanted = recorded_item.get(key)?;
+                            let wanted = key_of(recorded_item, key)?;
                             live_items
                                 .iter()
-                                .find(|l| l.get(key) == Some(wanted))
+                                .find(|l| key_of(l, key).as_ref() == Some(&wanted))
                                 .map(|l| project(l, recorded_item))
                         })
                         .collect(),
@@ -201,6 +222,17 @@ mod tests {
         let kind = Kind::new("apps", "v1", "Deployment");
         let observed = observed_inputs(&kind, &Value::from_json(live), &recorded);
         assert_eq!(observed, deployment(5, "nginx:1.27"));
+    }
+
+    #[test]
+    fn list_items_match_on_composite_keys() {
+        let recorded = Value::from_json(serde_json::json!([
+            {"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}
+        ]));
+        let live = Value::from_json(serde_json::json!([
+            {"port": 53, "protocol": "TCP"}, {"port": 53, "protocol": "UDP"}
+        ]));
+        assert_eq!(project(&live, &recorded), recorded);
     }
 
     #[test]
