@@ -217,24 +217,29 @@ fn cluster_kubeconfig(
     })
 }
 
-async fn client_from(
+async fn config_from(
     kubeconfig: Kubeconfig,
     context: Option<String>,
     source_desc: &str,
-) -> Result<kube::Client, K8sError> {
+) -> Result<kube::Config, K8sError> {
     let options = KubeConfigOptions {
         context,
         ..KubeConfigOptions::default()
     };
-    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+    kube::Config::from_custom_kubeconfig(kubeconfig, &options)
         .await
         .map_err(|e| K8sError::Kubeconfig {
             source_desc: source_desc.to_owned(),
             message: format!("{e} (check the context name and that the file is a kubeconfig)"),
-        })?;
+        })
+}
+
+/// A client for `config`. Building it can run a kubeconfig's exec credential plugin (which
+/// may reach the network), so it happens on the first API call, never when configuring.
+fn client_for(config: kube::Config, source_desc: &str) -> Result<kube::Client, K8sError> {
     kube::Client::try_from(config).map_err(|e| K8sError::Kubeconfig {
         source_desc: source_desc.to_owned(),
-        message: e.to_string(),
+        message: format!("{e} (the kubeconfig's credentials could not be obtained)"),
     })
 }
 
@@ -242,8 +247,12 @@ async fn client_from(
 /// built once; clients authenticated by a [`TokenSource`] are rebuilt when their token ages,
 /// and the first token is only asked for on the first API call (configuring stays offline).
 pub(crate) enum Clients {
-    /// A client with fixed credentials.
-    Ready(kube::Client),
+    /// A client with fixed credentials, built on first use.
+    Ready {
+        config: Box<kube::Config>,
+        source_desc: String,
+        client: tokio::sync::OnceCell<kube::Client>,
+    },
     /// A client whose bearer token comes from a source.
     Token {
         server: String,
@@ -257,7 +266,7 @@ pub(crate) enum Clients {
 impl std::fmt::Debug for Clients {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Clients::Ready(_) => f.write_str("Clients::Ready"),
+            Clients::Ready { source_desc, .. } => write!(f, "Clients::Ready({source_desc})"),
             Clients::Token { server, .. } => write!(f, "Clients::Token({server})"),
         }
     }
@@ -277,8 +286,10 @@ impl Clients {
                         "{e} (set KUBECONFIG, create ~/.kube/config, or pass --kubeconfig PATH)"
                     ),
                 })?;
-                Ok(Clients::Ready(
-                    client_from(kubeconfig, context, "from $KUBECONFIG or ~/.kube/config").await?,
+                let desc = "from $KUBECONFIG or ~/.kube/config";
+                Ok(Clients::ready(
+                    config_from(kubeconfig, context, desc).await?,
+                    desc,
                 ))
             }
             Connection::KubeconfigFile { path, context } => {
@@ -288,8 +299,9 @@ impl Clients {
                         source_desc: desc.clone(),
                         message: e.to_string(),
                     })?;
-                Ok(Clients::Ready(
-                    client_from(kubeconfig, context, &desc).await?,
+                Ok(Clients::ready(
+                    config_from(kubeconfig, context, &desc).await?,
+                    &desc,
                 ))
             }
             Connection::Cluster {
@@ -304,8 +316,10 @@ impl Clients {
                     };
                     let kubeconfig =
                         cluster_kubeconfig(&server, certificate_authority_data.as_deref(), token)?;
-                    Ok(Clients::Ready(
-                        client_from(kubeconfig, None, &format!("for {server}")).await?,
+                    let desc = format!("for {server}");
+                    Ok(Clients::ready(
+                        config_from(kubeconfig, None, &desc).await?,
+                        &desc,
                     ))
                 }
                 ClusterAuth::Source { kind, spec } => {
@@ -336,10 +350,25 @@ impl Clients {
         }
     }
 
+    fn ready(config: kube::Config, source_desc: &str) -> Clients {
+        Clients::Ready {
+            config: Box::new(config),
+            source_desc: source_desc.to_owned(),
+            client: tokio::sync::OnceCell::new(),
+        }
+    }
+
     /// A client with valid credentials.
     pub(crate) async fn get(&self) -> Result<kube::Client, ProviderError> {
         match self {
-            Clients::Ready(client) => Ok(client.clone()),
+            Clients::Ready {
+                config,
+                source_desc,
+                client,
+            } => Ok(client
+                .get_or_try_init(|| async { client_for(config.as_ref().clone(), source_desc) })
+                .await?
+                .clone()),
             Clients::Token {
                 server,
                 ca,
@@ -356,7 +385,8 @@ impl Clients {
                 tracing::debug!(%server, "fetching a bearer token for the cluster");
                 let token = source.token(auth).await?;
                 let kubeconfig = cluster_kubeconfig(server, ca.as_deref(), Some(&token))?;
-                let client = client_from(kubeconfig, None, &format!("for {server}")).await?;
+                let desc = format!("for {server}");
+                let client = client_for(config_from(kubeconfig, None, &desc).await?, &desc)?;
                 *cached = Some((client.clone(), Instant::now()));
                 Ok(client)
             }
@@ -445,6 +475,31 @@ mod tests {
             .unwrap_err();
         assert!(
             error.to_string().contains("with_token_source(\"aws-eks\""),
+            "{error}"
+        );
+    }
+
+    #[tokio::test]
+    async fn configuring_stays_offline_and_credentials_come_on_first_use() {
+        // An exec credential plugin (like `aws eks get-token`) must not run when the
+        // provider is configured, only when it first calls the API.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kubeconfig.yaml");
+        std::fs::write(
+            &path,
+            "apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters: [{name: c, cluster: {server: 'https://127.0.0.1:1'}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\nusers: [{name: u, user: {exec: {apiVersion: client.authentication.k8s.io/v1beta1, command: /nonexistent/credential-plugin}}}]\n",
+        )
+        .unwrap();
+        let connection = Connection::KubeconfigFile {
+            path: path.clone(),
+            context: None,
+        };
+        let clients = Clients::new(connection, &BTreeMap::new()).await.unwrap();
+        let Err(error) = clients.get().await else {
+            panic!("the credential plugin does not exist, so there is no client");
+        };
+        assert!(
+            error.message.contains("credentials could not be obtained"),
             "{error}"
         );
     }

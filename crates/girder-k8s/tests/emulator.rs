@@ -661,3 +661,35 @@ async fn find_locates_objects_by_their_identity_marks() {
             .is_empty()
     );
 }
+
+#[tokio::test]
+async fn fields_the_program_stops_setting_are_removed() {
+    let cluster = Cluster::start();
+    let build = |keys: &[(&str, &str)]| {
+        let mut s = Stack::new("dev");
+        let mut config = ConfigMap::new("settings");
+        for (key, value) in keys {
+            config = config.data(*key, *value);
+        }
+        config.label("tier", "web").add(DefaultProvider, &mut s);
+        s.finish().unwrap()
+    };
+    cluster.up(&build(&[("A", "1"), ("B", "2")])).await;
+    let smaller = build(&[("A", "1")]);
+    let plan = cluster.plan(&smaller).await;
+    let step = plan.step("configmap/default/settings").unwrap();
+    assert_eq!(step.kind, StepKind::Update);
+    assert_eq!(step.diffs[0].path.to_string(), "data.B");
+    assert_eq!(step.diffs[0].after, None);
+    let report = cluster.harness.apply(&smaller, plan).await.unwrap();
+    assert!(report.failed.is_empty(), "{:#?}", report.failed);
+    let live = cluster
+        .api("", "v1", "ConfigMap", "configmaps", "default")
+        .await
+        .get("settings")
+        .await
+        .unwrap();
+    assert_eq!(live.data["data"], json!({"A": "1"}));
+    assert_eq!(live.metadata.labels.unwrap()["tier"], "web");
+    assert!(!cluster.plan(&smaller).await.has_changes());
+}
