@@ -693,3 +693,43 @@ async fn fields_the_program_stops_setting_are_removed() {
     assert_eq!(live.metadata.labels.unwrap()["tier"], "web");
     assert!(!cluster.plan(&smaller).await.has_changes());
 }
+
+#[tokio::test]
+async fn changed_configuration_rolls_the_pods_that_read_it() {
+    let cluster = Cluster::start();
+    let build = |level: &str| {
+        let mut s = Stack::new("dev");
+        let config = ConfigMap::new("settings")
+            .data("LOG_LEVEL", level)
+            .add(DefaultProvider, &mut s);
+        Deployment::new("api")
+            .image("ghcr.io/acme/api:1")
+            .env_from_key("LOG_LEVEL", config.key("LOG_LEVEL"))
+            .resources(small())
+            .add(DefaultProvider, &mut s);
+        s.finish().unwrap()
+    };
+    cluster.up(&build("info")).await;
+    let before = live(&cluster, "api").await;
+    let annotation = "/spec/template/metadata/annotations/checksum.girder.dev~1configmap-settings";
+    assert_eq!(field(&before, annotation).as_str().map(str::len), Some(16));
+
+    let debug = build("debug");
+    let plan = cluster.plan(&debug).await;
+    let step = plan.step("deployment/default/api").unwrap();
+    assert_eq!(
+        step.kind,
+        StepKind::Update,
+        "the new data changes the pod template"
+    );
+    assert_eq!(
+        step.diffs[0].path.to_string(),
+        "spec.template.metadata.annotations[\"checksum.girder.dev/configmap-settings\"]"
+    );
+    cluster.harness.apply(&debug, plan).await.unwrap();
+    let after = live(&cluster, "api").await;
+    assert_ne!(field(&after, annotation), field(&before, annotation));
+    assert_eq!(field(&after, "/metadata/generation"), 2, "a new rollout");
+    assert_eq!(field(&after, "/status/updatedReplicas"), 1);
+    assert!(!cluster.plan(&debug).await.has_changes());
+}

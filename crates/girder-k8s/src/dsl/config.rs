@@ -2,12 +2,48 @@
 
 use std::collections::BTreeMap;
 
+use std::sync::Arc;
+
+use girder_core::expr::Apply;
 use girder_core::{Dependable, Diagnostic, Expr, IntoInput, NodeId, Output, Stack, Value};
+use sha2::{Digest, Sha256};
 
 use super::object::{
     Added, ClusterTarget, ObjectDecl, namespaced_builder, object_builder, provider_node,
 };
 use crate::kinds::Kind;
+
+/// The annotation prefix of configuration checksums on pod templates.
+pub const CHECKSUM_PREFIX: &str = "checksum.girder.dev/";
+
+/// A pod-template annotation whose value is a hash of a ConfigMap's or Secret's data.
+///
+/// Pods read configuration when they start, so a changed ConfigMap does not reach running
+/// pods. The annotation makes the changed data change the pod template, which rolls the
+/// deployment; it is an expression over the object's outputs, so it is also an edge.
+fn checksum(kind: &str, object: &str, content: &Expr) -> (String, Expr) {
+    let prefix = if kind == "Secret" {
+        "secret"
+    } else {
+        "configmap"
+    };
+    let mut name = format!("{prefix}-{object}");
+    if name.len() > 63 {
+        let digest = hex::encode(Sha256::digest(object.as_bytes()));
+        name = format!("{prefix}-{}", &digest[..16]);
+    }
+    let expr = Expr::Apply(Arc::new(Apply {
+        args: vec![content.clone()],
+        label: "checksum",
+        function: Arc::new(|args| {
+            // `Value::to_json` writes objects with sorted keys: the hash is stable.
+            let canonical = args[0].to_json().to_string();
+            let digest = hex::encode(Sha256::digest(canonical.as_bytes()));
+            Ok(Value::String(digest[..16].to_owned()))
+        }),
+    }));
+    (format!("{CHECKSUM_PREFIX}{name}"), expr)
+}
 
 /// A reference to one key of a ConfigMap or Secret of the program, from
 /// [`ConfigMapHandle::key`] or [`SecretHandle::key`]. A pod that reads it depends on the
@@ -20,12 +56,18 @@ pub struct KeyRef {
     key: String,
     name: Output<String>,
     keys: Vec<String>,
+    content: Expr,
 }
 
 impl KeyRef {
     /// The key.
     pub fn key(&self) -> &str {
         &self.key
+    }
+
+    /// The pod-template annotation that changes whenever the object's data does.
+    pub(crate) fn checksum(&self) -> (String, Expr) {
+        checksum(self.kind, &self.object, &self.content)
     }
 
     /// `{configMapKeyRef: {name, key}}` / `{secretKeyRef: ..}`.
@@ -89,9 +131,15 @@ pub struct EnvFromRef {
     object: String,
     namespace: Option<String>,
     name: Output<String>,
+    content: Expr,
 }
 
 impl EnvFromRef {
+    /// The pod-template annotation that changes whenever the object's data does.
+    pub(crate) fn checksum(&self) -> (String, Expr) {
+        checksum(self.kind, &self.object, &self.content)
+    }
+
     pub(crate) fn to_expr(&self) -> Expr {
         let section = if self.kind == "Secret" {
             "secretRef"
@@ -187,6 +235,7 @@ impl ConfigMapHandle {
             key: key.into(),
             name: self.added.name_output(),
             keys: self.keys.clone(),
+            content: self.added.handle.output::<Value>("data").into_expr(),
         }
     }
 
@@ -213,6 +262,7 @@ impl From<&ConfigMapHandle> for EnvFromRef {
             object: handle.added.name.clone(),
             namespace: handle.added.namespace.clone(),
             name: handle.added.name_output(),
+            content: handle.added.handle.output::<Value>("data").into_expr(),
         }
     }
 }
@@ -304,6 +354,7 @@ impl SecretHandle {
             key: key.into(),
             name: self.added.name_output(),
             keys: self.keys.clone(),
+            content: self.added.handle.output::<Value>("stringData").into_expr(),
         }
     }
 
@@ -325,6 +376,11 @@ impl From<&SecretHandle> for EnvFromRef {
             object: handle.added.name.clone(),
             namespace: handle.added.namespace.clone(),
             name: handle.added.name_output(),
+            content: handle
+                .added
+                .handle
+                .output::<Value>("stringData")
+                .into_expr(),
         }
     }
 }

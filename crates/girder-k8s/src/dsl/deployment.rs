@@ -310,16 +310,27 @@ impl Deployment {
             }
         }
 
+        // Roll the pods when the configuration they read changes (see `CHECKSUM_PREFIX`).
+        let mut pod_annotations = self.pod_annotations.clone();
+        for container in containers
+            .iter()
+            .chain(self.init.iter().collect::<Vec<_>>().iter())
+        {
+            let checksums = container
+                .key_refs()
+                .map(|(_, key)| key.checksum())
+                .chain(container.env_from_refs().iter().map(EnvFromRef::checksum));
+            for (key, value) in checksums {
+                pod_annotations.insert(key, value);
+            }
+        }
         let mut template_metadata = BTreeMap::new();
         template_metadata.insert(
             "labels".to_owned(),
             Expr::Value(Value::from(pod_labels.clone())),
         );
-        if !self.pod_annotations.is_empty() {
-            template_metadata.insert(
-                "annotations".to_owned(),
-                Expr::Object(self.pod_annotations.clone()),
-            );
+        if !pod_annotations.is_empty() {
+            template_metadata.insert("annotations".to_owned(), Expr::Object(pod_annotations));
         }
         let mut template = BTreeMap::new();
         template.insert("metadata".to_owned(), Expr::Object(template_metadata));

@@ -24,7 +24,9 @@ mod scaling;
 mod service;
 
 pub use crate::check::OptOut;
-pub use config::{ConfigMap, ConfigMapHandle, EnvFromRef, KeyRef, Secret, SecretHandle};
+pub use config::{
+    CHECKSUM_PREFIX, ConfigMap, ConfigMapHandle, EnvFromRef, KeyRef, Secret, SecretHandle,
+};
 pub use container::{Container, ContainerPort, DEFAULT_USER, Resources, quantity_problem};
 pub use deployment::{Deployment, DeploymentHandle, NAME_LABEL};
 pub use manifest::Manifest;
