@@ -41,7 +41,8 @@ impl ServiceAccount {
     }
 
     /// The IAM role its pods assume (IRSA): the role's ARN, usually an AWS role output. The
-    /// role's trust policy should be scoped to this one ServiceAccount.
+    /// role's trust policy should be scoped to this one ServiceAccount. A typed
+    /// `Output<RoleArn>` converts with `role.arn().map(|arn| arn.to_string())`.
     pub fn irsa_role_arn(self, arn: impl IntoInput<String>) -> ServiceAccount {
         self.annotation(IRSA_ANNOTATION, arn)
     }
