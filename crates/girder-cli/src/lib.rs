@@ -46,6 +46,10 @@ pub type PackageFactory = Box<dyn Fn(&Settings) -> Arc<dyn ProviderPackage>>;
 pub type Renderer =
     Arc<dyn Fn(&Graph, bool) -> Result<Vec<(String, String)>, String> + Send + Sync>;
 
+/// A whole-program check run right after the program is built (diagnostics with errors stop
+/// every command; warnings are printed).
+pub type GraphCheck = Arc<dyn Fn(&Graph) -> girder_core::Diagnostics + Send + Sync>;
+
 /// A girder program's command line: its provider packages and extensions.
 ///
 /// ```no_run
@@ -63,6 +67,7 @@ pub type Renderer =
 pub struct App {
     packages: Vec<PackageFactory>,
     renderer: Option<Renderer>,
+    checks: Vec<GraphCheck>,
 }
 
 impl std::fmt::Debug for App {
@@ -70,6 +75,7 @@ impl std::fmt::Debug for App {
         f.debug_struct("App")
             .field("packages", &self.packages.len())
             .field("renderer", &self.renderer.is_some())
+            .field("checks", &self.checks.len())
             .finish()
     }
 }
@@ -93,6 +99,12 @@ impl App {
         factory: impl Fn(&Settings) -> Arc<dyn ProviderPackage> + 'static,
     ) -> App {
         self.packages.push(Box::new(factory));
+        self
+    }
+
+    /// Adds a whole-program check (a provider's wiring rules, for example).
+    pub fn graph_check(mut self, check: GraphCheck) -> App {
+        self.checks.push(check);
         self
     }
 
@@ -173,6 +185,16 @@ impl App {
         let mut stack = Stack::new(cli.global.stack.clone());
         program(&mut stack).map_err(CliError::Program)?;
         let graph = stack.finish().map_err(CliError::Diagnostics)?;
+        let mut found = girder_core::Diagnostics::new();
+        for check in &self.checks {
+            found.extend(check(&graph));
+        }
+        if found.has_errors() {
+            return Err(CliError::Diagnostics(found));
+        }
+        for warning in found.warnings().chain(graph.warnings().warnings()) {
+            eprintln!("{warning}");
+        }
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()

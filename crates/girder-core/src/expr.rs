@@ -150,17 +150,24 @@ impl Expr {
         &self,
         outputs: &dyn Fn(NodeId) -> Option<&'a Value>,
     ) -> Result<Value, ExprError> {
+        self.resolve_refs(&|reference| match outputs(reference.node) {
+            None => Value::Unknown,
+            Some(value) => value.lookup(&reference.path).unwrap_or(Value::Null),
+        })
+    }
+
+    /// Evaluates the expression, asking `lookup` for the value of every output reference
+    /// (the planner uses it to read absent fields of resources being created as unknown).
+    pub fn resolve_refs(&self, lookup: &dyn Fn(&OutputRef) -> Value) -> Result<Value, ExprError> {
+        let outputs = lookup;
         Ok(match self {
             Expr::Value(value) => value.clone(),
-            Expr::Ref(reference) => match outputs(reference.node) {
-                None => Value::Unknown,
-                Some(value) => value.lookup(&reference.path).unwrap_or(Value::Null),
-            },
+            Expr::Ref(reference) => outputs(reference),
             Expr::Apply(apply) => {
                 let args = apply
                     .args
                     .iter()
-                    .map(|a| a.resolve(outputs))
+                    .map(|a| a.resolve_refs(outputs))
                     .collect::<Result<Vec<_>, _>>()?;
                 if args.iter().any(Value::contains_unknown) {
                     return Ok(Value::Unknown);
@@ -175,16 +182,16 @@ impl Expr {
             }
             Expr::Object(map) => Value::Object(
                 map.iter()
-                    .map(|(k, e)| Ok((k.clone(), e.resolve(outputs)?)))
+                    .map(|(k, e)| Ok((k.clone(), e.resolve_refs(outputs)?)))
                     .collect::<Result<_, ExprError>>()?,
             ),
             Expr::Array(items) => Value::Array(
                 items
                     .iter()
-                    .map(|e| e.resolve(outputs))
+                    .map(|e| e.resolve_refs(outputs))
                     .collect::<Result<_, _>>()?,
             ),
-            Expr::Secret(inner) => inner.resolve(outputs)?.into_secret(),
+            Expr::Secret(inner) => inner.resolve_refs(outputs)?.into_secret(),
         })
     }
 

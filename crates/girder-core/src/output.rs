@@ -266,6 +266,23 @@ impl<T> IntoInput<T> for Input<T> {
     }
 }
 
+/// Marks the id newtypes [`typed_id!`](crate::typed_id) declares: an id output can be passed
+/// where a plain string is expected (an annotation, an environment variable), never where an id
+/// of another kind is.
+pub trait TypedId: Data + std::fmt::Display {}
+
+impl<T: TypedId> IntoInput<String> for Output<T> {
+    fn into_input(self) -> Input<String> {
+        input_of(self.expr)
+    }
+}
+
+impl<T: TypedId> IntoInput<String> for &Output<T> {
+    fn into_input(self) -> Input<String> {
+        input_of(self.expr.clone())
+    }
+}
+
 impl IntoInput<String> for &str {
     fn into_input(self) -> Input<String> {
         input_of(Expr::Value(Value::String(self.to_owned())))
@@ -398,6 +415,8 @@ macro_rules! typed_id {
             }
         }
 
+        impl $crate::output::TypedId for $name {}
+
         impl ::std::fmt::Display for $name {
             fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str(&self.0)
@@ -442,6 +461,25 @@ mod tests {
         let pw = Output::known_secret("hunter2".to_owned()).map(|p| p.len() as u64);
         let value = pw.expr().resolve(&|_| None).unwrap();
         assert_eq!(value, Value::from(7u64).into_secret());
+    }
+
+    crate::typed_id!(
+        /// An id for the test.
+        RoleArn
+    );
+
+    #[test]
+    fn typed_ids_pass_where_strings_are_expected() {
+        fn annotation(value: impl IntoInput<String>) -> Input<String> {
+            value.into_input()
+        }
+        let role = RoleArn::new("arn:aws:iam::1:role/x");
+        assert_eq!(role.as_str(), "arn:aws:iam::1:role/x");
+        let arn: Output<RoleArn> = Output::known(role);
+        assert_eq!(
+            annotation(&arn).known_value().as_deref(),
+            Some("arn:aws:iam::1:role/x")
+        );
     }
 
     #[test]

@@ -32,8 +32,8 @@ pub use events::{ActionKind, Event, EventSink, NoEvents, RecordedEvents, Tracing
 pub use ops::{OperationError, PlanRequest, Planned, apply_plan, plan_stack, refresh_stack};
 pub use plan::{OutputChange, Plan, PlanOptions, PlanSummary, Step, StepKind, plan};
 pub use provider::{
-    CallContext, ErrorKind, Provider, ProviderError, ProviderPackage, RateLimit, ResourceIdentity,
-    ResourceSchema,
+    CallContext, ErrorKind, PlannedResource, Provider, ProviderError, ProviderPackage, RateLimit,
+    ResourceIdentity, ResourceSchema,
 };
 pub use recovery::{RecoveryError, RecoveryReport, recover};
 pub use refresh::{RefreshError, RefreshReport, refresh};

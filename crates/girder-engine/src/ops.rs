@@ -15,10 +15,10 @@ use crate::state::{JournalError, Snapshot};
 pub enum OperationError {
     /// Interrupted operations could not be resolved.
     #[error(transparent)]
-    Recovery(#[from] RecoveryError),
+    Recovery(Box<RecoveryError>),
     /// Reading what exists failed.
     #[error(transparent)]
-    Refresh(#[from] RefreshError),
+    Refresh(Box<RefreshError>),
     /// The program or the plan has problems.
     #[error("the plan has problems:\n{0}")]
     Plan(Diagnostics),
@@ -28,6 +28,18 @@ pub enum OperationError {
     /// The state could not be written.
     #[error(transparent)]
     Journal(#[from] JournalError),
+}
+
+impl From<RecoveryError> for OperationError {
+    fn from(error: RecoveryError) -> Self {
+        OperationError::Recovery(Box::new(error))
+    }
+}
+
+impl From<RefreshError> for OperationError {
+    fn from(error: RefreshError) -> Self {
+        OperationError::Refresh(Box::new(error))
+    }
 }
 
 /// How to make a plan.

@@ -274,10 +274,11 @@ pub fn plan(
             &mut steps,
             &mut diagnostics,
         );
+        check_programs(registry, &steps, &mut diagnostics);
         plan_removals(graph, snapshot, options, &mut steps, &mut diagnostics);
         for (name, expr) in graph.outputs() {
             let after = expr
-                .resolve(&|id| planned[id.index()].as_ref())
+                .resolve_refs(&|reference| planned.lookup(reference))
                 .unwrap_or_else(|e| {
                     diagnostics.push(
                         Diagnostic::error(e.to_string())
@@ -309,6 +310,27 @@ pub fn plan(
         destroy: options.destroy,
         refresh: Vec::new(),
     })
+}
+
+/// Runs each package's whole-program check over its planned resources.
+fn check_programs(registry: &Registry, steps: &[Step], diagnostics: &mut Diagnostics) {
+    let mut by_package: BTreeMap<&str, Vec<crate::provider::PlannedResource<'_>>> = BTreeMap::new();
+    for step in steps.iter().filter(|s| s.node_kind == NodeKind::Resource) {
+        by_package
+            .entry(girder_core::package_of(&step.type_name))
+            .or_default()
+            .push(crate::provider::PlannedResource {
+                name: &step.resource,
+                type_name: &step.type_name,
+                provider: step.provider.as_deref(),
+                inputs: &step.inputs,
+            });
+    }
+    for (package, resources) in by_package {
+        if let Some(package) = registry.package(package) {
+            diagnostics.extend(package.check_program(&resources));
+        }
+    }
 }
 
 /// Marks the nodes to plan: targets and their dependencies, minus excludes and their
@@ -361,8 +383,11 @@ fn plan_nodes(
     options: &PlanOptions,
     steps: &mut Vec<Step>,
     diagnostics: &mut Diagnostics,
-) -> Vec<Option<Value>> {
+) -> Planned {
     let mut planned: Vec<Option<Value>> = vec![None; graph.len()];
+    // Resources being created: a field their planned outputs do not list is unknown, not
+    // absent — only the cloud knows what it will return.
+    let mut open = vec![false; graph.len()];
     for &index in graph.topological_order() {
         let node = graph.node_at(index);
         let spec = &node.spec;
@@ -371,7 +396,18 @@ fn plan_nodes(
             planned[index] = old.map(|o| o.outputs.clone());
             continue;
         }
-        let inputs = match spec.inputs.resolve(&|id| planned[id.index()].as_ref()) {
+        let lookup = |reference: &girder_core::OutputRef| {
+            let node = reference.node.index();
+            match &planned[node] {
+                None => Value::Unknown,
+                Some(outputs) => outputs.lookup(&reference.path).unwrap_or(if open[node] {
+                    Value::Unknown
+                } else {
+                    Value::Null
+                }),
+            }
+        };
+        let inputs = match spec.inputs.resolve_refs(&lookup) {
             Ok(inputs) => inputs,
             Err(error) => {
                 diagnostics.push(
@@ -543,13 +579,43 @@ fn plan_nodes(
             );
         }
         step.inputs = desired;
+        open[index] = matches!(
+            step.kind,
+            StepKind::Create | StepKind::Replace | StepKind::Import
+        );
         planned[index] = match &step.outputs {
             Value::Unknown => None,
             known => Some(known.clone()),
         };
         steps.push(step);
     }
-    planned
+    Planned {
+        outputs: planned,
+        open,
+    }
+}
+
+/// The planned outputs of every node; for `open` nodes (being created) an absent field is
+/// unknown rather than absent.
+struct Planned {
+    outputs: Vec<Option<Value>>,
+    open: Vec<bool>,
+}
+
+impl Planned {
+    fn lookup(&self, reference: &girder_core::OutputRef) -> Value {
+        let node = reference.node.index();
+        match &self.outputs[node] {
+            None => Value::Unknown,
+            Some(outputs) => outputs
+                .lookup(&reference.path)
+                .unwrap_or(if self.open[node] {
+                    Value::Unknown
+                } else {
+                    Value::Null
+                }),
+        }
+    }
 }
 
 /// Planned outputs of a new resource: unknown, except inputs the schema says are echoed.

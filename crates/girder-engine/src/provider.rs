@@ -503,6 +503,19 @@ pub trait Provider: Send + Sync + 'static {
     fn rate_limit(&self) -> Option<RateLimit>;
 }
 
+/// A resource of the program as planned, for [`ProviderPackage::check_program`].
+#[derive(Clone, Copy, Debug)]
+pub struct PlannedResource<'a> {
+    /// The resource name.
+    pub name: &'a str,
+    /// The type token.
+    pub type_name: &'a str,
+    /// The explicit provider node, if any.
+    pub provider: Option<&'a str>,
+    /// The planned inputs (may contain unknowns).
+    pub inputs: &'a Value,
+}
+
 /// A provider package: its resource types' schemas, build-time checks, and how to configure
 /// an instance. Schemas belong to the package, not the instance, so a plan can be made when a
 /// provider's configuration is not known yet (a cluster that does not exist yet).
@@ -516,6 +529,14 @@ pub trait ProviderPackage: Send + Sync + 'static {
 
     /// Checks a resource's inputs (which may contain unknowns) before planning.
     fn check(&self, type_name: &str, name: &str, inputs: &Value) -> Diagnostics;
+
+    /// Checks the program's resources of this package together, with their planned inputs
+    /// (which may contain unknowns): cross-resource rules such as "every Service selects a
+    /// workload of the program". Most packages have none.
+    fn check_program(&self, resources: &[PlannedResource<'_>]) -> Diagnostics {
+        let _ = resources;
+        Diagnostics::new()
+    }
 
     /// Configures an instance. `config` is a provider node's resolved inputs, or
     /// [`Value::Null`] for the package's default provider (configured from the environment).

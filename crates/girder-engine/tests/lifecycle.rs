@@ -695,3 +695,22 @@ async fn every_call_is_journaled_before_and_after() {
     )));
     let _ = ErrorKind::Timeout;
 }
+
+#[tokio::test]
+async fn fields_a_new_resource_does_not_list_are_unknown_not_absent() {
+    let h = harness();
+    let mut s = Stack::new("dev");
+    let db = SimResource::new("db").add(&mut s);
+    let endpoint: Output<String> = db.output("endpoint");
+    SimResource::new("app")
+        .input(
+            "url",
+            girder_core::interpolate!("postgres://{}/app", endpoint),
+        )
+        .add(&mut s);
+    let plan = h.plan(&s.finish().unwrap()).await.unwrap();
+    assert_eq!(
+        plan.step("app").unwrap().inputs.get("url"),
+        Some(&Value::Unknown)
+    );
+}

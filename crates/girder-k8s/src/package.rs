@@ -132,6 +132,16 @@ impl ProviderPackage for K8sPackage {
         crate::check::check_object(type_name, name, inputs)
     }
 
+    fn check_program(&self, resources: &[girder_engine::PlannedResource<'_>]) -> Diagnostics {
+        // The same wiring rules as at build time, now over the planned inputs (which include
+        // values that were computed from other resources' outputs).
+        let objects: Vec<crate::check::ProgramObject> = resources
+            .iter()
+            .filter_map(|r| crate::check::program_object(r.name, r.type_name, r.provider, r.inputs))
+            .collect();
+        crate::check::check_objects(&objects)
+    }
+
     async fn configure(&self, config: &Value) -> Result<Arc<dyn Provider>, ProviderError> {
         let override_path = self.override_path();
         let connection = Connection::resolve(config, override_path.as_deref())?;

@@ -647,3 +647,33 @@ fn the_plan_time_check_reports_the_same_object_problems() {
             .is_empty()
     );
 }
+
+/// The plan runs the same wiring rules over the planned inputs (the engine calls the
+/// package's whole-program check), so a program planned without the build-time hook — a
+/// library driving the engine directly — is stopped too, before anything is applied.
+#[test]
+fn the_plan_runs_the_wiring_check() {
+    let mut s = Stack::new("dev");
+    backend(&mut s);
+    Service::new("backend-service")
+        .selector("app", "backend")
+        .port(ServicePort::http(80, 8080))
+        .add(DefaultProvider, &mut s);
+    let graph = s
+        .finish()
+        .expect("builds: the wiring check is a whole-program check");
+    let registry = girder_engine::Registry::new().with(girder_k8s::package());
+    let snapshot = girder_engine::Snapshot::empty("dev");
+    let diagnostics = girder_engine::plan(
+        &graph,
+        &snapshot,
+        &registry,
+        &girder_engine::PlanOptions::default(),
+    )
+    .expect_err("the plan must refuse a Service that selects nothing");
+    let text = diagnostics.to_string();
+    assert!(
+        text.contains("selects pods labelled `app=backend`, but no workload of the program"),
+        "{text}"
+    );
+}

@@ -3,12 +3,20 @@
 //! - [`sim`]: the simulated provider — configurable latency and failures, a cloud that lives in
 //!   a directory — for engine specification tests, examples and benchmarks.
 //! - [`harness`]: the engine in memory over the simulated provider.
+//! - [`plan`], [`mock`], [`mocked`], [`strategies`], [`snapshot`]: testing infrastructure
+//!   modules in memory — queryable plans and assertions, mocked outputs, upgrade diffs, the
+//!   standard invariants, proptest strategies and stable snapshot text.
 //! - [`moto`]: starts the AWS API emulator (moto) for tests.
 //! - [`kube`]: the Kubernetes API emulator (re-exported from `girder-kube-emulator`).
 
 pub mod harness;
+pub mod mock;
+pub mod mocked;
 pub mod moto;
+pub mod plan;
 pub mod sim;
+pub mod snapshot;
+pub mod strategies;
 
 /// The Kubernetes API emulator the Kubernetes provider is tested against.
 pub mod kube {

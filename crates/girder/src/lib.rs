@@ -55,7 +55,7 @@ pub mod prelude {
     #[cfg(feature = "aws")]
     pub use girder_aws::prelude::*;
     #[cfg(feature = "k8s")]
-    pub use girder_k8s::prelude::*;
+    pub use girder_k8s::dsl::*;
 }
 
 /// A program's command line with the default providers of the enabled features, plus any
@@ -151,17 +151,31 @@ fn default_app(mut app: girder_cli::App) -> girder_cli::App {
     }
     #[cfg(feature = "k8s")]
     {
+        use std::sync::Arc;
         app = app
             .package_with(|settings: &Settings| {
-                let package =
-                    girder_k8s::package().kubeconfig_override(settings.kubeconfig.clone());
+                let mut package = girder_k8s::package();
+                if let Some(path) = &settings.kubeconfig {
+                    package = package.with_kubeconfig_override(path.clone());
+                }
                 #[cfg(feature = "aws")]
-                let package =
-                    package.with_token_source("aws-eks", std::sync::Arc::new(aws_eks::EksTokens));
-                std::sync::Arc::new(package)
+                let package = package.with_token_source("aws-eks", Arc::new(aws_eks::EksTokens));
+                Arc::new(package)
             })
-            .renderer(std::sync::Arc::new(|graph, reveal| {
-                girder_k8s::render_files(graph, reveal).map_err(|e| e.to_string())
+            .graph_check(Arc::new(girder_k8s::check::check))
+            .renderer(Arc::new(|graph, reveal| {
+                let options = girder_k8s::RenderOptions {
+                    reveal_secrets: reveal,
+                    check: true,
+                };
+                girder_k8s::render_with(graph, &options)
+                    .map(|manifests| {
+                        manifests
+                            .into_iter()
+                            .map(|m| (m.file_name, m.yaml))
+                            .collect()
+                    })
+                    .map_err(|e| e.to_string())
             }));
     }
     app

@@ -507,3 +507,23 @@ fn check_binding(program: &Program<'_>, binding: &ObjectView<'_>, diagnostics: &
             );
     }
 }
+
+/// One planned object of the program, from a plan step (for the plan-time wiring check).
+pub fn program_object(
+    resource: &str,
+    type_name: &str,
+    provider: Option<&str>,
+    inputs: &Value,
+) -> Option<ProgramObject> {
+    if !super::is_object_node(type_name, &NodeKind::Resource) {
+        return None;
+    }
+    let kind = Kind::from_type_token(type_name)?;
+    Some(ProgramObject {
+        resource: resource.to_owned(),
+        manifest: super::manifest_of(inputs),
+        inputs: inputs.clone(),
+        kind,
+        provider: provider.map(str::to_owned),
+    })
+}
