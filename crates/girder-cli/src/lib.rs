@@ -242,37 +242,6 @@ pub(crate) fn context(
     store: &Arc<dyn StateStore>,
     events: Arc<dyn EventSink>,
 ) -> EngineContext {
-    let journal: Arc<dyn girder_engine::Journal> = Arc::new(StoreJournal(store.clone()));
+    let journal: Arc<dyn girder_engine::Journal> = store.clone();
     EngineContext::new(stack, registry.clone(), journal, events)
-}
-
-/// Adapts a shared store to the engine's journal.
-struct StoreJournal(Arc<dyn StateStore>);
-
-impl girder_engine::Journal for StoreJournal {
-    fn begin(
-        &self,
-        operation: &girder_engine::PendingOperation,
-    ) -> Result<(), girder_engine::JournalError> {
-        self.0.begin(operation)
-    }
-
-    fn commit(
-        &self,
-        operation_id: u64,
-        mutations: &[girder_engine::Mutation],
-    ) -> Result<(), girder_engine::JournalError> {
-        self.0.commit(operation_id, mutations)
-    }
-
-    fn record(
-        &self,
-        mutations: &[girder_engine::Mutation],
-    ) -> Result<(), girder_engine::JournalError> {
-        self.0.record(mutations)
-    }
-
-    fn next_operation_id(&self) -> u64 {
-        self.0.next_operation_id()
-    }
 }

@@ -129,7 +129,7 @@ pub async fn apply_plan(
 ) -> Result<ApplyReport, OperationError> {
     let mut current = snapshot.clone();
     if !plan.refresh.is_empty() {
-        ctx.journal.record(&plan.refresh)?;
+        ctx.journal.record(&plan.refresh).await?;
         for mutation in &plan.refresh {
             current.apply(mutation);
         }
@@ -153,6 +153,6 @@ pub async fn refresh_stack(
         request.retry,
     )
     .await?;
-    ctx.journal.record(&report.mutations)?;
+    ctx.journal.record(&report.mutations).await?;
     Ok(report)
 }

@@ -68,6 +68,7 @@ pub async fn recover(
         let mutations = resolve(operation, &working, graph, ctx, &mut report).await?;
         ctx.journal
             .commit(operation.id, &mutations)
+            .await
             .map_err(|e| RecoveryError {
                 resource: operation.identity.name.clone(),
                 kind: operation.kind,

@@ -236,16 +236,17 @@ impl JournalError {
 ///
 /// Every `commit` and every non-empty `record` increases the state's serial by one; `begin`
 /// does not. Implementations must make each call durable before returning.
+#[async_trait::async_trait]
 pub trait Journal: Send + Sync {
     /// Records that a call is about to start.
-    fn begin(&self, operation: &PendingOperation) -> Result<(), JournalError>;
+    async fn begin(&self, operation: &PendingOperation) -> Result<(), JournalError>;
 
     /// Records the call's result as mutations and closes the pending operation, atomically.
-    fn commit(&self, operation_id: u64, mutations: &[Mutation]) -> Result<(), JournalError>;
+    async fn commit(&self, operation_id: u64, mutations: &[Mutation]) -> Result<(), JournalError>;
 
     /// Records mutations that need no provider call (refresh results, outputs, forgetting a
     /// retained resource), atomically.
-    fn record(&self, mutations: &[Mutation]) -> Result<(), JournalError>;
+    async fn record(&self, mutations: &[Mutation]) -> Result<(), JournalError>;
 
     /// A fresh operation id.
     fn next_operation_id(&self) -> u64;
@@ -294,15 +295,16 @@ impl MemoryJournal {
     }
 }
 
+#[async_trait::async_trait]
 impl Journal for MemoryJournal {
-    fn begin(&self, operation: &PendingOperation) -> Result<(), JournalError> {
+    async fn begin(&self, operation: &PendingOperation) -> Result<(), JournalError> {
         let mut inner = self.lock();
         inner.writes += 1;
         inner.snapshot.pending.push(operation.clone());
         Ok(())
     }
 
-    fn commit(&self, operation_id: u64, mutations: &[Mutation]) -> Result<(), JournalError> {
+    async fn commit(&self, operation_id: u64, mutations: &[Mutation]) -> Result<(), JournalError> {
         let mut inner = self.lock();
         inner.writes += 1;
         inner.snapshot.pending.retain(|p| p.id != operation_id);
@@ -313,7 +315,7 @@ impl Journal for MemoryJournal {
         Ok(())
     }
 
-    fn record(&self, mutations: &[Mutation]) -> Result<(), JournalError> {
+    async fn record(&self, mutations: &[Mutation]) -> Result<(), JournalError> {
         if mutations.is_empty() {
             return Ok(());
         }

@@ -519,6 +519,7 @@ async fn recovery_adopts_what_a_crashed_run_created() {
             dependencies: vec![],
             started_at: "2026-11-27T00:00:00Z".into(),
         })
+        .await
         .unwrap();
     h.sim
         .cloud()

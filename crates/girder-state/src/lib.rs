@@ -82,36 +82,44 @@ impl From<StateError> for JournalError {
 }
 
 /// Keeps one mutating operation per stack at a time.
+#[async_trait::async_trait]
 pub trait Locker: Send + Sync {
     /// Takes the lock for `info`, or fails at once with the holder named.
-    fn try_lock(&self, info: &LockInfo) -> Result<(), StateError>;
+    async fn try_lock(&self, info: &LockInfo) -> Result<(), StateError>;
 
     /// Releases the lock `id` (no-op if it is not held by `id`).
-    fn unlock(&self, id: &str) -> Result<(), StateError>;
+    async fn unlock(&self, id: &str) -> Result<(), StateError>;
 
     /// Who holds the lock now.
-    fn current_lock(&self) -> Result<Option<LockInfo>, StateError>;
+    async fn current_lock(&self) -> Result<Option<LockInfo>, StateError>;
 
     /// Removes whatever lock is held; returns it.
-    fn force_unlock(&self) -> Result<Option<LockInfo>, StateError>;
+    async fn force_unlock(&self) -> Result<Option<LockInfo>, StateError>;
 
-    /// Keeps a lease-based lock alive (remote stores); local locks need nothing.
-    fn renew(&self, id: &str) -> Result<(), StateError> {
+    /// For remote locks: how long a lock lives unless renewed. `None` for local locks, whose
+    /// holder is checked by process id instead.
+    fn lease(&self) -> Option<Duration> {
+        None
+    }
+
+    /// Extends the lease of lock `id` (called by a heartbeat while the lock is held).
+    async fn renew(&self, id: &str) -> Result<(), StateError> {
         let _ = id;
         Ok(())
     }
 }
 
 /// A stack's recorded state: loadable, journaled, lockable.
+#[async_trait::async_trait]
 pub trait StateStore: Journal + Locker {
     /// The current snapshot, pending operations included, secrets decrypted.
-    fn load(&self) -> Result<Snapshot, StateError>;
+    async fn load(&self) -> Result<Snapshot, StateError>;
 
-    /// Replaces the whole snapshot (migration, `state rm`), after keeping a backup.
-    fn write_snapshot(&self, snapshot: &Snapshot) -> Result<(), StateError>;
+    /// Replaces the whole snapshot (migration), after keeping a backup.
+    async fn write_snapshot(&self, snapshot: &Snapshot) -> Result<(), StateError>;
 
     /// Keeps the current snapshot as the backup (done before every mutating operation).
-    fn backup(&self) -> Result<(), StateError>;
+    async fn backup(&self) -> Result<(), StateError>;
 
     /// Where the state lives, for messages.
     fn location(&self) -> String;
@@ -123,11 +131,13 @@ pub trait StateStore: Journal + Locker {
     fn secrets(&self) -> Result<&crypto::Crypter, StateError>;
 }
 
-/// A held lock; released when dropped.
+/// A held lock. Release it with [`LockGuard::release`]; dropping it releases it in the
+/// background. A lease-based lock is renewed by a heartbeat for as long as the guard lives.
 pub struct LockGuard {
     store: Arc<dyn StateStore>,
     info: LockInfo,
     released: bool,
+    heartbeat: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for LockGuard {
@@ -145,54 +155,92 @@ impl LockGuard {
     }
 
     /// Releases the lock now, reporting failure.
-    pub fn release(mut self) -> Result<(), StateError> {
+    pub async fn release(mut self) -> Result<(), StateError> {
         self.released = true;
-        self.store.unlock(&self.info.id)
+        if let Some(heartbeat) = self.heartbeat.take() {
+            heartbeat.abort();
+        }
+        self.store.unlock(&self.info.id).await
     }
 }
 
 impl Drop for LockGuard {
     fn drop(&mut self) {
-        if !self.released
-            && let Err(error) = self.store.unlock(&self.info.id)
-        {
-            tracing::error!(%error, "could not release the state lock");
+        if let Some(heartbeat) = self.heartbeat.take() {
+            heartbeat.abort();
+        }
+        if self.released {
+            return;
+        }
+        let store = self.store.clone();
+        let id = self.info.id.clone();
+        match tokio::runtime::Handle::try_current() {
+            Ok(handle) => {
+                // Unlocking needs the runtime; the caller should have awaited `release`.
+                handle.spawn(async move {
+                    if let Err(error) = store.unlock(&id).await {
+                        tracing::error!(%error, "could not release the state lock");
+                    }
+                });
+            }
+            Err(_) => tracing::error!(
+                "a state lock was dropped outside a runtime and stays held until its holder is found dead or it expires"
+            ),
         }
     }
 }
 
 /// Takes the lock of `store` for `operation`, waiting up to `timeout` for another holder.
 ///
-/// A lock whose holder was a process of this host that no longer runs is taken over with a
-/// warning (the crash it left behind is recovered by the engine).
-pub fn acquire(
+/// A lock whose holder is known to be gone — a process of this host that no longer runs, or a
+/// remote lease that expired — is taken over with a warning (the crash it left behind is
+/// recovered by the engine).
+pub async fn acquire(
     store: &Arc<dyn StateStore>,
     operation: &str,
     timeout: Duration,
 ) -> Result<LockGuard, StateError> {
-    let info = LockInfo::for_current_process(operation);
+    let mut info = LockInfo::for_current_process(operation);
+    let lease = store.lease();
     let deadline = Instant::now() + timeout;
     loop {
-        match store.try_lock(&info) {
+        if let Some(lease) = lease {
+            info.expires = Some(lock::expiry_after(lease));
+        }
+        match store.try_lock(&info).await {
             Ok(()) => {
+                let heartbeat = lease.map(|lease| {
+                    let store = store.clone();
+                    let id = info.id.clone();
+                    tokio::spawn(async move {
+                        loop {
+                            tokio::time::sleep(lease / 3).await;
+                            if let Err(error) = store.renew(&id).await {
+                                tracing::error!(%error, "could not renew the state lock's lease");
+                            }
+                        }
+                    })
+                });
                 return Ok(LockGuard {
                     store: store.clone(),
                     info,
                     released: false,
+                    heartbeat,
                 });
             }
             Err(StateError::Locked { holder, stack }) => {
                 if holder.holder_is_dead() {
-                    tracing::warn!(
-                        "taking over the lock of a process that no longer runs: {holder}"
+                    tracing::warn!("taking over the lock of a holder that is gone: {holder}");
+                    eprintln!(
+                        "Warning: taking over the lock of a holder that is gone ({holder}); its unfinished work is recovered now."
                     );
-                    store.force_unlock()?;
+                    store.force_unlock().await?;
                     continue;
                 }
                 if Instant::now() >= deadline {
                     return Err(StateError::Locked { holder, stack });
                 }
-                std::thread::sleep(Duration::from_millis(250).min(deadline - Instant::now()));
+                tokio::time::sleep(Duration::from_millis(250).min(deadline - Instant::now())).await;
             }
             Err(other) => return Err(other),
         }

@@ -47,8 +47,14 @@ impl LockInfo {
         }
     }
 
-    /// True if the holder is a process of this host that no longer runs.
+    /// True if the holder is gone: its lease expired, or it is a process of this host that no
+    /// longer runs.
     pub fn holder_is_dead(&self) -> bool {
+        if let Some(expires) = &self.expires {
+            return expires
+                .parse::<jiff::Timestamp>()
+                .is_ok_and(|at| at < jiff::Timestamp::now());
+        }
         let this_host = hostname::get()
             .map(|h| h.to_string_lossy().into_owned())
             .unwrap_or_default();
@@ -70,6 +76,16 @@ impl fmt::Display for LockInfo {
             self.operation, self.who, self.host, self.pid, self.created, self.id
         )
     }
+}
+
+/// The RFC 3339 time `lease` from now.
+pub fn expiry_after(lease: std::time::Duration) -> String {
+    let lease =
+        jiff::SignedDuration::try_from(lease).unwrap_or(jiff::SignedDuration::from_secs(60));
+    jiff::Timestamp::now()
+        .checked_add(lease)
+        .unwrap_or_else(|_| jiff::Timestamp::now())
+        .to_string()
 }
 
 /// The start time of process `pid` (field 22 of `/proc/PID/stat`), if it runs (Linux).

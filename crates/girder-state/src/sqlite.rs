@@ -366,8 +366,9 @@ fn migrate(connection: &Connection, location: &str) -> Result<(), StateError> {
     Ok(())
 }
 
+#[async_trait::async_trait]
 impl Journal for SqliteStore {
-    fn begin(&self, operation: &PendingOperation) -> Result<(), JournalError> {
+    async fn begin(&self, operation: &PendingOperation) -> Result<(), JournalError> {
         let sealed = PendingOperation {
             inputs: self.seal_value(&operation.inputs)?,
             ..operation.clone()
@@ -389,7 +390,7 @@ impl Journal for SqliteStore {
         Ok(())
     }
 
-    fn commit(&self, operation_id: u64, mutations: &[Mutation]) -> Result<(), JournalError> {
+    async fn commit(&self, operation_id: u64, mutations: &[Mutation]) -> Result<(), JournalError> {
         self.write(|tx| {
             tx.execute("DELETE FROM pending WHERE id = ?1", [operation_id as i64])
                 .map_err(|e| self.storage(e))?;
@@ -401,7 +402,7 @@ impl Journal for SqliteStore {
         Ok(())
     }
 
-    fn record(&self, mutations: &[Mutation]) -> Result<(), JournalError> {
+    async fn record(&self, mutations: &[Mutation]) -> Result<(), JournalError> {
         if mutations.is_empty() {
             return Ok(());
         }
@@ -419,8 +420,9 @@ impl Journal for SqliteStore {
     }
 }
 
+#[async_trait::async_trait]
 impl Locker for SqliteStore {
-    fn try_lock(&self, info: &LockInfo) -> Result<(), StateError> {
+    async fn try_lock(&self, info: &LockInfo) -> Result<(), StateError> {
         let mut connection = self.connection();
         let tx = connection
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
@@ -444,7 +446,7 @@ impl Locker for SqliteStore {
         tx.commit().map_err(|e| self.storage(e))
     }
 
-    fn unlock(&self, id: &str) -> Result<(), StateError> {
+    async fn unlock(&self, id: &str) -> Result<(), StateError> {
         let connection = self.connection();
         connection
             .execute(
@@ -455,17 +457,12 @@ impl Locker for SqliteStore {
         Ok(())
     }
 
-    fn current_lock(&self) -> Result<Option<LockInfo>, StateError> {
-        let connection = self.connection();
-        let held: Option<String> = connection
-            .query_row("SELECT info FROM lock WHERE id = 1", [], |row| row.get(0))
-            .optional()
-            .map_err(|e| self.storage(e))?;
-        held.map(|h| self.decode(&h)).transpose()
+    async fn current_lock(&self) -> Result<Option<LockInfo>, StateError> {
+        self.read_lock()
     }
 
-    fn force_unlock(&self) -> Result<Option<LockInfo>, StateError> {
-        let held = self.current_lock()?;
+    async fn force_unlock(&self) -> Result<Option<LockInfo>, StateError> {
+        let held = self.read_lock()?;
         self.connection()
             .execute("DELETE FROM lock WHERE id = 1", [])
             .map_err(|e| self.storage(e))?;
@@ -473,8 +470,20 @@ impl Locker for SqliteStore {
     }
 }
 
+impl SqliteStore {
+    fn read_lock(&self) -> Result<Option<LockInfo>, StateError> {
+        let connection = self.connection();
+        let held: Option<String> = connection
+            .query_row("SELECT info FROM lock WHERE id = 1", [], |row| row.get(0))
+            .optional()
+            .map_err(|e| self.storage(e))?;
+        held.map(|h| self.decode(&h)).transpose()
+    }
+}
+
+#[async_trait::async_trait]
 impl StateStore for SqliteStore {
-    fn load(&self) -> Result<Snapshot, StateError> {
+    async fn load(&self) -> Result<Snapshot, StateError> {
         let connection = self.connection();
         let meta = |key: &str| -> Result<String, StateError> {
             connection
@@ -531,8 +540,8 @@ impl StateStore for SqliteStore {
         Ok(snapshot)
     }
 
-    fn write_snapshot(&self, snapshot: &Snapshot) -> Result<(), StateError> {
-        self.backup()?;
+    async fn write_snapshot(&self, snapshot: &Snapshot) -> Result<(), StateError> {
+        self.backup_now()?;
         self.write(|tx| {
             let storage = |e: rusqlite::Error| self.storage(e);
             tx.execute_batch("DELETE FROM resources; DELETE FROM deposed; DELETE FROM pending; DELETE FROM outputs;")
@@ -568,15 +577,8 @@ impl StateStore for SqliteStore {
         })
     }
 
-    fn backup(&self) -> Result<(), StateError> {
-        let backup = self.backup_path();
-        let staging = self.path.with_extension("db.backup.tmp");
-        let _ = std::fs::remove_file(&staging);
-        self.connection()
-            .execute("VACUUM INTO ?1", [staging.display().to_string()])
-            .map_err(|e| self.storage(format!("cannot write the backup: {e}")))?;
-        std::fs::rename(&staging, &backup)
-            .map_err(|e| self.storage(format!("cannot keep the backup: {e}")))
+    async fn backup(&self) -> Result<(), StateError> {
+        self.backup_now()
     }
 
     fn location(&self) -> String {
@@ -589,5 +591,19 @@ impl StateStore for SqliteStore {
 
     fn secrets(&self) -> Result<&Crypter, StateError> {
         self.crypter()
+    }
+}
+
+impl SqliteStore {
+    /// Copies the database to the backup file.
+    fn backup_now(&self) -> Result<(), StateError> {
+        let backup = self.backup_path();
+        let staging = self.path.with_extension("db.backup.tmp");
+        let _ = std::fs::remove_file(&staging);
+        self.connection()
+            .execute("VACUUM INTO ?1", [staging.display().to_string()])
+            .map_err(|e| self.storage(format!("cannot write the backup: {e}")))?;
+        std::fs::rename(&staging, &backup)
+            .map_err(|e| self.storage(format!("cannot keep the backup: {e}")))
     }
 }

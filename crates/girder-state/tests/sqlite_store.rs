@@ -52,15 +52,16 @@ fn pending(store: &SqliteStore, name: &str) -> PendingOperation {
     }
 }
 
-#[test]
-fn journal_round_trip_survives_reopening() {
+#[tokio::test]
+async fn journal_round_trip_survives_reopening() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(dir.path(), "dev").unwrap();
     let op = pending(&store, "a");
-    store.begin(&op).unwrap();
+    store.begin(&op).await.unwrap();
     let reopened = SqliteStore::open(dir.path(), "dev")
         .unwrap()
         .load()
+        .await
         .unwrap();
     assert_eq!(
         reopened.pending.len(),
@@ -74,17 +75,20 @@ fn journal_round_trip_survives_reopening() {
                 resource: resource("a", None),
             }],
         )
+        .await
         .unwrap();
     store
         .record(&[Mutation::SetOutputs {
             outputs: [("x".to_owned(), Value::from(1))].into(),
         }])
+        .await
         .unwrap();
-    store.commit(pending(&store, "b").id, &[]).unwrap();
+    store.commit(pending(&store, "b").id, &[]).await.unwrap();
 
     let snapshot = SqliteStore::open(dir.path(), "dev")
         .unwrap()
         .load()
+        .await
         .unwrap();
     assert!(snapshot.pending.is_empty());
     assert_eq!(snapshot.resources["a"], resource("a", None));
@@ -96,14 +100,15 @@ fn journal_round_trip_survives_reopening() {
     assert!(again.next_operation_id() > op.id);
 }
 
-#[test]
-fn deposed_objects_and_snapshot_rewrites() {
+#[tokio::test]
+async fn deposed_objects_and_snapshot_rewrites() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(dir.path(), "dev").unwrap();
     store
         .record(&[Mutation::Upsert {
             resource: resource("a", None),
         }])
+        .await
         .unwrap();
     store
         .record(&[
@@ -115,29 +120,31 @@ fn deposed_objects_and_snapshot_rewrites() {
                 resource: resource("a", None),
             },
         ])
+        .await
         .unwrap();
-    let snapshot = store.load().unwrap();
+    let snapshot = store.load().await.unwrap();
     assert_eq!(snapshot.deposed.len(), 1);
     assert_eq!(snapshot.deposed[0].key, "k1");
     assert!(snapshot.resources.contains_key("a"));
 
     let other = tempfile::tempdir().unwrap();
     let copy = SqliteStore::open(other.path(), "dev").unwrap();
-    copy.write_snapshot(&snapshot).unwrap();
-    let copied = copy.load().unwrap();
+    copy.write_snapshot(&snapshot).await.unwrap();
+    let copied = copy.load().await.unwrap();
     assert_eq!(copied.resources, snapshot.resources);
     assert_eq!(copied.deposed, snapshot.deposed);
     assert_eq!(copied.lineage, snapshot.lineage);
 }
 
-#[test]
-fn secrets_are_encrypted_on_disk() {
+#[tokio::test]
+async fn secrets_are_encrypted_on_disk() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(dir.path(), "dev").unwrap();
     store
         .record(&[Mutation::Upsert {
             resource: resource("db", Some("hunter2-very-secret")),
         }])
+        .await
         .unwrap();
     drop(store);
     let raw = std::fs::read(dir.path().join("dev.db")).unwrap();
@@ -148,6 +155,7 @@ fn secrets_are_encrypted_on_disk() {
     let loaded = SqliteStore::open(dir.path(), "dev")
         .unwrap()
         .load()
+        .await
         .unwrap();
     assert_eq!(
         loaded.resources["db"],
@@ -159,14 +167,15 @@ fn secrets_are_encrypted_on_disk() {
     );
 }
 
-#[test]
-fn a_hand_edited_record_is_refused() {
+#[tokio::test]
+async fn a_hand_edited_record_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(dir.path(), "dev").unwrap();
     store
         .record(&[Mutation::Upsert {
             resource: resource("a", None),
         }])
+        .await
         .unwrap();
     drop(store);
     let connection = rusqlite::Connection::open(dir.path().join("dev.db")).unwrap();
@@ -180,6 +189,7 @@ fn a_hand_edited_record_is_refused() {
     let error = SqliteStore::open(dir.path(), "dev")
         .unwrap()
         .load()
+        .await
         .unwrap_err();
     let text = error.to_string();
     assert!(matches!(error, StateError::Corrupt { .. }), "{text}");
@@ -189,8 +199,8 @@ fn a_hand_edited_record_is_refused() {
     );
 }
 
-#[test]
-fn a_damaged_file_is_refused_with_the_fix() {
+#[tokio::test]
+async fn a_damaged_file_is_refused_with_the_fix() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("dev.db"), b"this is not a database at all, just text....................................................................................").unwrap();
     let error = SqliteStore::open(dir.path(), "dev")
@@ -202,8 +212,8 @@ fn a_damaged_file_is_refused_with_the_fix() {
     );
 }
 
-#[test]
-fn a_newer_schema_is_refused() {
+#[tokio::test]
+async fn a_newer_schema_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     drop(SqliteStore::open(dir.path(), "dev").unwrap());
     let connection = rusqlite::Connection::open(dir.path().join("dev.db")).unwrap();
@@ -218,60 +228,68 @@ fn a_newer_schema_is_refused() {
     );
 }
 
-#[test]
-fn backups_keep_the_previous_snapshot() {
+#[tokio::test]
+async fn backups_keep_the_previous_snapshot() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(dir.path(), "dev").unwrap();
     store
         .record(&[Mutation::Upsert {
             resource: resource("a", None),
         }])
+        .await
         .unwrap();
-    store.backup().unwrap();
+    store.backup().await.unwrap();
     store
         .record(&[Mutation::Remove { name: "a".into() }])
+        .await
         .unwrap();
     let backup = tempfile::tempdir().unwrap();
     std::fs::copy(store.backup_path(), backup.path().join("dev.db")).unwrap();
     let old = SqliteStore::open(backup.path(), "dev")
         .unwrap()
         .load()
+        .await
         .unwrap();
     assert!(old.resources.contains_key("a"));
-    assert!(store.load().unwrap().resources.is_empty());
+    assert!(store.load().await.unwrap().resources.is_empty());
 }
 
-#[test]
-fn one_holder_at_a_time_and_the_refusal_names_it() {
+#[tokio::test]
+async fn one_holder_at_a_time_and_the_refusal_names_it() {
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn StateStore> = Arc::new(SqliteStore::open(dir.path(), "dev").unwrap());
-    let guard = acquire(&store, "apply", Duration::ZERO).unwrap();
+    let guard = acquire(&store, "apply", Duration::ZERO).await.unwrap();
     let other: Arc<dyn StateStore> = Arc::new(SqliteStore::open(dir.path(), "dev").unwrap());
-    let error = acquire(&other, "destroy", Duration::from_millis(300)).unwrap_err();
+    let error = acquire(&other, "destroy", Duration::from_millis(300))
+        .await
+        .unwrap_err();
     let text = error.to_string();
     assert!(
         text.contains("is locked: apply by")
             && text.contains(&format!("pid {}", std::process::id())),
         "{text}"
     );
-    guard.release().unwrap();
-    let again = acquire(&other, "destroy", Duration::ZERO).unwrap();
-    assert_eq!(other.current_lock().unwrap().unwrap().operation, "destroy");
-    drop(again);
-    assert!(other.current_lock().unwrap().is_none());
+    guard.release().await.unwrap();
+    let again = acquire(&other, "destroy", Duration::ZERO).await.unwrap();
+    assert_eq!(
+        other.current_lock().await.unwrap().unwrap().operation,
+        "destroy"
+    );
+    again.release().await.unwrap();
+    assert!(other.current_lock().await.unwrap().is_none());
 }
 
-#[test]
-fn a_lock_left_by_a_dead_process_is_taken_over() {
+#[tokio::test]
+async fn a_lock_left_by_a_dead_process_is_taken_over() {
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn StateStore> = Arc::new(SqliteStore::open(dir.path(), "dev").unwrap());
     let dead = LockInfo {
         pid: 4_000_000,
         ..LockInfo::for_current_process("apply")
     };
-    store.try_lock(&dead).unwrap();
-    let guard = acquire(&store, "apply", Duration::ZERO).unwrap();
+    store.try_lock(&dead).await.unwrap();
+    let guard = acquire(&store, "apply", Duration::ZERO).await.unwrap();
     assert_ne!(guard.info().id, dead.id);
     // Explicit unlock of whatever is held.
-    assert!(store.force_unlock().unwrap().is_some());
+    assert!(store.force_unlock().await.unwrap().is_some());
 }

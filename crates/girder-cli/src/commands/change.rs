@@ -43,10 +43,18 @@ impl Run {
 
     pub async fn plan(&self, args: PlanArgs) -> Result<u8, CliError> {
         let store = self.open_store()?;
-        let _lock = self.lock(&store, "plan").await?;
-        let snapshot = store.load()?;
+        self.locked(&store, "plan", self.plan_locked(&store, args))
+            .await
+    }
+
+    async fn plan_locked(
+        &self,
+        store: &Arc<dyn StateStore>,
+        args: PlanArgs,
+    ) -> Result<u8, CliError> {
+        let snapshot = store.load().await?;
         let progress = self.progress();
-        let ctx = crate::context(&self.global.stack, &self.registry, &store, progress.clone());
+        let ctx = crate::context(&self.global.stack, &self.registry, store, progress.clone());
         let planned = plan_stack(
             &self.graph,
             &snapshot,
@@ -84,11 +92,19 @@ impl Run {
 
     pub async fn apply(&self, args: ApplyArgs) -> Result<u8, CliError> {
         let store = self.open_store()?;
-        let _lock = self.lock(&store, "apply").await?;
-        store.backup()?;
-        let snapshot = store.load()?;
+        self.locked(&store, "apply", self.apply_locked(&store, args))
+            .await
+    }
+
+    async fn apply_locked(
+        &self,
+        store: &Arc<dyn StateStore>,
+        args: ApplyArgs,
+    ) -> Result<u8, CliError> {
+        store.backup().await?;
+        let snapshot = store.load().await?;
         let progress = self.progress();
-        let ctx = crate::context(&self.global.stack, &self.registry, &store, progress.clone());
+        let ctx = crate::context(&self.global.stack, &self.registry, store, progress.clone());
         let plan = match &args.plan_file {
             Some(file) => {
                 let plan = crate::planfile::load(store.as_ref(), file)?;
@@ -121,17 +137,21 @@ impl Run {
                 planned.plan
             }
         };
-        let current = store.load()?;
-        self.run_apply(plan, &current, &store, progress).await
+        let current = store.load().await?;
+        self.run_apply(plan, &current, store, progress).await
     }
 
     pub async fn destroy(&self, yes: bool) -> Result<u8, CliError> {
         let store = self.open_store()?;
-        let _lock = self.lock(&store, "destroy").await?;
-        store.backup()?;
-        let snapshot = store.load()?;
+        self.locked(&store, "destroy", self.destroy_locked(&store, yes))
+            .await
+    }
+
+    async fn destroy_locked(&self, store: &Arc<dyn StateStore>, yes: bool) -> Result<u8, CliError> {
+        store.backup().await?;
+        let snapshot = store.load().await?;
         let progress = self.progress();
-        let ctx = crate::context(&self.global.stack, &self.registry, &store, progress.clone());
+        let ctx = crate::context(&self.global.stack, &self.registry, store, progress.clone());
         let options = PlanOptions {
             destroy: true,
             ..self.plan_options()
@@ -154,8 +174,8 @@ impl Run {
                 yes,
             )?;
         }
-        let current = store.load()?;
-        self.run_apply(planned.plan, &current, &store, progress)
+        let current = store.load().await?;
+        self.run_apply(planned.plan, &current, store, progress)
             .await
     }
 
@@ -166,11 +186,25 @@ impl Run {
         yes: bool,
     ) -> Result<u8, CliError> {
         let store = self.open_store()?;
-        let _lock = self.lock(&store, "import").await?;
-        store.backup()?;
-        let snapshot = store.load()?;
+        self.locked(
+            &store,
+            "import",
+            self.import_locked(&store, resource, cloud_id, yes),
+        )
+        .await
+    }
+
+    async fn import_locked(
+        &self,
+        store: &Arc<dyn StateStore>,
+        resource: String,
+        cloud_id: String,
+        yes: bool,
+    ) -> Result<u8, CliError> {
+        store.backup().await?;
+        let snapshot = store.load().await?;
         let progress = self.progress();
-        let ctx = crate::context(&self.global.stack, &self.registry, &store, progress.clone());
+        let ctx = crate::context(&self.global.stack, &self.registry, store, progress.clone());
         let mut options = self.plan_options();
         options.targets = vec![resource.clone()];
         options.imports.insert(resource, cloud_id);
@@ -184,18 +218,22 @@ impl Run {
         progress.finish();
         self.print_plan(&planned.plan);
         self.confirm("Do you want to import it?", yes)?;
-        let current = store.load()?;
-        self.run_apply(planned.plan, &current, &store, progress)
+        let current = store.load().await?;
+        self.run_apply(planned.plan, &current, store, progress)
             .await
     }
 
     pub async fn refresh(&self) -> Result<u8, CliError> {
         let store = self.open_store()?;
-        let _lock = self.lock(&store, "refresh").await?;
-        store.backup()?;
-        let snapshot = store.load()?;
+        self.locked(&store, "refresh", self.refresh_locked(&store))
+            .await
+    }
+
+    async fn refresh_locked(&self, store: &Arc<dyn StateStore>) -> Result<u8, CliError> {
+        store.backup().await?;
+        let snapshot = store.load().await?;
         let progress = self.progress();
-        let ctx = crate::context(&self.global.stack, &self.registry, &store, progress.clone());
+        let ctx = crate::context(&self.global.stack, &self.registry, store, progress.clone());
         let report = refresh_stack(
             Some(&self.graph),
             &snapshot,

@@ -101,9 +101,9 @@ impl Run {
         Ok(0)
     }
 
-    pub fn output(&self, name: Option<String>, show_secrets: bool) -> Result<u8, CliError> {
+    pub async fn output(&self, name: Option<String>, show_secrets: bool) -> Result<u8, CliError> {
         let store = self.open_store()?;
-        let snapshot = store.load()?;
+        let snapshot = store.load().await?;
         let outputs: Vec<(&String, &Value)> = match &name {
             Some(name) => {
                 let value = snapshot.outputs.get(name).ok_or_else(|| {

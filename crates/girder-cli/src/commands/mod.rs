@@ -38,7 +38,7 @@ impl Run {
                 yes,
             } => self.import(resource, cloud_id, yes).await,
             Command::Graph { format } => self.graph(format),
-            Command::Output { name, show_secrets } => self.output(name, show_secrets),
+            Command::Output { name, show_secrets } => self.output(name, show_secrets).await,
             Command::Render { out, show_secrets } => self.render(&out, show_secrets),
             Command::State(command) => self.state(command).await,
         }
@@ -53,18 +53,28 @@ impl Run {
     }
 
     /// Takes the stack's lock (waiting up to `--lock-timeout`) off the async threads.
+    /// Takes the stack's lock (waiting up to `--lock-timeout`).
     pub async fn lock(
         &self,
         store: &Arc<dyn StateStore>,
         operation: &str,
     ) -> Result<LockGuard, CliError> {
-        let store = store.clone();
-        let operation = operation.to_owned();
-        let timeout = self.global.lock_timeout;
-        tokio::task::spawn_blocking(move || girder_state::acquire(&store, &operation, timeout))
-            .await
-            .map_err(|e| CliError::Refused(format!("locking failed: {e}")))?
-            .map_err(CliError::from)
+        Ok(girder_state::acquire(store, operation, self.global.lock_timeout).await?)
+    }
+
+    /// Runs `work` holding the stack's lock, and releases the lock whatever happens.
+    pub async fn locked<T>(
+        &self,
+        store: &Arc<dyn StateStore>,
+        operation: &str,
+        work: impl std::future::Future<Output = Result<T, CliError>>,
+    ) -> Result<T, CliError> {
+        let guard = self.lock(store, operation).await?;
+        let result = work.await;
+        let released = guard.release().await;
+        let value = result?;
+        released?;
+        Ok(value)
     }
 
     pub fn plan_options(&self) -> PlanOptions {

@@ -1,6 +1,9 @@
 //! `state list | show | rm | unlock | migrate`.
 
+use std::sync::Arc;
+
 use girder_engine::Mutation;
+use girder_state::StateStore;
 use sha2::{Digest, Sha256};
 
 use super::Run;
@@ -26,7 +29,7 @@ impl Run {
     pub async fn state(&self, command: StateCommand) -> Result<u8, CliError> {
         match command {
             StateCommand::List => {
-                let snapshot = self.open_store()?.load()?;
+                let snapshot = self.open_store()?.load().await?;
                 if self.global.json {
                     let rows: Vec<_> = snapshot
                         .resources
@@ -57,7 +60,7 @@ impl Run {
                 resource,
                 show_secrets,
             } => {
-                let snapshot = self.open_store()?.load()?;
+                let snapshot = self.open_store()?.load().await?;
                 let found = snapshot
                     .resources
                     .get(&resource)
@@ -73,50 +76,59 @@ impl Run {
             }
             StateCommand::Rm { resource } => {
                 let store = self.open_store()?;
-                let _lock = self.lock(&store, "state rm").await?;
-                let snapshot = store.load()?;
-                if !snapshot.resources.contains_key(&resource) {
-                    return Err(self.no_such(&resource, &snapshot));
-                }
-                store.backup()?;
-                store
-                    .record(&[Mutation::Remove {
-                        name: resource.clone(),
-                    }])
-                    .map_err(|e| CliError::Refused(e.to_string()))?;
-                self.say(&format!("Removed `{resource}` from the state; the cloud resource itself is untouched (delete or import it yourself)."));
-                Ok(0)
+                self.locked(&store, "state rm", self.remove(&store, resource))
+                    .await
             }
-            StateCommand::Unlock { lock_id, force } => {
+            StateCommand::Unlock { lock_id, force } => self.unlock(lock_id, force).await,
+            StateCommand::Migrate { to } => {
                 let store = self.open_store()?;
-                let Some(holder) = store.current_lock()? else {
-                    self.say(&format!("The stack `{}` is not locked.", self.global.stack));
-                    return Ok(0);
-                };
-                let named = lock_id.as_deref() == Some(holder.id.as_str());
-                if force || named || holder.holder_is_dead() {
-                    if force && !holder.holder_is_dead() {
-                        tracing::warn!(
-                            "breaking a lock whose holder may still be running: {holder}"
-                        );
-                        eprintln!(
-                            "Warning: breaking the lock held by {holder}; if that run is still going, two runs may now change the same stack."
-                        );
-                    }
-                    store.force_unlock()?;
-                    self.say(&format!(
-                        "Unlocked stack `{}` (was: {holder}).",
-                        self.global.stack
-                    ));
-                    Ok(0)
-                } else {
-                    Err(CliError::Refused(format!(
-                        "the lock is held by {holder}, which may still be running; pass its lock id (`state unlock {}`) or --force to break it",
-                        holder.id
-                    )))
-                }
+                self.locked(&store, "state migrate", self.migrate(&store, &to))
+                    .await
             }
-            StateCommand::Migrate { to } => self.migrate(&to).await,
+        }
+    }
+
+    async fn remove(&self, store: &Arc<dyn StateStore>, resource: String) -> Result<u8, CliError> {
+        let snapshot = store.load().await?;
+        if !snapshot.resources.contains_key(&resource) {
+            return Err(self.no_such(&resource, &snapshot));
+        }
+        store.backup().await?;
+        store
+            .record(&[Mutation::Remove {
+                name: resource.clone(),
+            }])
+            .await
+            .map_err(|e| CliError::Refused(e.to_string()))?;
+        self.say(&format!("Removed `{resource}` from the state; the cloud resource itself is untouched (delete or import it yourself)."));
+        Ok(0)
+    }
+
+    async fn unlock(&self, lock_id: Option<String>, force: bool) -> Result<u8, CliError> {
+        let store = self.open_store()?;
+        let Some(holder) = store.current_lock().await? else {
+            self.say(&format!("The stack `{}` is not locked.", self.global.stack));
+            return Ok(0);
+        };
+        let named = lock_id.as_deref() == Some(holder.id.as_str());
+        if force || named || holder.holder_is_dead() {
+            if force && !holder.holder_is_dead() {
+                tracing::warn!("breaking a lock whose holder may still be running: {holder}");
+                eprintln!(
+                    "Warning: breaking the lock held by {holder}; if that run is still going, two runs may now change the same stack."
+                );
+            }
+            store.force_unlock().await?;
+            self.say(&format!(
+                "Unlocked stack `{}` (was: {holder}).",
+                self.global.stack
+            ));
+            Ok(0)
+        } else {
+            Err(CliError::Refused(format!(
+                "the lock is held by {holder}, which may still be running; pass its lock id (`state unlock {}`) or --force to break it",
+                holder.id
+            )))
         }
     }
 
@@ -128,16 +140,28 @@ impl Run {
         ))
     }
 
-    async fn migrate(&self, to: &str) -> Result<u8, CliError> {
-        let source = self.open_store()?;
-        let _lock = self.lock(&source, "state migrate").await?;
-        let snapshot = source.load()?;
+    async fn migrate(&self, source: &Arc<dyn StateStore>, to: &str) -> Result<u8, CliError> {
+        let snapshot = source.load().await?;
         if !snapshot.pending.is_empty() {
             return Err(CliError::Refused("the state has unfinished operations; run `refresh` (which recovers them) before migrating".into()));
         }
         let target = girder_state::open(to, &self.global.stack)?;
-        let _target_lock = self.lock(&target, "state migrate").await?;
-        let existing = target.load()?;
+        self.locked(
+            &target,
+            "state migrate",
+            self.copy_to(source, &target, snapshot, to),
+        )
+        .await
+    }
+
+    async fn copy_to(
+        &self,
+        source: &Arc<dyn StateStore>,
+        target: &Arc<dyn StateStore>,
+        snapshot: girder_engine::Snapshot,
+        to: &str,
+    ) -> Result<u8, CliError> {
+        let existing = target.load().await?;
         if !existing.resources.is_empty() || !existing.deposed.is_empty() {
             return Err(CliError::Refused(format!(
                 "{} already holds {} resource(s) for stack `{}`; refusing to overwrite it",
@@ -146,8 +170,8 @@ impl Run {
                 self.global.stack
             )));
         }
-        target.write_snapshot(&snapshot)?;
-        let written = target.load()?;
+        target.write_snapshot(&snapshot).await?;
+        let written = target.load().await?;
         let (before, after) = (content_checksum(&snapshot), content_checksum(&written));
         if before != after {
             return Err(CliError::Refused(format!(

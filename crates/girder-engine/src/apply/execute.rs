@@ -202,7 +202,7 @@ impl Shared {
 
     /// Closes a pending operation after a failed call. A call whose outcome is unknown (time
     /// limit, abort) stays pending, so the next run asks the cloud what happened.
-    fn close_failed(
+    async fn close_failed(
         &self,
         operation: u64,
         error: &ProviderError,
@@ -225,7 +225,7 @@ impl Shared {
             state.tainted = true;
             mutations.push(Mutation::Upsert { resource: state });
         }
-        self.journal.commit(operation, &mutations)?;
+        self.journal.commit(operation, &mutations).await?;
         Ok(())
     }
 
@@ -275,7 +275,8 @@ impl Shared {
                 tainted: false,
             };
             self.journal
-                .record(&[Mutation::Upsert { resource: state }])?;
+                .record(&[Mutation::Upsert { resource: state }])
+                .await?;
         }
         Ok(JobOutcome {
             outputs: Some(config),
@@ -292,7 +293,7 @@ impl Shared {
             OperationKind::Create
         };
         let operation = self.pending(kind, step, &job.inputs, None, None);
-        self.journal.begin(&operation)?;
+        self.journal.begin(&operation).await?;
         let identity = self.identity(step);
         let revealed = job.inputs.reveal();
         let result = self
@@ -321,14 +322,15 @@ impl Shared {
                     deposed_key = Some(key);
                 }
                 mutations.push(Mutation::Upsert { resource: state });
-                self.journal.commit(operation.id, &mutations)?;
+                self.journal.commit(operation.id, &mutations).await?;
                 Ok(JobOutcome {
                     outputs: Some(outputs),
                     deposed_key,
                 })
             }
             Err(error) => {
-                self.close_failed(operation.id, &error, step, &job.inputs)?;
+                self.close_failed(operation.id, &error, step, &job.inputs)
+                    .await?;
                 Err(error.into())
             }
         }
@@ -344,7 +346,7 @@ impl Shared {
             Some(&old.id),
             None,
         );
-        self.journal.begin(&operation)?;
+        self.journal.begin(&operation).await?;
         let changed: Vec<FieldPath> = crate::diff::diff(&old.inputs, &job.inputs)
             .into_iter()
             .map(|d| d.path)
@@ -371,7 +373,8 @@ impl Shared {
                     self.state_of(step, old.id.clone(), job.inputs.clone(), updated.outputs);
                 let outputs = state.outputs.clone();
                 self.journal
-                    .commit(operation.id, &[Mutation::Upsert { resource: state }])?;
+                    .commit(operation.id, &[Mutation::Upsert { resource: state }])
+                    .await?;
                 Ok(JobOutcome {
                     outputs: Some(outputs),
                     deposed_key: None,
@@ -379,7 +382,7 @@ impl Shared {
             }
             Err(error) => {
                 if !matches!(error.kind, ErrorKind::Timeout | ErrorKind::Cancelled) {
-                    self.journal.commit(operation.id, &[])?;
+                    self.journal.commit(operation.id, &[]).await?;
                 }
                 Err(error.into())
             }
@@ -399,7 +402,7 @@ impl Shared {
         };
         if step.retain_on_delete || old.kind == NodeKind::Provider || old.kind == NodeKind::Read {
             // Nothing to delete in the cloud: forget it.
-            self.journal.record(&[removal])?;
+            self.journal.record(&[removal]).await?;
             return Ok(JobOutcome::default());
         }
         let configured = self.provider_for(step).await?;
@@ -409,7 +412,7 @@ impl Shared {
             OperationKind::Delete
         };
         let operation = self.pending(kind, step, &old.inputs, Some(&old.id), deposed_key);
-        self.journal.begin(&operation)?;
+        self.journal.begin(&operation).await?;
         let request = DeleteRequest {
             identity: self.identity(step),
             id: old.id.clone(),
@@ -431,12 +434,12 @@ impl Shared {
             .await;
         match result {
             Ok(()) => {
-                self.journal.commit(operation.id, &[removal])?;
+                self.journal.commit(operation.id, &[removal]).await?;
                 Ok(JobOutcome::default())
             }
             Err(error) => {
                 if !matches!(error.kind, ErrorKind::Timeout | ErrorKind::Cancelled) {
-                    self.journal.commit(operation.id, &[])?;
+                    self.journal.commit(operation.id, &[]).await?;
                 }
                 Err(error.into())
             }
@@ -494,7 +497,8 @@ impl Shared {
         let state = self.state_of(step, id.to_owned(), job.inputs.clone(), observed.outputs);
         let outputs = state.outputs.clone();
         self.journal
-            .record(&[Mutation::Upsert { resource: state }])?;
+            .record(&[Mutation::Upsert { resource: state }])
+            .await?;
         Ok(JobOutcome {
             outputs: Some(outputs),
             deposed_key: None,
@@ -505,7 +509,7 @@ impl Shared {
         let id = step.import_id.clone().ok_or_else(|| missing_record(step))?;
         let configured = self.provider_for(step).await?;
         let operation = self.pending(OperationKind::Import, step, &job.inputs, Some(&id), None);
-        self.journal.begin(&operation)?;
+        self.journal.begin(&operation).await?;
         let observed = match self
             .read_one(
                 step,
@@ -518,7 +522,7 @@ impl Shared {
         {
             Ok(Some(observed)) => observed,
             Ok(None) => {
-                self.journal.commit(operation.id, &[])?;
+                self.journal.commit(operation.id, &[]).await?;
                 return Err(ProviderError::not_found(format!(
                     "cannot import `{}`: there is no `{}` with id `{id}`",
                     step.resource, step.type_name
@@ -526,17 +530,19 @@ impl Shared {
                 .into());
             }
             Err(error) => {
-                self.journal.commit(operation.id, &[])?;
+                self.journal.commit(operation.id, &[]).await?;
                 return Err(error.into());
             }
         };
         let imported = self.state_of(step, id.clone(), observed.inputs.clone(), observed.outputs);
-        self.journal.commit(
-            operation.id,
-            &[Mutation::Upsert {
-                resource: imported.clone(),
-            }],
-        )?;
+        self.journal
+            .commit(
+                operation.id,
+                &[Mutation::Upsert {
+                    resource: imported.clone(),
+                }],
+            )
+            .await?;
         let changes = crate::diff::diff(&observed.inputs, &job.inputs);
         if changes.is_empty() {
             return Ok(JobOutcome {

@@ -259,7 +259,8 @@ pub async fn apply(
                     spec.kind,
                     step,
                     deposed_keys.get(&spec.step).cloned(),
-                );
+                )
+                .await;
                 finish(
                     action,
                     Duration::ZERO,
@@ -391,9 +392,12 @@ pub async fn apply(
             }
         }
         if known != snapshot.outputs
-            && let Err(error) = ctx.journal.record(&[Mutation::SetOutputs {
-                outputs: known.clone(),
-            }])
+            && let Err(error) = ctx
+                .journal
+                .record(&[Mutation::SetOutputs {
+                    outputs: known.clone(),
+                }])
+                .await
         {
             report.failed.push(ActionFailure {
                 resource: "outputs".into(),
@@ -404,9 +408,12 @@ pub async fn apply(
         report.outputs = known;
     } else if !snapshot.outputs.is_empty()
         && report.failed.is_empty()
-        && let Err(error) = ctx.journal.record(&[Mutation::SetOutputs {
-            outputs: BTreeMap::new(),
-        }])
+        && let Err(error) = ctx
+            .journal
+            .record(&[Mutation::SetOutputs {
+                outputs: BTreeMap::new(),
+            }])
+            .await
     {
         report.failed.push(ActionFailure {
             resource: "outputs".into(),
@@ -425,7 +432,7 @@ pub async fn apply(
 }
 
 /// Runs an action that calls no provider, synchronously.
-fn run_inline(
+async fn run_inline(
     shared: &Shared,
     kind: ActionKind,
     step: &Step,
@@ -443,7 +450,8 @@ fn run_inline(
                 updated.provider = step.provider.clone();
                 shared
                     .journal
-                    .record(&[Mutation::Upsert { resource: updated }])?;
+                    .record(&[Mutation::Upsert { resource: updated }])
+                    .await?;
             }
             Ok(JobOutcome {
                 outputs: step.old.as_ref().map(|o| o.outputs.clone()),
@@ -457,7 +465,7 @@ fn run_inline(
                     name: step.resource.clone(),
                 },
             };
-            shared.journal.record(&[removal])?;
+            shared.journal.record(&[removal]).await?;
             Ok(JobOutcome::default())
         }
     }
