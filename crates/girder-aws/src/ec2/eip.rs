@@ -1,0 +1,178 @@
+//! `aws:ec2/eip`: an Elastic IP address in the VPC domain (for NAT gateways).
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use aws_sdk_ec2::types::{Address, DomainType, Filter, ResourceType};
+use girder_core::FieldPath;
+use girder_engine::typed::{ReadTarget, Recorded, TypedObserved, TypedResource};
+use girder_engine::{CallContext, ErrorKind, ProviderError, ResourceIdentity, ResourceSchema};
+use serde::{Deserialize, Serialize};
+
+use crate::clients::AwsClients;
+use crate::error::{AwsResultExt, Call, is_not_found};
+use crate::tags::{self, Tags};
+
+/// The type token.
+pub const EIP: &str = "aws:ec2/eip";
+
+/// Inputs of `aws:ec2/eip`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EipInputs {
+    /// User tags.
+    #[serde(default, skip_serializing_if = "Tags::is_empty")]
+    pub tags: Tags,
+}
+
+/// Outputs of `aws:ec2/eip`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EipOutputs {
+    /// The public IPv4 address.
+    pub public_ip: String,
+}
+
+/// The `aws:ec2/eip` resource type.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct EipResource;
+
+fn observe(address: &Address) -> TypedObserved<EipInputs, EipOutputs> {
+    (
+        EipInputs {
+            tags: tags::user_tags(tags::ec2_pairs(address.tags())),
+        },
+        EipOutputs {
+            public_ip: address.public_ip().unwrap_or_default().to_owned(),
+        },
+    )
+}
+
+async fn describe(
+    ec2: &aws_sdk_ec2::Client,
+    filters: Vec<Filter>,
+) -> Result<Vec<Address>, ProviderError> {
+    // DescribeAddresses is not paginated: it returns every match at once.
+    Ok(ec2
+        .describe_addresses()
+        .set_filters(Some(filters))
+        .send()
+        .await
+        .aws(&Call::new("DescribeAddresses", "Elastic IPs"))?
+        .addresses()
+        .to_vec())
+}
+
+#[async_trait]
+impl TypedResource<AwsClients> for EipResource {
+    type Inputs = EipInputs;
+    type Outputs = EipOutputs;
+
+    fn schema(&self) -> ResourceSchema {
+        ResourceSchema::new(EIP)
+    }
+
+    async fn create(
+        &self,
+        clients: &AwsClients,
+        identity: &ResourceIdentity,
+        inputs: EipInputs,
+        _ctx: &CallContext,
+    ) -> Result<(String, EipOutputs), ProviderError> {
+        let allocated = clients
+            .ec2()
+            .await?
+            .allocate_address()
+            .domain(DomainType::Vpc)
+            .tag_specifications(tags::ec2_tag_spec(
+                ResourceType::ElasticIp,
+                identity,
+                &inputs.tags,
+            ))
+            .send()
+            .await
+            .aws(&Call::new("AllocateAddress", identity))?;
+        Ok((
+            allocated.allocation_id().unwrap_or_default().to_owned(),
+            EipOutputs {
+                public_ip: allocated.public_ip().unwrap_or_default().to_owned(),
+            },
+        ))
+    }
+
+    async fn read(
+        &self,
+        clients: &AwsClients,
+        items: Vec<ReadTarget<EipInputs>>,
+        _ctx: &CallContext,
+    ) -> Result<Vec<Option<TypedObserved<EipInputs, EipOutputs>>>, ProviderError> {
+        let ec2 = clients.ec2().await?;
+        let ids: Vec<String> = items.iter().map(|i| i.id.clone()).collect();
+        let mut found = HashMap::new();
+        for chunk in tags::chunks(&ids) {
+            for address in describe(
+                ec2,
+                vec![tags::ec2_filter("allocation-id", chunk.iter().cloned())],
+            )
+            .await?
+            {
+                found.insert(
+                    address.allocation_id().unwrap_or_default().to_owned(),
+                    observe(&address),
+                );
+            }
+        }
+        Ok(items.iter().map(|i| found.remove(&i.id)).collect())
+    }
+
+    async fn update(
+        &self,
+        clients: &AwsClients,
+        old: Recorded<EipInputs, EipOutputs>,
+        inputs: EipInputs,
+        _changed: &[FieldPath],
+        _ctx: &CallContext,
+    ) -> Result<EipOutputs, ProviderError> {
+        let ec2 = clients.ec2().await?;
+        tags::ec2_update_tags(ec2, &old.id, &old.identity, &old.inputs.tags, &inputs.tags).await?;
+        Ok(old.outputs)
+    }
+
+    async fn delete(
+        &self,
+        clients: &AwsClients,
+        old: Recorded<EipInputs, EipOutputs>,
+        _ctx: &CallContext,
+    ) -> Result<(), ProviderError> {
+        match clients
+            .ec2()
+            .await?
+            .release_address()
+            .allocation_id(&old.id)
+            .send()
+            .await
+            .aws(&Call::deleting("ReleaseAddress", &old.id))
+        {
+            Ok(_) => Ok(()),
+            Err(e) if is_not_found(&e) => Ok(()),
+            // The address stays associated until the NAT gateway using it is fully deleted.
+            Err(e) if e.code.as_deref() == Some("InvalidIPAddress.InUse") => Err(ProviderError {
+                kind: ErrorKind::Retryable,
+                ..e
+            }),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn find(
+        &self,
+        clients: &AwsClients,
+        identity: &ResourceIdentity,
+        _ctx: &CallContext,
+    ) -> Result<Vec<(String, TypedObserved<EipInputs, EipOutputs>)>, ProviderError> {
+        let ec2 = clients.ec2().await?;
+        Ok(describe(ec2, tags::ec2_identity_filters(identity))
+            .await?
+            .iter()
+            .map(|a| (a.allocation_id().unwrap_or_default().to_owned(), observe(a)))
+            .collect())
+    }
+}

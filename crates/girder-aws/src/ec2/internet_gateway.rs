@@ -1,0 +1,280 @@
+//! `aws:ec2/internetGateway`: an internet gateway and its attachment to a VPC.
+//!
+//! The attachment is part of the gateway (its `vpc_id`), as in the EC2 API: a gateway is
+//! attached to at most one VPC, and moving it is a detach and an attach.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use aws_sdk_ec2::types::{AttachmentStatus, Filter, InternetGateway, ResourceType};
+use girder_core::FieldPath;
+use girder_engine::typed::{ReadTarget, Recorded, TypedObserved, TypedResource};
+use girder_engine::{CallContext, ProviderError, ResourceIdentity, ResourceSchema};
+use serde::{Deserialize, Serialize};
+
+use crate::clients::AwsClients;
+use crate::error::{AwsResultExt, Call, after_create, is_not_found};
+use crate::tags::{self, Tags};
+
+/// The type token.
+pub const INTERNET_GATEWAY: &str = "aws:ec2/internetGateway";
+
+/// Inputs of `aws:ec2/internetGateway`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InternetGatewayInputs {
+    /// The VPC it is attached to, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vpc_id: Option<String>,
+    /// User tags.
+    #[serde(default, skip_serializing_if = "Tags::is_empty")]
+    pub tags: Tags,
+}
+
+/// Outputs of `aws:ec2/internetGateway`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InternetGatewayOutputs {
+    /// The ARN.
+    pub arn: String,
+}
+
+/// The `aws:ec2/internetGateway` resource type.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct InternetGatewayResource;
+
+fn observe(
+    region: &str,
+    igw: &InternetGateway,
+) -> TypedObserved<InternetGatewayInputs, InternetGatewayOutputs> {
+    let vpc_id = igw
+        .attachments()
+        .iter()
+        .find(|a| {
+            // Attached gateways report `available` (not `attached`) in DescribeInternetGateways.
+            !matches!(
+                a.state(),
+                Some(AttachmentStatus::Detached | AttachmentStatus::Detaching)
+            )
+        })
+        .and_then(|a| a.vpc_id())
+        .map(str::to_owned);
+    (
+        InternetGatewayInputs {
+            vpc_id,
+            tags: tags::user_tags(tags::ec2_pairs(igw.tags())),
+        },
+        InternetGatewayOutputs {
+            arn: format!(
+                "arn:aws:ec2:{region}:{}:internet-gateway/{}",
+                igw.owner_id().unwrap_or_default(),
+                igw.internet_gateway_id().unwrap_or_default()
+            ),
+        },
+    )
+}
+
+async fn describe(
+    ec2: &aws_sdk_ec2::Client,
+    filters: Vec<Filter>,
+) -> Result<Vec<InternetGateway>, ProviderError> {
+    ec2.describe_internet_gateways()
+        .set_filters(Some(filters))
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .aws(&Call::new("DescribeInternetGateways", "internet gateways"))
+}
+
+async fn attach(ec2: &aws_sdk_ec2::Client, id: &str, vpc: &str) -> Result<(), ProviderError> {
+    ec2.attach_internet_gateway()
+        .internet_gateway_id(id)
+        .vpc_id(vpc)
+        .send()
+        .await
+        .aws(&Call::new(
+            "AttachInternetGateway",
+            format!("{id} to {vpc}"),
+        ))?;
+    Ok(())
+}
+
+async fn detach(ec2: &aws_sdk_ec2::Client, id: &str, vpc: &str) -> Result<(), ProviderError> {
+    // While NAT gateways of the VPC are being deleted their public addresses are still mapped,
+    // and EC2 answers DependencyViolation: a deleting call, so the engine waits it out.
+    match ec2
+        .detach_internet_gateway()
+        .internet_gateway_id(id)
+        .vpc_id(vpc)
+        .send()
+        .await
+        .aws(&Call::deleting(
+            "DetachInternetGateway",
+            format!("{id} from {vpc}"),
+        )) {
+        Err(e) if !is_not_found(&e) && e.code.as_deref() != Some("Gateway.NotAttached") => Err(e),
+        _ => Ok(()),
+    }
+}
+
+#[async_trait]
+impl TypedResource<AwsClients> for InternetGatewayResource {
+    type Inputs = InternetGatewayInputs;
+    type Outputs = InternetGatewayOutputs;
+
+    fn schema(&self) -> ResourceSchema {
+        ResourceSchema::new(INTERNET_GATEWAY)
+    }
+
+    async fn create(
+        &self,
+        clients: &AwsClients,
+        identity: &ResourceIdentity,
+        inputs: InternetGatewayInputs,
+        _ctx: &CallContext,
+    ) -> Result<(String, InternetGatewayOutputs), ProviderError> {
+        let ec2 = clients.ec2().await?;
+        let created = ec2
+            .create_internet_gateway()
+            .tag_specifications(tags::ec2_tag_spec(
+                ResourceType::InternetGateway,
+                identity,
+                &inputs.tags,
+            ))
+            .send()
+            .await
+            .aws(&Call::new("CreateInternetGateway", identity))?;
+        let igw = created.internet_gateway().ok_or_else(|| {
+            ProviderError::permanent(format!(
+                "CreateInternetGateway of {identity} returned no gateway"
+            ))
+        })?;
+        let id = igw.internet_gateway_id().unwrap_or_default().to_owned();
+        let (_, outputs) = observe(clients.region().await?, igw);
+        if let Some(vpc) = &inputs.vpc_id {
+            attach(ec2, &id, vpc).await.map_err(|e| {
+                after_create(
+                    e,
+                    &id,
+                    girder_core::Value::from_serialize(&outputs).unwrap_or_default(),
+                )
+            })?;
+        }
+        Ok((id, outputs))
+    }
+
+    async fn read(
+        &self,
+        clients: &AwsClients,
+        items: Vec<ReadTarget<InternetGatewayInputs>>,
+        _ctx: &CallContext,
+    ) -> Result<
+        Vec<Option<TypedObserved<InternetGatewayInputs, InternetGatewayOutputs>>>,
+        ProviderError,
+    > {
+        let ec2 = clients.ec2().await?;
+        let region = clients.region().await?;
+        let ids: Vec<String> = items.iter().map(|i| i.id.clone()).collect();
+        let mut found = HashMap::new();
+        for chunk in tags::chunks(&ids) {
+            for igw in describe(
+                ec2,
+                vec![tags::ec2_filter(
+                    "internet-gateway-id",
+                    chunk.iter().cloned(),
+                )],
+            )
+            .await?
+            {
+                found.insert(
+                    igw.internet_gateway_id().unwrap_or_default().to_owned(),
+                    observe(region, &igw),
+                );
+            }
+        }
+        Ok(items.iter().map(|i| found.remove(&i.id)).collect())
+    }
+
+    async fn update(
+        &self,
+        clients: &AwsClients,
+        old: Recorded<InternetGatewayInputs, InternetGatewayOutputs>,
+        inputs: InternetGatewayInputs,
+        _changed: &[FieldPath],
+        _ctx: &CallContext,
+    ) -> Result<InternetGatewayOutputs, ProviderError> {
+        let ec2 = clients.ec2().await?;
+        if old.inputs.vpc_id != inputs.vpc_id {
+            if let Some(vpc) = &old.inputs.vpc_id {
+                detach(ec2, &old.id, vpc).await?;
+            }
+            if let Some(vpc) = &inputs.vpc_id {
+                attach(ec2, &old.id, vpc).await?;
+            }
+        }
+        if old.inputs.tags != inputs.tags {
+            tags::ec2_update_tags(ec2, &old.id, &old.identity, &old.inputs.tags, &inputs.tags)
+                .await?;
+        }
+        Ok(old.outputs)
+    }
+
+    async fn delete(
+        &self,
+        clients: &AwsClients,
+        old: Recorded<InternetGatewayInputs, InternetGatewayOutputs>,
+        _ctx: &CallContext,
+    ) -> Result<(), ProviderError> {
+        let ec2 = clients.ec2().await?;
+        // Detach from whatever VPC it is attached to now, not only the recorded one.
+        let current = describe(
+            ec2,
+            vec![tags::ec2_filter("internet-gateway-id", [old.id.as_str()])],
+        )
+        .await?;
+        let Some(igw) = current.first() else {
+            return Ok(());
+        };
+        for attachment in igw.attachments() {
+            if let Some(vpc) = attachment.vpc_id() {
+                detach(ec2, &old.id, vpc).await?;
+            }
+        }
+        match ec2
+            .delete_internet_gateway()
+            .internet_gateway_id(&old.id)
+            .send()
+            .await
+            .aws(&Call::deleting("DeleteInternetGateway", &old.id))
+        {
+            Err(e) if !is_not_found(&e) => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    async fn find(
+        &self,
+        clients: &AwsClients,
+        identity: &ResourceIdentity,
+        _ctx: &CallContext,
+    ) -> Result<
+        Vec<(
+            String,
+            TypedObserved<InternetGatewayInputs, InternetGatewayOutputs>,
+        )>,
+        ProviderError,
+    > {
+        let ec2 = clients.ec2().await?;
+        let region = clients.region().await?;
+        Ok(describe(ec2, tags::ec2_identity_filters(identity))
+            .await?
+            .iter()
+            .map(|g| {
+                (
+                    g.internet_gateway_id().unwrap_or_default().to_owned(),
+                    observe(region, g),
+                )
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,277 @@
+//! `aws:ec2/natGateway`: a NAT gateway; create waits until it is available and delete until it
+//! is deleted (minutes on AWS), polling under the call's deadline.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use aws_sdk_ec2::types::{ConnectivityType, Filter, NatGateway, NatGatewayState, ResourceType};
+use girder_core::FieldPath;
+use girder_engine::provider::DefaultTimeouts;
+use girder_engine::typed::{ReadTarget, Recorded, TypedObserved, TypedResource};
+use girder_engine::{CallContext, ProviderError, ResourceIdentity, ResourceSchema};
+use serde::{Deserialize, Serialize};
+
+use crate::clients::AwsClients;
+use crate::error::{AwsResultExt, Call, after_create, is_not_found};
+use crate::tags::{self, Tags};
+use crate::util::{Poll, SLOW, wait_until};
+
+/// The type token.
+pub const NAT_GATEWAY: &str = "aws:ec2/natGateway";
+
+/// Inputs of `aws:ec2/natGateway`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NatGatewayInputs {
+    /// The (public) subnet it lives in.
+    pub subnet_id: String,
+    /// The Elastic IP it uses (public NAT gateways).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allocation_id: Option<String>,
+    /// `public` or `private`.
+    pub connectivity_type: String,
+    /// User tags.
+    #[serde(default, skip_serializing_if = "Tags::is_empty")]
+    pub tags: Tags,
+}
+
+/// Outputs of `aws:ec2/natGateway`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NatGatewayOutputs {
+    /// The public address (public NAT gateways).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_ip: Option<String>,
+    /// The private address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private_ip: Option<String>,
+    /// Its network interface.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_interface_id: Option<String>,
+}
+
+/// The `aws:ec2/natGateway` resource type.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NatGatewayResource;
+
+fn observe(nat: &NatGateway) -> TypedObserved<NatGatewayInputs, NatGatewayOutputs> {
+    let address = nat.nat_gateway_addresses().first();
+    (
+        NatGatewayInputs {
+            subnet_id: nat.subnet_id().unwrap_or_default().to_owned(),
+            allocation_id: address.and_then(|a| a.allocation_id()).map(str::to_owned),
+            connectivity_type: nat
+                .connectivity_type()
+                .map(|c| c.as_str().to_owned())
+                .unwrap_or_else(|| "public".to_owned()),
+            tags: tags::user_tags(tags::ec2_pairs(nat.tags())),
+        },
+        NatGatewayOutputs {
+            public_ip: address.and_then(|a| a.public_ip()).map(str::to_owned),
+            private_ip: address.and_then(|a| a.private_ip()).map(str::to_owned),
+            network_interface_id: address
+                .and_then(|a| a.network_interface_id())
+                .map(str::to_owned),
+        },
+    )
+}
+
+/// True for NAT gateways that exist (or are coming into existence).
+fn is_live(nat: &NatGateway) -> bool {
+    matches!(
+        nat.state(),
+        Some(NatGatewayState::Pending | NatGatewayState::Available)
+    )
+}
+
+async fn describe(
+    ec2: &aws_sdk_ec2::Client,
+    filters: Vec<Filter>,
+) -> Result<Vec<NatGateway>, ProviderError> {
+    ec2.describe_nat_gateways()
+        .set_filter(Some(filters))
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .aws(&Call::new("DescribeNatGateways", "NAT gateways"))
+}
+
+async fn describe_one(
+    ec2: &aws_sdk_ec2::Client,
+    id: &str,
+) -> Result<Option<NatGateway>, ProviderError> {
+    Ok(
+        describe(ec2, vec![tags::ec2_filter("nat-gateway-id", [id])])
+            .await?
+            .into_iter()
+            .next(),
+    )
+}
+
+#[async_trait]
+impl TypedResource<AwsClients> for NatGatewayResource {
+    type Inputs = NatGatewayInputs;
+    type Outputs = NatGatewayOutputs;
+
+    fn schema(&self) -> ResourceSchema {
+        ResourceSchema::new(NAT_GATEWAY)
+            .replace_on(["subnet_id", "allocation_id", "connectivity_type"])
+            .timeouts(DefaultTimeouts {
+                create: std::time::Duration::from_secs(600),
+                delete: std::time::Duration::from_secs(600),
+                ..DefaultTimeouts::default()
+            })
+    }
+
+    async fn create(
+        &self,
+        clients: &AwsClients,
+        identity: &ResourceIdentity,
+        inputs: NatGatewayInputs,
+        ctx: &CallContext,
+    ) -> Result<(String, NatGatewayOutputs), ProviderError> {
+        let ec2 = clients.ec2().await?;
+        let created = ec2
+            .create_nat_gateway()
+            .subnet_id(&inputs.subnet_id)
+            .set_allocation_id(inputs.allocation_id.clone())
+            .connectivity_type(ConnectivityType::from(inputs.connectivity_type.as_str()))
+            .tag_specifications(tags::ec2_tag_spec(
+                ResourceType::Natgateway,
+                identity,
+                &inputs.tags,
+            ))
+            .send()
+            .await
+            .aws(&Call::new("CreateNatGateway", identity))?;
+        let nat = created.nat_gateway().ok_or_else(|| {
+            ProviderError::permanent(format!(
+                "CreateNatGateway of {identity} returned no gateway"
+            ))
+        })?;
+        let id = nat.nat_gateway_id().unwrap_or_default().to_owned();
+        let (_, first_outputs) = observe(nat);
+        let partial_outputs =
+            girder_core::Value::from_serialize(&first_outputs).unwrap_or_default();
+        let ready = wait_until(ctx, &format!("NAT gateway {id} to become available"), SLOW.0, SLOW.1, || async {
+            let Some(nat) = describe_one(ec2, &id).await? else {
+                return Ok(Poll::Pending("not listed yet".into()));
+            };
+            match nat.state() {
+                Some(NatGatewayState::Available) => Ok(Poll::Ready(nat)),
+                Some(NatGatewayState::Failed) => Err(ProviderError::permanent(format!(
+                    "NAT gateway {id} of {identity} failed: {} ({}); check the subnet is public and the Elastic IP is free",
+                    nat.failure_message().unwrap_or("no reason given"),
+                    nat.failure_code().unwrap_or("no code"),
+                ))),
+                Some(state) => Ok(Poll::Pending(state.as_str().to_owned())),
+                None => Ok(Poll::Pending("unknown".into())),
+            }
+        })
+        .await
+        .map_err(|e| after_create(e, &id, partial_outputs))?;
+        Ok((id, observe(&ready).1))
+    }
+
+    async fn read(
+        &self,
+        clients: &AwsClients,
+        items: Vec<ReadTarget<NatGatewayInputs>>,
+        _ctx: &CallContext,
+    ) -> Result<Vec<Option<TypedObserved<NatGatewayInputs, NatGatewayOutputs>>>, ProviderError>
+    {
+        let ec2 = clients.ec2().await?;
+        let ids: Vec<String> = items.iter().map(|i| i.id.clone()).collect();
+        let mut found = HashMap::new();
+        for chunk in tags::chunks(&ids) {
+            for nat in describe(
+                ec2,
+                vec![tags::ec2_filter("nat-gateway-id", chunk.iter().cloned())],
+            )
+            .await?
+            {
+                // Deleted and failed gateways stay listed for about an hour; they are gone.
+                if is_live(&nat) {
+                    found.insert(
+                        nat.nat_gateway_id().unwrap_or_default().to_owned(),
+                        observe(&nat),
+                    );
+                }
+            }
+        }
+        Ok(items.iter().map(|i| found.remove(&i.id)).collect())
+    }
+
+    async fn update(
+        &self,
+        clients: &AwsClients,
+        old: Recorded<NatGatewayInputs, NatGatewayOutputs>,
+        inputs: NatGatewayInputs,
+        _changed: &[FieldPath],
+        _ctx: &CallContext,
+    ) -> Result<NatGatewayOutputs, ProviderError> {
+        let ec2 = clients.ec2().await?;
+        tags::ec2_update_tags(ec2, &old.id, &old.identity, &old.inputs.tags, &inputs.tags).await?;
+        Ok(old.outputs)
+    }
+
+    async fn delete(
+        &self,
+        clients: &AwsClients,
+        old: Recorded<NatGatewayInputs, NatGatewayOutputs>,
+        ctx: &CallContext,
+    ) -> Result<(), ProviderError> {
+        let ec2 = clients.ec2().await?;
+        match ec2
+            .delete_nat_gateway()
+            .nat_gateway_id(&old.id)
+            .send()
+            .await
+            .aws(&Call::deleting("DeleteNatGateway", &old.id))
+        {
+            Err(e) if is_not_found(&e) => return Ok(()),
+            Err(e) => return Err(e),
+            Ok(_) => {}
+        }
+        // Its Elastic IP and the internet gateway detach only once it is really gone.
+        wait_until(
+            ctx,
+            &format!("NAT gateway {} to be deleted", old.id),
+            SLOW.0,
+            SLOW.1,
+            || async {
+                Ok(match describe_one(ec2, &old.id).await? {
+                    None => Poll::Ready(()),
+                    Some(nat) => match nat.state() {
+                        Some(NatGatewayState::Deleted | NatGatewayState::Failed) | None => {
+                            Poll::Ready(())
+                        }
+                        Some(state) => Poll::Pending(state.as_str().to_owned()),
+                    },
+                })
+            },
+        )
+        .await
+    }
+
+    async fn find(
+        &self,
+        clients: &AwsClients,
+        identity: &ResourceIdentity,
+        _ctx: &CallContext,
+    ) -> Result<Vec<(String, TypedObserved<NatGatewayInputs, NatGatewayOutputs>)>, ProviderError>
+    {
+        let ec2 = clients.ec2().await?;
+        Ok(describe(ec2, tags::ec2_identity_filters(identity))
+            .await?
+            .iter()
+            .filter(|n| is_live(n))
+            .map(|n| {
+                (
+                    n.nat_gateway_id().unwrap_or_default().to_owned(),
+                    observe(n),
+                )
+            })
+            .collect())
+    }
+}

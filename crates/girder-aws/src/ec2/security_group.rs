@@ -1,0 +1,557 @@
+//! `aws:ec2/securityGroup` and `aws:ec2/securityGroupRule`.
+//!
+//! Groups are named from a prefix plus a generated suffix (names are unique per VPC, so a
+//! replacement can be created before the old group goes). Rules are separate resources with
+//! their own ids (`sgr-…`) and tags; the default allow-all egress rule AWS adds is left as is.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use aws_sdk_ec2::types::{
+    Filter, IpPermission, IpRange, ResourceType, SecurityGroup, SecurityGroupRule,
+    SecurityGroupRuleDescription, UserIdGroupPair,
+};
+use girder_core::FieldPath;
+use girder_engine::typed::{ReadTarget, Recorded, TypedObserved, TypedResource};
+use girder_engine::{CallContext, ProviderError, ResourceIdentity, ResourceSchema};
+use serde::{Deserialize, Serialize};
+
+use crate::clients::AwsClients;
+use crate::error::{AwsResultExt, Call, is_not_found};
+use crate::tags::{self, Tags};
+use crate::util::name_suffix;
+
+/// The type token of security groups.
+pub const SECURITY_GROUP: &str = "aws:ec2/securityGroup";
+/// The type token of security group rules.
+pub const SECURITY_GROUP_RULE: &str = "aws:ec2/securityGroupRule";
+
+/// Inputs of `aws:ec2/securityGroup`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SecurityGroupInputs {
+    /// The exact name (else generated from `name_prefix`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The start of a generated name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_prefix: Option<String>,
+    /// The description (cannot be changed: a change replaces the group).
+    pub description: String,
+    /// The VPC.
+    pub vpc_id: String,
+    /// User tags.
+    #[serde(default, skip_serializing_if = "Tags::is_empty")]
+    pub tags: Tags,
+}
+
+/// Outputs of `aws:ec2/securityGroup`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SecurityGroupOutputs {
+    /// The ARN.
+    pub arn: String,
+    /// The name.
+    pub name: String,
+}
+
+/// The `aws:ec2/securityGroup` resource type.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SecurityGroupResource;
+
+fn observe_group(
+    region: &str,
+    group: &SecurityGroup,
+    recorded: Option<&SecurityGroupInputs>,
+) -> TypedObserved<SecurityGroupInputs, SecurityGroupOutputs> {
+    let name = group.group_name().unwrap_or_default().to_owned();
+    // A generated name reads back as the prefix it was made from.
+    let prefix = recorded
+        .and_then(|r| r.name_prefix.clone())
+        .filter(|p| name.starts_with(p.as_str()));
+    (
+        SecurityGroupInputs {
+            name: prefix.is_none().then(|| name.clone()),
+            name_prefix: prefix,
+            description: group.description().unwrap_or_default().to_owned(),
+            vpc_id: group.vpc_id().unwrap_or_default().to_owned(),
+            tags: tags::user_tags(tags::ec2_pairs(group.tags())),
+        },
+        SecurityGroupOutputs {
+            arn: group
+                .security_group_arn()
+                .map(str::to_owned)
+                .unwrap_or_else(|| {
+                    format!(
+                        "arn:aws:ec2:{region}:{}:security-group/{}",
+                        group.owner_id().unwrap_or_default(),
+                        group.group_id().unwrap_or_default()
+                    )
+                }),
+            name,
+        },
+    )
+}
+
+async fn describe_groups(
+    ec2: &aws_sdk_ec2::Client,
+    filters: Vec<Filter>,
+) -> Result<Vec<SecurityGroup>, ProviderError> {
+    ec2.describe_security_groups()
+        .set_filters(Some(filters))
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .aws(&Call::new("DescribeSecurityGroups", "security groups"))
+}
+
+#[async_trait]
+impl TypedResource<AwsClients> for SecurityGroupResource {
+    type Inputs = SecurityGroupInputs;
+    type Outputs = SecurityGroupOutputs;
+
+    fn schema(&self) -> ResourceSchema {
+        ResourceSchema::new(SECURITY_GROUP).replace_on([
+            "name",
+            "name_prefix",
+            "description",
+            "vpc_id",
+        ])
+    }
+
+    async fn create(
+        &self,
+        clients: &AwsClients,
+        identity: &ResourceIdentity,
+        inputs: SecurityGroupInputs,
+        _ctx: &CallContext,
+    ) -> Result<(String, SecurityGroupOutputs), ProviderError> {
+        let name = match (&inputs.name, &inputs.name_prefix) {
+            (Some(name), _) => name.clone(),
+            (None, Some(prefix)) => format!("{prefix}{}", name_suffix()),
+            (None, None) => format!("{}-{}", identity.name, name_suffix()),
+        };
+        let ec2 = clients.ec2().await?;
+        let created = ec2
+            .create_security_group()
+            .group_name(&name)
+            .description(&inputs.description)
+            .vpc_id(&inputs.vpc_id)
+            .tag_specifications(tags::ec2_tag_spec(
+                ResourceType::SecurityGroup,
+                identity,
+                &inputs.tags,
+            ))
+            .send()
+            .await
+            .aws(&Call::new("CreateSecurityGroup", identity))?;
+        let id = created.group_id().unwrap_or_default().to_owned();
+        let arn = match created.security_group_arn() {
+            Some(arn) => arn.to_owned(),
+            // Older endpoints do not return the ARN; it needs the owner account.
+            None => {
+                let region = clients.region().await?;
+                describe_groups(ec2, vec![tags::ec2_filter("group-id", [id.as_str()])])
+                    .await?
+                    .first()
+                    .map(|g| observe_group(region, g, None).1.arn)
+                    .unwrap_or_default()
+            }
+        };
+        Ok((id, SecurityGroupOutputs { arn, name }))
+    }
+
+    async fn read(
+        &self,
+        clients: &AwsClients,
+        items: Vec<ReadTarget<SecurityGroupInputs>>,
+        _ctx: &CallContext,
+    ) -> Result<Vec<Option<TypedObserved<SecurityGroupInputs, SecurityGroupOutputs>>>, ProviderError>
+    {
+        let ec2 = clients.ec2().await?;
+        let region = clients.region().await?;
+        let ids: Vec<String> = items.iter().map(|i| i.id.clone()).collect();
+        let mut found = HashMap::new();
+        for chunk in tags::chunks(&ids) {
+            for group in describe_groups(
+                ec2,
+                vec![tags::ec2_filter("group-id", chunk.iter().cloned())],
+            )
+            .await?
+            {
+                found.insert(group.group_id().unwrap_or_default().to_owned(), group);
+            }
+        }
+        Ok(items
+            .iter()
+            .map(|i| {
+                found
+                    .get(&i.id)
+                    .map(|g| observe_group(region, g, i.inputs.as_ref()))
+            })
+            .collect())
+    }
+
+    async fn update(
+        &self,
+        clients: &AwsClients,
+        old: Recorded<SecurityGroupInputs, SecurityGroupOutputs>,
+        inputs: SecurityGroupInputs,
+        _changed: &[FieldPath],
+        _ctx: &CallContext,
+    ) -> Result<SecurityGroupOutputs, ProviderError> {
+        let ec2 = clients.ec2().await?;
+        tags::ec2_update_tags(ec2, &old.id, &old.identity, &old.inputs.tags, &inputs.tags).await?;
+        Ok(old.outputs)
+    }
+
+    async fn delete(
+        &self,
+        clients: &AwsClients,
+        old: Recorded<SecurityGroupInputs, SecurityGroupOutputs>,
+        _ctx: &CallContext,
+    ) -> Result<(), ProviderError> {
+        // Network interfaces that EKS or load balancers put in the group are released
+        // asynchronously after their owners are deleted: DependencyViolation is retried.
+        match clients
+            .ec2()
+            .await?
+            .delete_security_group()
+            .group_id(&old.id)
+            .send()
+            .await
+            .aws(&Call::deleting("DeleteSecurityGroup", &old.id))
+        {
+            Err(e) if !is_not_found(&e) => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    async fn find(
+        &self,
+        clients: &AwsClients,
+        identity: &ResourceIdentity,
+        _ctx: &CallContext,
+    ) -> Result<
+        Vec<(
+            String,
+            TypedObserved<SecurityGroupInputs, SecurityGroupOutputs>,
+        )>,
+        ProviderError,
+    > {
+        let ec2 = clients.ec2().await?;
+        let region = clients.region().await?;
+        Ok(describe_groups(ec2, tags::ec2_identity_filters(identity))
+            .await?
+            .iter()
+            .map(|g| {
+                (
+                    g.group_id().unwrap_or_default().to_owned(),
+                    observe_group(region, g, None),
+                )
+            })
+            .collect())
+    }
+}
+
+/// Inputs of `aws:ec2/securityGroupRule`: one protocol and port range from one source.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SecurityGroupRuleInputs {
+    /// The group the rule belongs to.
+    pub security_group_id: String,
+    /// `ingress` or `egress`.
+    pub direction: String,
+    /// `tcp`, `udp`, `icmp` or `-1` (all).
+    pub protocol: String,
+    /// The first port (or ICMP type; `-1` for all).
+    pub from_port: i32,
+    /// The last port (or ICMP code; `-1` for all).
+    pub to_port: i32,
+    /// An IPv4 range as the peer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cidr_ipv4: Option<String>,
+    /// A security group as the peer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub referenced_security_group_id: Option<String>,
+    /// What the rule is for (updated in place).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// User tags.
+    #[serde(default, skip_serializing_if = "Tags::is_empty")]
+    pub tags: Tags,
+}
+
+/// Outputs of `aws:ec2/securityGroupRule`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SecurityGroupRuleOutputs {}
+
+/// The `aws:ec2/securityGroupRule` resource type.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SecurityGroupRuleResource;
+
+fn observe_rule(
+    rule: &SecurityGroupRule,
+) -> TypedObserved<SecurityGroupRuleInputs, SecurityGroupRuleOutputs> {
+    (
+        SecurityGroupRuleInputs {
+            security_group_id: rule.group_id().unwrap_or_default().to_owned(),
+            direction: if rule.is_egress() == Some(true) {
+                "egress"
+            } else {
+                "ingress"
+            }
+            .to_owned(),
+            protocol: rule.ip_protocol().unwrap_or("-1").to_owned(),
+            from_port: rule.from_port().unwrap_or(-1),
+            to_port: rule.to_port().unwrap_or(-1),
+            cidr_ipv4: rule.cidr_ipv4().map(str::to_owned),
+            referenced_security_group_id: rule
+                .referenced_group_info()
+                .and_then(|r| r.group_id())
+                .map(str::to_owned),
+            description: rule
+                .description()
+                .filter(|d| !d.is_empty())
+                .map(str::to_owned),
+            tags: tags::user_tags(tags::ec2_pairs(rule.tags())),
+        },
+        SecurityGroupRuleOutputs {},
+    )
+}
+
+async fn describe_rules(
+    ec2: &aws_sdk_ec2::Client,
+    filters: Vec<Filter>,
+) -> Result<Vec<SecurityGroupRule>, ProviderError> {
+    ec2.describe_security_group_rules()
+        .set_filters(Some(filters))
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .aws(&Call::new(
+            "DescribeSecurityGroupRules",
+            "security group rules",
+        ))
+}
+
+fn permission(inputs: &SecurityGroupRuleInputs) -> IpPermission {
+    let mut permission = IpPermission::builder()
+        .ip_protocol(&inputs.protocol)
+        .from_port(inputs.from_port)
+        .to_port(inputs.to_port);
+    if let Some(cidr) = &inputs.cidr_ipv4 {
+        permission = permission.ip_ranges(
+            IpRange::builder()
+                .cidr_ip(cidr)
+                .set_description(inputs.description.clone())
+                .build(),
+        );
+    }
+    if let Some(group) = &inputs.referenced_security_group_id {
+        permission = permission.user_id_group_pairs(
+            UserIdGroupPair::builder()
+                .group_id(group)
+                .set_description(inputs.description.clone())
+                .build(),
+        );
+    }
+    permission.build()
+}
+
+#[async_trait]
+impl TypedResource<AwsClients> for SecurityGroupRuleResource {
+    type Inputs = SecurityGroupRuleInputs;
+    type Outputs = SecurityGroupRuleOutputs;
+
+    fn schema(&self) -> ResourceSchema {
+        // A replacement would duplicate the permission, which EC2 refuses: delete first.
+        ResourceSchema::new(SECURITY_GROUP_RULE)
+            .replace_on([
+                "security_group_id",
+                "direction",
+                "protocol",
+                "from_port",
+                "to_port",
+                "cidr_ipv4",
+                "referenced_security_group_id",
+            ])
+            .delete_before_replace()
+    }
+
+    async fn create(
+        &self,
+        clients: &AwsClients,
+        identity: &ResourceIdentity,
+        inputs: SecurityGroupRuleInputs,
+        _ctx: &CallContext,
+    ) -> Result<(String, SecurityGroupRuleOutputs), ProviderError> {
+        let ec2 = clients.ec2().await?;
+        let spec = tags::ec2_tag_spec(ResourceType::SecurityGroupRule, identity, &inputs.tags);
+        let call = Call::new(
+            if inputs.direction == "egress" {
+                "AuthorizeSecurityGroupEgress"
+            } else {
+                "AuthorizeSecurityGroupIngress"
+            },
+            identity,
+        );
+        let rules = if inputs.direction == "egress" {
+            ec2.authorize_security_group_egress()
+                .group_id(&inputs.security_group_id)
+                .ip_permissions(permission(&inputs))
+                .tag_specifications(spec)
+                .send()
+                .await
+                .aws(&call)?
+                .security_group_rules()
+                .to_vec()
+        } else {
+            ec2.authorize_security_group_ingress()
+                .group_id(&inputs.security_group_id)
+                .ip_permissions(permission(&inputs))
+                .tag_specifications(spec)
+                .send()
+                .await
+                .aws(&call)?
+                .security_group_rules()
+                .to_vec()
+        };
+        let id = rules
+            .first()
+            .and_then(|r| r.security_group_rule_id())
+            .ok_or_else(|| {
+                ProviderError::permanent(format!(
+                    "{} of {identity} returned no rule id",
+                    call.operation
+                ))
+            })?;
+        Ok((id.to_owned(), SecurityGroupRuleOutputs {}))
+    }
+
+    async fn read(
+        &self,
+        clients: &AwsClients,
+        items: Vec<ReadTarget<SecurityGroupRuleInputs>>,
+        _ctx: &CallContext,
+    ) -> Result<
+        Vec<Option<TypedObserved<SecurityGroupRuleInputs, SecurityGroupRuleOutputs>>>,
+        ProviderError,
+    > {
+        let ec2 = clients.ec2().await?;
+        let ids: Vec<String> = items.iter().map(|i| i.id.clone()).collect();
+        let mut found = HashMap::new();
+        for chunk in tags::chunks(&ids) {
+            for rule in describe_rules(
+                ec2,
+                vec![tags::ec2_filter(
+                    "security-group-rule-id",
+                    chunk.iter().cloned(),
+                )],
+            )
+            .await?
+            {
+                found.insert(
+                    rule.security_group_rule_id().unwrap_or_default().to_owned(),
+                    observe_rule(&rule),
+                );
+            }
+        }
+        Ok(items.iter().map(|i| found.remove(&i.id)).collect())
+    }
+
+    async fn update(
+        &self,
+        clients: &AwsClients,
+        old: Recorded<SecurityGroupRuleInputs, SecurityGroupRuleOutputs>,
+        inputs: SecurityGroupRuleInputs,
+        _changed: &[FieldPath],
+        _ctx: &CallContext,
+    ) -> Result<SecurityGroupRuleOutputs, ProviderError> {
+        let ec2 = clients.ec2().await?;
+        if old.inputs.description != inputs.description {
+            let description = SecurityGroupRuleDescription::builder()
+                .security_group_rule_id(&old.id)
+                .description(inputs.description.clone().unwrap_or_default())
+                .build();
+            let call = Call::new("UpdateSecurityGroupRuleDescriptions", &old.identity);
+            if inputs.direction == "egress" {
+                ec2.update_security_group_rule_descriptions_egress()
+                    .group_id(&inputs.security_group_id)
+                    .security_group_rule_descriptions(description)
+                    .send()
+                    .await
+                    .aws(&call)?;
+            } else {
+                ec2.update_security_group_rule_descriptions_ingress()
+                    .group_id(&inputs.security_group_id)
+                    .security_group_rule_descriptions(description)
+                    .send()
+                    .await
+                    .aws(&call)?;
+            }
+        }
+        if old.inputs.tags != inputs.tags {
+            tags::ec2_update_tags(ec2, &old.id, &old.identity, &old.inputs.tags, &inputs.tags)
+                .await?;
+        }
+        Ok(old.outputs)
+    }
+
+    async fn delete(
+        &self,
+        clients: &AwsClients,
+        old: Recorded<SecurityGroupRuleInputs, SecurityGroupRuleOutputs>,
+        _ctx: &CallContext,
+    ) -> Result<(), ProviderError> {
+        let ec2 = clients.ec2().await?;
+        let call = Call::deleting("RevokeSecurityGroupRule", &old.id);
+        let result = if old.inputs.direction == "egress" {
+            ec2.revoke_security_group_egress()
+                .group_id(&old.inputs.security_group_id)
+                .security_group_rule_ids(&old.id)
+                .send()
+                .await
+                .aws(&call)
+                .map(|_| ())
+        } else {
+            ec2.revoke_security_group_ingress()
+                .group_id(&old.inputs.security_group_id)
+                .security_group_rule_ids(&old.id)
+                .send()
+                .await
+                .aws(&call)
+                .map(|_| ())
+        };
+        match result {
+            Err(e) if !is_not_found(&e) => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    async fn find(
+        &self,
+        clients: &AwsClients,
+        identity: &ResourceIdentity,
+        _ctx: &CallContext,
+    ) -> Result<
+        Vec<(
+            String,
+            TypedObserved<SecurityGroupRuleInputs, SecurityGroupRuleOutputs>,
+        )>,
+        ProviderError,
+    > {
+        let ec2 = clients.ec2().await?;
+        Ok(describe_rules(ec2, tags::ec2_identity_filters(identity))
+            .await?
+            .iter()
+            .map(|r| {
+                (
+                    r.security_group_rule_id().unwrap_or_default().to_owned(),
+                    observe_rule(r),
+                )
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,219 @@
+//! `aws:ec2/subnet`: a subnet in one availability zone.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use aws_sdk_ec2::types::{AttributeBooleanValue, Filter, ResourceType, Subnet};
+use girder_core::FieldPath;
+use girder_engine::typed::{ReadTarget, Recorded, TypedObserved, TypedResource};
+use girder_engine::{CallContext, ProviderError, ResourceIdentity, ResourceSchema};
+use serde::{Deserialize, Serialize};
+
+use crate::clients::AwsClients;
+use crate::error::{AwsResultExt, Call, after_create, is_not_found};
+use crate::tags::{self, Tags};
+
+/// The type token.
+pub const SUBNET: &str = "aws:ec2/subnet";
+
+/// Inputs of `aws:ec2/subnet`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SubnetInputs {
+    /// The VPC.
+    pub vpc_id: String,
+    /// The IPv4 CIDR block, inside the VPC's.
+    pub cidr_block: String,
+    /// The availability zone, such as `us-east-1a`.
+    pub availability_zone: String,
+    /// Give instances launched here a public IPv4 address.
+    pub map_public_ip_on_launch: bool,
+    /// User tags.
+    #[serde(default, skip_serializing_if = "Tags::is_empty")]
+    pub tags: Tags,
+}
+
+/// Outputs of `aws:ec2/subnet`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SubnetOutputs {
+    /// The ARN.
+    pub arn: String,
+    /// The zone id, such as `use1-az6` (the same physical zone in every account).
+    pub availability_zone_id: String,
+    /// The IPv4 CIDR block.
+    pub cidr_block: String,
+}
+
+/// The `aws:ec2/subnet` resource type.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SubnetResource;
+
+fn observe(subnet: &Subnet) -> TypedObserved<SubnetInputs, SubnetOutputs> {
+    (
+        SubnetInputs {
+            vpc_id: subnet.vpc_id().unwrap_or_default().to_owned(),
+            cidr_block: subnet.cidr_block().unwrap_or_default().to_owned(),
+            availability_zone: subnet.availability_zone().unwrap_or_default().to_owned(),
+            map_public_ip_on_launch: subnet.map_public_ip_on_launch().unwrap_or(false),
+            tags: tags::user_tags(tags::ec2_pairs(subnet.tags())),
+        },
+        SubnetOutputs {
+            arn: subnet.subnet_arn().unwrap_or_default().to_owned(),
+            availability_zone_id: subnet.availability_zone_id().unwrap_or_default().to_owned(),
+            cidr_block: subnet.cidr_block().unwrap_or_default().to_owned(),
+        },
+    )
+}
+
+async fn describe(
+    ec2: &aws_sdk_ec2::Client,
+    filters: Vec<Filter>,
+) -> Result<Vec<Subnet>, ProviderError> {
+    ec2.describe_subnets()
+        .set_filters(Some(filters))
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .aws(&Call::new("DescribeSubnets", "subnets"))
+}
+
+async fn set_public_ip(
+    ec2: &aws_sdk_ec2::Client,
+    id: &str,
+    value: bool,
+) -> Result<(), ProviderError> {
+    ec2.modify_subnet_attribute()
+        .subnet_id(id)
+        .map_public_ip_on_launch(AttributeBooleanValue::builder().value(value).build())
+        .send()
+        .await
+        .aws(&Call::new("ModifySubnetAttribute", id))?;
+    Ok(())
+}
+
+#[async_trait]
+impl TypedResource<AwsClients> for SubnetResource {
+    type Inputs = SubnetInputs;
+    type Outputs = SubnetOutputs;
+
+    fn schema(&self) -> ResourceSchema {
+        ResourceSchema::new(SUBNET).replace_on(["vpc_id", "cidr_block", "availability_zone"])
+    }
+
+    async fn create(
+        &self,
+        clients: &AwsClients,
+        identity: &ResourceIdentity,
+        inputs: SubnetInputs,
+        _ctx: &CallContext,
+    ) -> Result<(String, SubnetOutputs), ProviderError> {
+        let ec2 = clients.ec2().await?;
+        let created = ec2
+            .create_subnet()
+            .vpc_id(&inputs.vpc_id)
+            .cidr_block(&inputs.cidr_block)
+            .availability_zone(&inputs.availability_zone)
+            .tag_specifications(tags::ec2_tag_spec(
+                ResourceType::Subnet,
+                identity,
+                &inputs.tags,
+            ))
+            .send()
+            .await
+            .aws(&Call::new("CreateSubnet", identity))?;
+        let subnet = created.subnet().ok_or_else(|| {
+            ProviderError::permanent(format!("CreateSubnet of {identity} returned no subnet"))
+        })?;
+        let id = subnet.subnet_id().unwrap_or_default().to_owned();
+        let (_, outputs) = observe(subnet);
+        if inputs.map_public_ip_on_launch {
+            set_public_ip(ec2, &id, true).await.map_err(|e| {
+                after_create(
+                    e,
+                    &id,
+                    girder_core::Value::from_serialize(&outputs).unwrap_or_default(),
+                )
+            })?;
+        }
+        Ok((id, outputs))
+    }
+
+    async fn read(
+        &self,
+        clients: &AwsClients,
+        items: Vec<ReadTarget<SubnetInputs>>,
+        _ctx: &CallContext,
+    ) -> Result<Vec<Option<TypedObserved<SubnetInputs, SubnetOutputs>>>, ProviderError> {
+        let ec2 = clients.ec2().await?;
+        let ids: Vec<String> = items.iter().map(|i| i.id.clone()).collect();
+        let mut found = HashMap::new();
+        for chunk in tags::chunks(&ids) {
+            for subnet in describe(
+                ec2,
+                vec![tags::ec2_filter("subnet-id", chunk.iter().cloned())],
+            )
+            .await?
+            {
+                found.insert(
+                    subnet.subnet_id().unwrap_or_default().to_owned(),
+                    observe(&subnet),
+                );
+            }
+        }
+        Ok(items.iter().map(|i| found.remove(&i.id)).collect())
+    }
+
+    async fn update(
+        &self,
+        clients: &AwsClients,
+        old: Recorded<SubnetInputs, SubnetOutputs>,
+        inputs: SubnetInputs,
+        _changed: &[FieldPath],
+        _ctx: &CallContext,
+    ) -> Result<SubnetOutputs, ProviderError> {
+        let ec2 = clients.ec2().await?;
+        if old.inputs.map_public_ip_on_launch != inputs.map_public_ip_on_launch {
+            set_public_ip(ec2, &old.id, inputs.map_public_ip_on_launch).await?;
+        }
+        if old.inputs.tags != inputs.tags {
+            tags::ec2_update_tags(ec2, &old.id, &old.identity, &old.inputs.tags, &inputs.tags)
+                .await?;
+        }
+        Ok(old.outputs)
+    }
+
+    async fn delete(
+        &self,
+        clients: &AwsClients,
+        old: Recorded<SubnetInputs, SubnetOutputs>,
+        _ctx: &CallContext,
+    ) -> Result<(), ProviderError> {
+        match clients
+            .ec2()
+            .await?
+            .delete_subnet()
+            .subnet_id(&old.id)
+            .send()
+            .await
+            .aws(&Call::deleting("DeleteSubnet", &old.id))
+        {
+            Err(e) if !is_not_found(&e) => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    async fn find(
+        &self,
+        clients: &AwsClients,
+        identity: &ResourceIdentity,
+        _ctx: &CallContext,
+    ) -> Result<Vec<(String, TypedObserved<SubnetInputs, SubnetOutputs>)>, ProviderError> {
+        let ec2 = clients.ec2().await?;
+        Ok(describe(ec2, tags::ec2_identity_filters(identity))
+            .await?
+            .iter()
+            .map(|s| (s.subnet_id().unwrap_or_default().to_owned(), observe(s)))
+            .collect())
+    }
+}

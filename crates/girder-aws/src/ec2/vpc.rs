@@ -1,0 +1,306 @@
+//! `aws:ec2/vpc`: a VPC with DNS support and hostnames settings.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, VpcAttributeName, VpcState};
+use girder_core::FieldPath;
+use girder_engine::typed::{ReadTarget, Recorded, TypedObserved, TypedResource};
+use girder_engine::{CallContext, ProviderError, ResourceIdentity, ResourceSchema};
+use serde::{Deserialize, Serialize};
+
+use crate::clients::AwsClients;
+use crate::error::{AwsResultExt, Call, after_create, is_not_found};
+use crate::tags::{self, Tags};
+use crate::util::{Poll, wait_until};
+
+/// The type token.
+pub const VPC: &str = "aws:ec2/vpc";
+
+/// Inputs of `aws:ec2/vpc`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VpcInputs {
+    /// The IPv4 CIDR block; changing it replaces the VPC.
+    pub cidr_block: String,
+    /// Amazon-provided DNS resolution.
+    pub enable_dns_support: bool,
+    /// DNS hostnames for instances with public addresses.
+    pub enable_dns_hostnames: bool,
+    /// User tags.
+    #[serde(default, skip_serializing_if = "Tags::is_empty")]
+    pub tags: Tags,
+}
+
+/// Outputs of `aws:ec2/vpc`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VpcOutputs {
+    /// The ARN.
+    pub arn: String,
+    /// The account that owns it.
+    pub owner_id: String,
+    /// The IPv4 CIDR block.
+    pub cidr_block: String,
+}
+
+/// The `aws:ec2/vpc` resource type.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct VpcResource;
+
+fn outputs(region: &str, vpc: &aws_sdk_ec2::types::Vpc) -> VpcOutputs {
+    let owner = vpc.owner_id().unwrap_or_default().to_owned();
+    VpcOutputs {
+        arn: format!(
+            "arn:aws:ec2:{region}:{owner}:vpc/{}",
+            vpc.vpc_id().unwrap_or_default()
+        ),
+        owner_id: owner,
+        cidr_block: vpc.cidr_block().unwrap_or_default().to_owned(),
+    }
+}
+
+async fn dns_attributes(
+    ec2: &aws_sdk_ec2::Client,
+    id: &str,
+) -> Result<(bool, bool), ProviderError> {
+    // EC2 reports each VPC attribute through its own call; there is no batched form.
+    let support = ec2
+        .describe_vpc_attribute()
+        .vpc_id(id)
+        .attribute(VpcAttributeName::EnableDnsSupport)
+        .send()
+        .await
+        .aws(&Call::new("DescribeVpcAttribute", id))?
+        .enable_dns_support()
+        .and_then(AttributeBooleanValue::value)
+        .unwrap_or(true);
+    let hostnames = ec2
+        .describe_vpc_attribute()
+        .vpc_id(id)
+        .attribute(VpcAttributeName::EnableDnsHostnames)
+        .send()
+        .await
+        .aws(&Call::new("DescribeVpcAttribute", id))?
+        .enable_dns_hostnames()
+        .and_then(AttributeBooleanValue::value)
+        .unwrap_or(false);
+    Ok((support, hostnames))
+}
+
+async fn set_dns(
+    ec2: &aws_sdk_ec2::Client,
+    id: &str,
+    support: Option<bool>,
+    hostnames: Option<bool>,
+) -> Result<(), ProviderError> {
+    // One attribute per call: EC2 refuses both in one ModifyVpcAttribute request.
+    if let Some(value) = support {
+        ec2.modify_vpc_attribute()
+            .vpc_id(id)
+            .enable_dns_support(AttributeBooleanValue::builder().value(value).build())
+            .send()
+            .await
+            .aws(&Call::new("ModifyVpcAttribute", id))?;
+    }
+    if let Some(value) = hostnames {
+        ec2.modify_vpc_attribute()
+            .vpc_id(id)
+            .enable_dns_hostnames(AttributeBooleanValue::builder().value(value).build())
+            .send()
+            .await
+            .aws(&Call::new("ModifyVpcAttribute", id))?;
+    }
+    Ok(())
+}
+
+async fn describe(
+    ec2: &aws_sdk_ec2::Client,
+    filters: Vec<aws_sdk_ec2::types::Filter>,
+) -> Result<Vec<aws_sdk_ec2::types::Vpc>, ProviderError> {
+    ec2.describe_vpcs()
+        .set_filters(Some(filters))
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .aws(&Call::new("DescribeVpcs", "VPCs"))
+}
+
+async fn observe(
+    clients: &AwsClients,
+    vpc: &aws_sdk_ec2::types::Vpc,
+) -> Result<TypedObserved<VpcInputs, VpcOutputs>, ProviderError> {
+    let ec2 = clients.ec2().await?;
+    let id = vpc.vpc_id().unwrap_or_default();
+    let (support, hostnames) = dns_attributes(ec2, id).await?;
+    Ok((
+        VpcInputs {
+            cidr_block: vpc.cidr_block().unwrap_or_default().to_owned(),
+            enable_dns_support: support,
+            enable_dns_hostnames: hostnames,
+            tags: tags::user_tags(tags::ec2_pairs(vpc.tags())),
+        },
+        outputs(clients.region().await?, vpc),
+    ))
+}
+
+#[async_trait]
+impl TypedResource<AwsClients> for VpcResource {
+    type Inputs = VpcInputs;
+    type Outputs = VpcOutputs;
+
+    fn schema(&self) -> ResourceSchema {
+        ResourceSchema::new(VPC).replace_on(["cidr_block"])
+    }
+
+    async fn create(
+        &self,
+        clients: &AwsClients,
+        identity: &ResourceIdentity,
+        inputs: VpcInputs,
+        ctx: &CallContext,
+    ) -> Result<(String, VpcOutputs), ProviderError> {
+        let ec2 = clients.ec2().await?;
+        let created = ec2
+            .create_vpc()
+            .cidr_block(&inputs.cidr_block)
+            .tag_specifications(tags::ec2_tag_spec(
+                ResourceType::Vpc,
+                identity,
+                &inputs.tags,
+            ))
+            .send()
+            .await
+            .aws(&Call::new("CreateVpc", identity))?;
+        let vpc = created.vpc().cloned().ok_or_else(|| {
+            ProviderError::permanent(format!("CreateVpc of {identity} returned no VPC"))
+        })?;
+        let id = vpc.vpc_id().unwrap_or_default().to_owned();
+        let region = clients.region().await?.to_owned();
+        let out = outputs(&region, &vpc);
+        let partial = |e| {
+            after_create(
+                e,
+                &id,
+                girder_core::Value::from_serialize(&out).unwrap_or_default(),
+            )
+        };
+        wait_until(
+            ctx,
+            &format!("VPC {id} to become available"),
+            std::time::Duration::from_millis(500),
+            std::time::Duration::from_secs(5),
+            || async {
+                let found = describe(ec2, vec![tags::ec2_filter("vpc-id", [id.as_str()])]).await?;
+                Ok(match found.first().and_then(|v| v.state()) {
+                    Some(VpcState::Available) => Poll::Ready(()),
+                    Some(state) => Poll::Pending(state.as_str().to_owned()),
+                    // Eventual consistency: a new VPC may not be listed yet.
+                    None => Poll::Pending("not listed yet".into()),
+                })
+            },
+        )
+        .await
+        .map_err(partial)?;
+        set_dns(
+            ec2,
+            &id,
+            (!inputs.enable_dns_support).then_some(false),
+            inputs.enable_dns_hostnames.then_some(true),
+        )
+        .await
+        .map_err(partial)?;
+        Ok((id, out))
+    }
+
+    async fn read(
+        &self,
+        clients: &AwsClients,
+        items: Vec<ReadTarget<VpcInputs>>,
+        _ctx: &CallContext,
+    ) -> Result<Vec<Option<TypedObserved<VpcInputs, VpcOutputs>>>, ProviderError> {
+        let ec2 = clients.ec2().await?;
+        let ids: Vec<String> = items.iter().map(|i| i.id.clone()).collect();
+        let mut found = HashMap::new();
+        for chunk in tags::chunks(&ids) {
+            for vpc in
+                describe(ec2, vec![tags::ec2_filter("vpc-id", chunk.iter().cloned())]).await?
+            {
+                found.insert(vpc.vpc_id().unwrap_or_default().to_owned(), vpc);
+            }
+        }
+        let mut results = Vec::with_capacity(items.len());
+        for item in &items {
+            results.push(match found.get(&item.id) {
+                Some(vpc) => Some(observe(clients, vpc).await?),
+                None => None,
+            });
+        }
+        Ok(results)
+    }
+
+    async fn update(
+        &self,
+        clients: &AwsClients,
+        old: Recorded<VpcInputs, VpcOutputs>,
+        inputs: VpcInputs,
+        _changed: &[FieldPath],
+        _ctx: &CallContext,
+    ) -> Result<VpcOutputs, ProviderError> {
+        let ec2 = clients.ec2().await?;
+        set_dns(
+            ec2,
+            &old.id,
+            (old.inputs.enable_dns_support != inputs.enable_dns_support)
+                .then_some(inputs.enable_dns_support),
+            (old.inputs.enable_dns_hostnames != inputs.enable_dns_hostnames)
+                .then_some(inputs.enable_dns_hostnames),
+        )
+        .await?;
+        if old.inputs.tags != inputs.tags {
+            tags::ec2_update_tags(ec2, &old.id, &old.identity, &old.inputs.tags, &inputs.tags)
+                .await?;
+        }
+        Ok(old.outputs)
+    }
+
+    async fn delete(
+        &self,
+        clients: &AwsClients,
+        old: Recorded<VpcInputs, VpcOutputs>,
+        _ctx: &CallContext,
+    ) -> Result<(), ProviderError> {
+        let result = clients
+            .ec2()
+            .await?
+            .delete_vpc()
+            .vpc_id(&old.id)
+            .send()
+            .await
+            .aws(&Call::deleting("DeleteVpc", &old.id));
+        match result {
+            Err(e) if !is_not_found(&e) => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    async fn find(
+        &self,
+        clients: &AwsClients,
+        identity: &ResourceIdentity,
+        _ctx: &CallContext,
+    ) -> Result<Vec<(String, TypedObserved<VpcInputs, VpcOutputs>)>, ProviderError> {
+        let ec2 = clients.ec2().await?;
+        let mut found = Vec::new();
+        for vpc in describe(ec2, tags::ec2_identity_filters(identity)).await? {
+            if vpc.state() == Some(&VpcState::Available) || vpc.state() == Some(&VpcState::Pending)
+            {
+                found.push((
+                    vpc.vpc_id().unwrap_or_default().to_owned(),
+                    observe(clients, &vpc).await?,
+                ));
+            }
+        }
+        Ok(found)
+    }
+}

@@ -1,0 +1,443 @@
+//! Errors: the crate's own [`AwsError`], and the mapping of AWS error codes onto the engine's
+//! [`ErrorKind`]s with messages that say what to do.
+//!
+//! The engine retries [`ErrorKind::Retryable`] with backoff, so the classification decides
+//! what is worth waiting for (throttling, 5xx, `DependencyViolation` while AWS detaches network
+//! interfaces) and what must be fixed by a person (bad inputs, missing permissions).
+
+use std::fmt;
+
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_runtime_api::http::Response as HttpResponse;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use girder_engine::{ErrorKind, ProviderError};
+
+/// Errors of the AWS crate outside provider calls (configuration, tokens, kubeconfig).
+#[derive(Debug, thiserror::Error)]
+pub enum AwsError {
+    /// No region could be found in the provider configuration or the AWS chain.
+    #[error(
+        "no AWS region is configured{}: set AWS_REGION, a `region` in the AWS profile, or pass the region explicitly",
+        for_what.as_ref().map(|w| format!(" for {w}")).unwrap_or_default()
+    )]
+    NoRegion {
+        /// What needed the region.
+        for_what: Option<String>,
+    },
+    /// The credential chain produced no credentials.
+    #[error(
+        "no AWS credentials could be loaded: {message}; set AWS_PROFILE (and run `aws sso login` for SSO profiles), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+    )]
+    Credentials {
+        /// What the credential chain reported.
+        message: String,
+    },
+    /// Signing a request failed.
+    #[error("signing the {what} failed: {message}")]
+    Signing {
+        /// What was signed.
+        what: &'static str,
+        /// Why.
+        message: String,
+    },
+    /// A provider configuration value is not acceptable.
+    #[error("the AWS provider setting `{field}` = `{value}` is invalid: {message}")]
+    InvalidSetting {
+        /// The setting.
+        field: &'static str,
+        /// Its value.
+        value: String,
+        /// Why, and what to use instead.
+        message: String,
+    },
+    /// Writing a kubeconfig failed.
+    #[error("the kubeconfig for cluster `{cluster}` could not be written: {message}")]
+    Kubeconfig {
+        /// The cluster.
+        cluster: String,
+        /// Why.
+        message: String,
+    },
+}
+
+impl From<AwsError> for ProviderError {
+    fn from(error: AwsError) -> Self {
+        let kind = match &error {
+            AwsError::NoRegion { .. } | AwsError::InvalidSetting { .. } => ErrorKind::InvalidInput,
+            AwsError::Credentials { .. } => ErrorKind::Unauthorized,
+            AwsError::Signing { .. } | AwsError::Kubeconfig { .. } => ErrorKind::Permanent,
+        };
+        ProviderError::new(kind, error.to_string())
+    }
+}
+
+/// One AWS API call, named for error messages: which operation on which resource.
+#[derive(Clone, Debug)]
+pub(crate) struct Call {
+    /// The API operation, such as `CreateVpc`.
+    pub operation: &'static str,
+    /// What it acts on, such as ``aws:ec2/vpc `main-vpc` `` or `vpc-0abc`.
+    pub target: String,
+    /// Deletes wait out `DependencyViolation`: AWS reports it while network interfaces,
+    /// mapped addresses or attachments of just-deleted dependents are still being released.
+    pub dependency_violation_retryable: bool,
+}
+
+impl Call {
+    /// A call of `operation` on `target`.
+    pub fn new(operation: &'static str, target: impl fmt::Display) -> Call {
+        Call {
+            operation,
+            target: target.to_string(),
+            dependency_violation_retryable: false,
+        }
+    }
+
+    /// A delete call: `DependencyViolation` is worth retrying.
+    pub fn deleting(operation: &'static str, target: impl fmt::Display) -> Call {
+        Call {
+            dependency_violation_retryable: true,
+            ..Call::new(operation, target)
+        }
+    }
+}
+
+/// The class of an AWS error code, and advice for people.
+pub(crate) fn classify(code: &str, status: Option<u16>, call: &Call) -> (ErrorKind, &'static str) {
+    const RETRYABLE: &[&str] = &[
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestLimitExceeded",
+        "RequestThrottled",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "SlowDown",
+        "PriorRequestNotComplete",
+        "ConcurrentModification",
+        "ConcurrentModificationException",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "ServiceFailure",
+        "ServerException",
+        "InternalError",
+        "InternalFailure",
+        "InternalServerError",
+        "Unavailable",
+        "RequestTimeout",
+        "RequestTimeoutException",
+        "OperationAborted",
+        "IdempotentParameterMismatch",
+    ];
+    const UNAUTHORIZED: &[&str] = &[
+        "AuthFailure",
+        "UnauthorizedOperation",
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "AccessDenied",
+        "AccessDeniedException",
+        "InvalidClientTokenId",
+        "UnrecognizedClientException",
+        "SignatureDoesNotMatch",
+        "MissingAuthenticationToken",
+        "OptInRequired",
+        "InvalidToken",
+        "NotAuthorizedException",
+    ];
+    const CONFLICT: &[&str] = &[
+        "EntityAlreadyExists",
+        "ResourceAlreadyExistsException",
+        "ResourceInUseException",
+        "ResourceInUse",
+        "RouteAlreadyExists",
+        "InvalidPermission.Duplicate",
+        "Resource.AlreadyAssociated",
+        "InvalidGroup.Duplicate",
+        "InvalidSubnet.Conflict",
+        "DeleteConflict",
+        "IncorrectState",
+        "IncorrectInstanceState",
+        "Gateway.NotAttached",
+        "InvalidState",
+        "ResourceLimitExceeded",
+    ];
+    const LIMIT: &[&str] = &[
+        "LimitExceeded",
+        "LimitExceededException",
+        "AddressLimitExceeded",
+        "VpcLimitExceeded",
+        "NatGatewayLimitExceeded",
+        "InternetGatewayLimitExceeded",
+        "RouteLimitExceeded",
+        "RulesPerSecurityGroupLimitExceeded",
+        "SecurityGroupLimitExceeded",
+        "ServiceQuotaExceededException",
+    ];
+
+    if RETRYABLE.contains(&code) {
+        return (
+            ErrorKind::Retryable,
+            "AWS asked to slow down or failed transiently; girder retries with backoff",
+        );
+    }
+    if code == "DependencyViolation" {
+        return if call.dependency_violation_retryable {
+            (
+                ErrorKind::Retryable,
+                "AWS is still releasing what depends on it (network interfaces, addresses, attachments); girder waits and retries",
+            )
+        } else {
+            (
+                ErrorKind::Conflict,
+                "something outside this stack still depends on it; remove that dependency first",
+            )
+        };
+    }
+    if UNAUTHORIZED.contains(&code) {
+        return (
+            ErrorKind::Unauthorized,
+            "check the credentials (AWS_PROFILE, `aws sso login`, AWS_ACCESS_KEY_ID) and that the principal's IAM policy allows this operation",
+        );
+    }
+    if code.ends_with(".NotFound")
+        || code.ends_with("NotFound")
+        || code.ends_with("NotFoundException")
+        || code == "NoSuchEntity"
+        || code == "NoSuchEntityException"
+    {
+        return (
+            ErrorKind::NotFound,
+            "it no longer exists; run `plan` again to recreate it",
+        );
+    }
+    if LIMIT.contains(&code) {
+        return (
+            ErrorKind::Permanent,
+            "an AWS quota is exhausted; delete unused resources or request a higher quota in the Service Quotas console",
+        );
+    }
+    if CONFLICT.contains(&code) {
+        return (
+            ErrorKind::Conflict,
+            "it conflicts with what exists; if it belongs to this program, import it, otherwise choose another name or CIDR",
+        );
+    }
+    if code.starts_with("InvalidParameter")
+        || code.starts_with("Invalid")
+        || code.starts_with("Malformed")
+        || code.starts_with("MissingParameter")
+        || code.starts_with("Validation")
+        || code == "InvalidRequestException"
+        || code == "InvalidInput"
+        || code == "UnsupportedOperation"
+        || code == "UnsupportedAvailabilityZoneException"
+    {
+        return (
+            ErrorKind::InvalidInput,
+            "fix the value in the program (the message names it) and plan again",
+        );
+    }
+    match status {
+        Some(s) if s >= 500 => (
+            ErrorKind::Retryable,
+            "AWS failed transiently; girder retries with backoff",
+        ),
+        Some(429) => (
+            ErrorKind::Retryable,
+            "AWS asked to slow down; girder retries with backoff",
+        ),
+        Some(401 | 403) => (
+            ErrorKind::Unauthorized,
+            "check the credentials and the principal's IAM permissions",
+        ),
+        _ => (
+            ErrorKind::Permanent,
+            "see the AWS message; fix the program or the account and apply again",
+        ),
+    }
+}
+
+/// Converts an SDK error into a classified [`ProviderError`] naming the call.
+pub(crate) fn sdk_error<E>(call: &Call, error: SdkError<E, HttpResponse>) -> ProviderError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match &error {
+        SdkError::ServiceError(_) | SdkError::ResponseError(_) => {
+            let status = error.raw_response().map(|r| r.status().as_u16());
+            let code = error.code().unwrap_or("Unknown").to_owned();
+            let message = error
+                .message()
+                .map(str::to_owned)
+                .unwrap_or_else(|| format!("HTTP status {}", status.unwrap_or_default()));
+            let (kind, advice) = classify(&code, status, call);
+            ProviderError::new(
+                kind,
+                format!(
+                    "{} of {} failed: {message}; {advice}",
+                    call.operation, call.target
+                ),
+            )
+            .with_code(code)
+        }
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => {
+            let detail = std::error::Error::source(&error)
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| error.to_string());
+            let credentials = detail.contains("credential");
+            let kind = if credentials {
+                ErrorKind::Unauthorized
+            } else {
+                ErrorKind::Retryable
+            };
+            let advice = if credentials {
+                "no credentials could be loaded: set AWS_PROFILE (and run `aws sso login`), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+            } else {
+                "AWS could not be reached; check the network, proxies and AWS_ENDPOINT_URL; girder retries"
+            };
+            ProviderError::new(
+                kind,
+                format!(
+                    "{} of {} could not be sent: {detail}; {advice}",
+                    call.operation, call.target
+                ),
+            )
+        }
+        _ => {
+            let detail = std::error::Error::source(&error)
+                .map(|s| format!("{s:?}"))
+                .unwrap_or_else(|| error.to_string());
+            let credentials = detail.to_ascii_lowercase().contains("credential");
+            ProviderError::new(
+                if credentials {
+                    ErrorKind::Unauthorized
+                } else {
+                    ErrorKind::Permanent
+                },
+                format!(
+                    "{} of {} could not be built: {detail}{}",
+                    call.operation,
+                    call.target,
+                    if credentials {
+                        "; set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+                    } else {
+                        ""
+                    }
+                ),
+            )
+        }
+    }
+}
+
+/// `.aws(&call)` on SDK results: classify and name the failed call.
+pub(crate) trait AwsResultExt<T> {
+    /// Maps the SDK error.
+    fn aws(self, call: &Call) -> Result<T, ProviderError>;
+}
+
+impl<T, E> AwsResultExt<T> for Result<T, SdkError<E, HttpResponse>>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    fn aws(self, call: &Call) -> Result<T, ProviderError> {
+        self.map_err(|e| sdk_error(call, e))
+    }
+}
+
+/// True if the error says the resource does not exist.
+pub(crate) fn is_not_found(error: &ProviderError) -> bool {
+    error.kind == ErrorKind::NotFound
+}
+
+/// True if the error has this AWS code.
+pub(crate) fn has_code(error: &ProviderError, code: &str) -> bool {
+    error.code.as_deref() == Some(code)
+}
+
+/// Marks an error that happened after a resource was created: the resource is reported as
+/// partial (so the engine records it tainted and replaces it) and the error is not retried,
+/// because retrying the whole create would make a second copy.
+pub(crate) fn after_create(
+    error: ProviderError,
+    id: &str,
+    outputs: girder_core::Value,
+) -> ProviderError {
+    let kind = if error.kind == ErrorKind::Retryable {
+        ErrorKind::Permanent
+    } else {
+        error.kind
+    };
+    ProviderError {
+        kind,
+        message: format!(
+            "{}; `{id}` was created but is not fully set up, so the next apply replaces it",
+            error.message
+        ),
+        ..error
+    }
+    .with_partial(id, outputs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call() -> Call {
+        Call::new("CreateVpc", "aws:ec2/vpc `main-vpc`")
+    }
+
+    #[test]
+    fn codes_map_to_kinds() {
+        let cases = [
+            ("RequestLimitExceeded", ErrorKind::Retryable),
+            ("Throttling", ErrorKind::Retryable),
+            ("InvalidVpcID.NotFound", ErrorKind::NotFound),
+            ("NoSuchEntity", ErrorKind::NotFound),
+            ("ResourceNotFoundException", ErrorKind::NotFound),
+            ("DependencyViolation", ErrorKind::Conflict),
+            ("InvalidParameterValue", ErrorKind::InvalidInput),
+            ("InvalidSubnet.Range", ErrorKind::InvalidInput),
+            ("MalformedPolicyDocument", ErrorKind::InvalidInput),
+            ("AuthFailure", ErrorKind::Unauthorized),
+            ("UnauthorizedOperation", ErrorKind::Unauthorized),
+            ("ExpiredToken", ErrorKind::Unauthorized),
+            ("EntityAlreadyExists", ErrorKind::Conflict),
+            ("AddressLimitExceeded", ErrorKind::Permanent),
+        ];
+        for (code, kind) in cases {
+            assert_eq!(classify(code, Some(400), &call()).0, kind, "{code}");
+        }
+    }
+
+    #[test]
+    fn dependency_violation_is_retried_only_for_deletes() {
+        let delete = Call::deleting("DeleteSubnet", "subnet-1");
+        assert_eq!(
+            classify("DependencyViolation", Some(400), &delete).0,
+            ErrorKind::Retryable
+        );
+    }
+
+    #[test]
+    fn unknown_codes_use_the_status() {
+        assert_eq!(
+            classify("Weird", Some(503), &call()).0,
+            ErrorKind::Retryable
+        );
+        assert_eq!(
+            classify("Weird", Some(400), &call()).0,
+            ErrorKind::Permanent
+        );
+    }
+
+    #[test]
+    fn after_create_is_not_retried_and_keeps_the_resource() {
+        let error = after_create(
+            ProviderError::retryable("ModifyVpcAttribute failed"),
+            "vpc-1",
+            girder_core::Value::object(),
+        );
+        assert_eq!(error.kind, ErrorKind::Permanent);
+        assert_eq!(error.partial.unwrap().id, "vpc-1");
+    }
+}

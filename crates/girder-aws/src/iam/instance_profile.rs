@@ -1,0 +1,302 @@
+//! `aws:iam/instanceProfile`: the container that hands a role to EC2 instances.
+
+use async_trait::async_trait;
+use aws_sdk_iam::types::InstanceProfile;
+use girder_core::FieldPath;
+use girder_engine::typed::{ReadTarget, Recorded, TypedObserved, TypedResource};
+use girder_engine::{CallContext, ProviderError, ResourceIdentity, ResourceSchema};
+use serde::{Deserialize, Serialize};
+
+use crate::clients::AwsClients;
+use crate::error::{AwsResultExt, Call, after_create, is_not_found};
+use crate::iam::{generated_name, iam_pairs, iam_tags, name_inputs};
+use crate::tags::{self, Tags};
+
+/// The type token.
+pub const INSTANCE_PROFILE: &str = "aws:iam/instanceProfile";
+
+fn default_path() -> String {
+    "/".to_owned()
+}
+
+/// Inputs of `aws:iam/instanceProfile`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InstanceProfileInputs {
+    /// The exact name (else generated from `name_prefix`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The start of a generated name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_prefix: Option<String>,
+    /// The path.
+    #[serde(default = "default_path")]
+    pub path: String,
+    /// The role it carries (by name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// User tags.
+    #[serde(default, skip_serializing_if = "Tags::is_empty")]
+    pub tags: Tags,
+}
+
+/// Outputs of `aws:iam/instanceProfile`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InstanceProfileOutputs {
+    /// The ARN.
+    pub arn: String,
+    /// The name.
+    pub name: String,
+}
+
+/// The `aws:iam/instanceProfile` resource type.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct InstanceProfileResource;
+
+fn observe(
+    profile: &InstanceProfile,
+    recorded: Option<&InstanceProfileInputs>,
+) -> TypedObserved<InstanceProfileInputs, InstanceProfileOutputs> {
+    let (name, name_prefix) = name_inputs(
+        profile.instance_profile_name(),
+        recorded.and_then(|r| r.name.as_deref()),
+        recorded.and_then(|r| r.name_prefix.as_deref()),
+    );
+    (
+        InstanceProfileInputs {
+            name,
+            name_prefix,
+            path: profile.path().to_owned(),
+            role: profile.roles().first().map(|r| r.role_name().to_owned()),
+            tags: tags::user_tags(iam_pairs(profile.tags())),
+        },
+        InstanceProfileOutputs {
+            arn: profile.arn().to_owned(),
+            name: profile.instance_profile_name().to_owned(),
+        },
+    )
+}
+
+async fn get(
+    iam: &aws_sdk_iam::Client,
+    name: &str,
+) -> Result<Option<InstanceProfile>, ProviderError> {
+    match iam
+        .get_instance_profile()
+        .instance_profile_name(name)
+        .send()
+        .await
+        .aws(&Call::new("GetInstanceProfile", name))
+    {
+        Ok(out) => Ok(out.instance_profile().cloned()),
+        Err(e) if is_not_found(&e) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+async fn add_role(
+    iam: &aws_sdk_iam::Client,
+    profile: &str,
+    role: &str,
+) -> Result<(), ProviderError> {
+    iam.add_role_to_instance_profile()
+        .instance_profile_name(profile)
+        .role_name(role)
+        .send()
+        .await
+        .aws(&Call::new("AddRoleToInstanceProfile", profile))?;
+    Ok(())
+}
+
+async fn remove_role(
+    iam: &aws_sdk_iam::Client,
+    profile: &str,
+    role: &str,
+) -> Result<(), ProviderError> {
+    match iam
+        .remove_role_from_instance_profile()
+        .instance_profile_name(profile)
+        .role_name(role)
+        .send()
+        .await
+        .aws(&Call::deleting("RemoveRoleFromInstanceProfile", profile))
+    {
+        Err(e) if !is_not_found(&e) => Err(e),
+        _ => Ok(()),
+    }
+}
+
+#[async_trait]
+impl TypedResource<AwsClients> for InstanceProfileResource {
+    type Inputs = InstanceProfileInputs;
+    type Outputs = InstanceProfileOutputs;
+
+    fn schema(&self) -> ResourceSchema {
+        ResourceSchema::new(INSTANCE_PROFILE).replace_on(["name", "name_prefix", "path"])
+    }
+
+    async fn create(
+        &self,
+        clients: &AwsClients,
+        identity: &ResourceIdentity,
+        inputs: InstanceProfileInputs,
+        _ctx: &CallContext,
+    ) -> Result<(String, InstanceProfileOutputs), ProviderError> {
+        let iam = clients.iam().await?;
+        let name = generated_name(
+            inputs.name.as_deref(),
+            inputs.name_prefix.as_deref(),
+            identity,
+        );
+        let created = iam
+            .create_instance_profile()
+            .instance_profile_name(&name)
+            .path(&inputs.path)
+            .set_tags(Some(iam_tags(identity, &inputs.tags)?))
+            .send()
+            .await
+            .aws(&Call::new("CreateInstanceProfile", identity))?;
+        let profile = created.instance_profile().ok_or_else(|| {
+            ProviderError::permanent(format!(
+                "CreateInstanceProfile of {identity} returned no profile"
+            ))
+        })?;
+        let outputs = observe(profile, Some(&inputs)).1;
+        if let Some(role) = &inputs.role {
+            add_role(iam, &name, role).await.map_err(|e| {
+                after_create(
+                    e,
+                    &name,
+                    girder_core::Value::from_serialize(&outputs).unwrap_or_default(),
+                )
+            })?;
+        }
+        Ok((name, outputs))
+    }
+
+    async fn read(
+        &self,
+        clients: &AwsClients,
+        items: Vec<ReadTarget<InstanceProfileInputs>>,
+        _ctx: &CallContext,
+    ) -> Result<
+        Vec<Option<TypedObserved<InstanceProfileInputs, InstanceProfileOutputs>>>,
+        ProviderError,
+    > {
+        let iam = clients.iam().await?;
+        let mut results = Vec::with_capacity(items.len());
+        for item in &items {
+            results.push(
+                get(iam, &item.id)
+                    .await?
+                    .map(|p| observe(&p, item.inputs.as_ref())),
+            );
+        }
+        Ok(results)
+    }
+
+    async fn update(
+        &self,
+        clients: &AwsClients,
+        old: Recorded<InstanceProfileInputs, InstanceProfileOutputs>,
+        inputs: InstanceProfileInputs,
+        _changed: &[FieldPath],
+        _ctx: &CallContext,
+    ) -> Result<InstanceProfileOutputs, ProviderError> {
+        let iam = clients.iam().await?;
+        if old.inputs.role != inputs.role {
+            if let Some(role) = &old.inputs.role {
+                remove_role(iam, &old.id, role).await?;
+            }
+            if let Some(role) = &inputs.role {
+                add_role(iam, &old.id, role).await?;
+            }
+        }
+        if old.inputs.tags != inputs.tags {
+            let removed: Vec<String> = old
+                .inputs
+                .tags
+                .keys()
+                .filter(|k| !inputs.tags.contains_key(*k))
+                .cloned()
+                .collect();
+            if !removed.is_empty() {
+                iam.untag_instance_profile()
+                    .instance_profile_name(&old.id)
+                    .set_tag_keys(Some(removed))
+                    .send()
+                    .await
+                    .aws(&Call::new("UntagInstanceProfile", &old.identity))?;
+            }
+            iam.tag_instance_profile()
+                .instance_profile_name(&old.id)
+                .set_tags(Some(iam_tags(&old.identity, &inputs.tags)?))
+                .send()
+                .await
+                .aws(&Call::new("TagInstanceProfile", &old.identity))?;
+        }
+        Ok(old.outputs)
+    }
+
+    async fn delete(
+        &self,
+        clients: &AwsClients,
+        old: Recorded<InstanceProfileInputs, InstanceProfileOutputs>,
+        _ctx: &CallContext,
+    ) -> Result<(), ProviderError> {
+        let iam = clients.iam().await?;
+        let Some(profile) = get(iam, &old.id).await? else {
+            return Ok(());
+        };
+        for role in profile.roles() {
+            remove_role(iam, &old.id, role.role_name()).await?;
+        }
+        match iam
+            .delete_instance_profile()
+            .instance_profile_name(&old.id)
+            .send()
+            .await
+            .aws(&Call::deleting("DeleteInstanceProfile", &old.id))
+        {
+            Err(e) if !is_not_found(&e) => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    async fn find(
+        &self,
+        clients: &AwsClients,
+        identity: &ResourceIdentity,
+        _ctx: &CallContext,
+    ) -> Result<
+        Vec<(
+            String,
+            TypedObserved<InstanceProfileInputs, InstanceProfileOutputs>,
+        )>,
+        ProviderError,
+    > {
+        let iam = clients.iam().await?;
+        let profiles: Vec<InstanceProfile> = iam
+            .list_instance_profiles()
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .aws(&Call::new("ListInstanceProfiles", "instance profiles"))?;
+        let mut found = Vec::new();
+        for candidate in profiles.iter().filter(|p| {
+            p.instance_profile_name()
+                .starts_with(identity.name.as_str())
+        }) {
+            if let Some(profile) = get(iam, candidate.instance_profile_name()).await?
+                && tags::names_identity(iam_pairs(profile.tags()), identity)
+            {
+                found.push((
+                    profile.instance_profile_name().to_owned(),
+                    observe(&profile, None),
+                ));
+            }
+        }
+        Ok(found)
+    }
+}

@@ -1,0 +1,388 @@
+//! Build-time checks of the DSL: every problem reported at once, naming resource, field, value
+//! and fix; and the shape of the graphs the modules build. No AWS call is made.
+
+use girder_aws::prelude::*;
+use girder_aws::seed;
+use girder_core::{Diagnostic, Diagnostics, Stack};
+
+fn diagnostics_of(build: impl FnOnce(&mut Stack)) -> Diagnostics {
+    let mut s = Stack::new("dev");
+    build(&mut s);
+    match s.finish() {
+        Ok(graph) => graph.warnings().clone(),
+        Err(diagnostics) => diagnostics,
+    }
+}
+
+fn find<'a>(diagnostics: &'a Diagnostics, field: &str) -> &'a Diagnostic {
+    diagnostics
+        .iter()
+        .find(|d| d.field.as_deref() == Some(field))
+        .unwrap_or_else(|| panic!("no diagnostic for `{field}` in:\n{diagnostics}"))
+}
+
+fn complete(d: &Diagnostic) {
+    assert!(d.resource.is_some(), "no resource: {d}");
+    assert!(d.field.is_some(), "no field: {d}");
+    assert!(d.fix.is_some(), "no fix: {d}");
+}
+
+#[test]
+fn the_seed_builds_without_problems() {
+    let mut s = Stack::new("dev");
+    seed::cluster(&mut s);
+    match s.finish() {
+        Ok(graph) => assert!(graph.warnings().is_empty(), "{}", graph.warnings()),
+        Err(d) => panic!("{d}"),
+    }
+}
+
+#[test]
+fn the_seed_network_has_the_expected_resources() {
+    let mut s = Stack::new("dev");
+    let vpc = seed::network(&mut s);
+    let graph = s.finish().unwrap();
+    let count = |type_name: &str| {
+        graph
+            .nodes()
+            .iter()
+            .filter(|n| n.spec.type_name == type_name)
+            .count()
+    };
+    assert_eq!(count("aws:ec2/vpc"), 1);
+    assert_eq!(count("aws:ec2/subnet"), 9);
+    assert_eq!(count("aws:ec2/internetGateway"), 1);
+    assert_eq!(count("aws:ec2/natGateway"), 1);
+    assert_eq!(count("aws:ec2/eip"), 1);
+    // public, one private per AZ, intra
+    assert_eq!(count("aws:ec2/routeTable"), 5);
+    // 0.0.0.0/0 to the internet gateway, and to the NAT from each private table
+    assert_eq!(count("aws:ec2/route"), 4);
+    assert_eq!(count("aws:ec2/routeTableAssociation"), 9);
+    assert_eq!(count("aws:ec2/flowLog"), 1);
+    assert_eq!(count("aws:logs/logGroup"), 1);
+    assert_eq!(count("aws:iam/role"), 1);
+    assert_eq!(count("aws:iam/rolePolicy"), 1);
+    assert_eq!(graph.len(), 35);
+    assert_eq!(vpc.azs(), ["us-east-1a", "us-east-1b", "us-east-1c"]);
+    let cidrs = |tier| {
+        vpc.subnets(tier)
+            .iter()
+            .map(|s| s.cidr().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        cidrs(Tier::Private),
+        ["10.10.0.0/20", "10.10.16.0/20", "10.10.32.0/20"]
+    );
+    assert_eq!(
+        cidrs(Tier::Public),
+        ["10.10.96.0/24", "10.10.97.0/24", "10.10.98.0/24"]
+    );
+    assert_eq!(
+        cidrs(Tier::Intra),
+        ["10.10.102.0/24", "10.10.103.0/24", "10.10.104.0/24"]
+    );
+}
+
+#[test]
+fn every_vpc_problem_is_reported_at_once() {
+    let diagnostics = diagnostics_of(|s| {
+        Vpc::new("bad")
+            .cidr("10.0.0.0/33")
+            .azs(["us-east-1a", "eu-west-1b", "us-east-1a"])
+            .public_subnets(["10.0.0.0/24"])
+            .add(s);
+        Vpc::new("worse")
+            .cidr("10.1.0.0/16")
+            .region("us-east-1")
+            .azs(["us-east-1a", "us-east-1z"])
+            .public_subnets(["10.1.0.0/24", "10.2.0.0/24"])
+            .private_subnets(["10.1.0.0/23", "not-a-cidr"])
+            .nat(Nat::Single)
+            .add(s);
+        Vpc::new("tiny")
+            .cidr("10.3.0.0/24")
+            .azs(["us-east-1a", "us-east-1b"])
+            .private_subnets(Subnets::Size(25))
+            .intra_subnets(Subnets::Size(25))
+            .add(s);
+        Vpc::new("hostbits")
+            .cidr("10.4.1.0/16")
+            .region("us-east-1")
+            .azs(9)
+            .add(s);
+    });
+    assert!(diagnostics.has_errors());
+    for d in diagnostics.iter() {
+        complete(d);
+    }
+    let by = |resource: &str, field: &str| {
+        diagnostics
+            .iter()
+            .find(|d| d.resource.as_deref() == Some(resource) && d.field.as_deref() == Some(field))
+            .unwrap_or_else(|| {
+                panic!("no diagnostic for `{resource}`.`{field}` in:\n{diagnostics}")
+            })
+            .clone()
+    };
+    assert_eq!(by("bad-vpc", "cidr").value.as_deref(), Some("10.0.0.0/33"));
+    assert!(by("bad-vpc", "azs[1]").message.contains("eu-west-1"));
+    assert!(by("bad-vpc", "azs[2]").message.contains("twice"));
+    assert!(
+        by("worse-vpc", "azs[1]")
+            .fix
+            .unwrap()
+            .contains("us-east-1f")
+    );
+    assert!(
+        by("worse-vpc", "public_subnets[1]")
+            .message
+            .contains("not inside")
+    );
+    assert!(
+        by("worse-vpc", "private_subnets[0]")
+            .message
+            .contains("overlaps public_subnets[0]")
+    );
+    assert_eq!(
+        by("worse-vpc", "private_subnets[1]").value.as_deref(),
+        Some("not-a-cidr")
+    );
+    assert!(
+        by("bad-vpc", "public_subnets")
+            .message
+            .contains("one subnet per AZ")
+    );
+    assert!(
+        by("tiny-vpc", "intra_subnets")
+            .message
+            .contains("not enough address space")
+    );
+    assert!(
+        by("hostbits-vpc", "cidr")
+            .fix
+            .unwrap()
+            .contains("10.4.0.0/16")
+    );
+    assert!(
+        by("hostbits-vpc", "azs")
+            .message
+            .contains("us-east-1 has 6")
+    );
+}
+
+#[test]
+fn nat_needs_public_subnets_and_tags_are_checked() {
+    let diagnostics = diagnostics_of(|s| {
+        Vpc::new("x")
+            .cidr("10.0.0.0/16")
+            .azs(["eu-west-1a", "eu-west-1b"])
+            .private_subnets(Auto)
+            .nat(Nat::PerAz)
+            .tag("aws:owner", "me")
+            .add(s);
+    });
+    assert!(find(&diagnostics, "nat").message.contains("public subnets"));
+    assert!(
+        find(&diagnostics, "tags.aws:owner")
+            .message
+            .contains("reserved")
+    );
+}
+
+#[test]
+fn an_az_count_needs_the_region_and_can_use_it() {
+    let diagnostics = diagnostics_of(|s| {
+        Vpc::new("x")
+            .cidr("10.0.0.0/16")
+            .azs(3)
+            .private_subnets(Auto)
+            .add(s);
+    });
+    assert!(
+        find(&diagnostics, "azs")
+            .fix
+            .as_deref()
+            .unwrap()
+            .contains("region")
+    );
+    let mut s = Stack::new("dev");
+    let vpc = Vpc::new("x")
+        .cidr("10.0.0.0/16")
+        .region("ap-northeast-1")
+        .azs(2)
+        .private_subnets(Auto)
+        .add(&mut s);
+    assert_eq!(vpc.azs(), ["ap-northeast-1a", "ap-northeast-1c"]);
+    assert!(s.finish().is_ok());
+}
+
+#[test]
+fn every_eks_problem_is_reported_at_once() {
+    // A range written largest first, as a typo would have it.
+    let (high, low) = (5, 3);
+    let diagnostics = diagnostics_of(|s| {
+        let vpc = Vpc::new("net")
+            .cidr("10.0.0.0/16")
+            .azs(["us-east-1a"])
+            .private_subnets(Auto)
+            .add(s);
+        Eks::new("c")
+            .version("1.7")
+            .vpc(&vpc)
+            .nodegroups([
+                Eks::nodegroup(OnDemand)
+                    .name("a")
+                    .instance_types(["t3.medium"])
+                    .size(high..=low, 4),
+                Eks::nodegroup(OnDemand)
+                    .name("b")
+                    .instance_types(["t3.medium"])
+                    .size(1..=3, 7),
+                Eks::nodegroup(Spot)
+                    .name("c")
+                    .instance_types(Vec::<String>::new())
+                    .size(1..=2, 1),
+                Eks::nodegroup(Spot)
+                    .name("d")
+                    .instance_types(["m5.large"])
+                    .size(1..=2, 1),
+            ])
+            .add(s);
+        Eks::new("d").version("latest").add(s);
+    });
+    for d in diagnostics.errors() {
+        complete(d);
+    }
+    let at = |resource: &str, field: &str| {
+        diagnostics
+            .iter()
+            .find(|d| d.resource.as_deref() == Some(resource) && d.field.as_deref() == Some(field))
+            .unwrap_or_else(|| {
+                panic!("no diagnostic for `{resource}`.`{field}` in:\n{diagnostics}")
+            })
+            .clone()
+    };
+    assert!(at("c-cluster", "subnets").message.contains("two AZs"));
+    assert!(
+        at("c-cluster", "version")
+            .message
+            .contains("does not support")
+    );
+    assert!(at("d-cluster", "version").message.contains("`1.NN`"));
+    assert!(at("d-cluster", "vpc").message.contains("no network"));
+    assert!(at("c-a", "size").message.contains("above the maximum"));
+    assert!(at("c-b", "size.desired").message.contains("outside 1..=3"));
+    assert!(
+        at("c-c", "instance_types")
+            .message
+            .contains("no instance types")
+    );
+    let spot = at("c-d", "instance_types");
+    assert!(spot.severity == girder_core::Severity::Warning && spot.message.contains("SPOT"));
+    assert!(at("c-cluster", "vpc").message.contains("not tagged"));
+}
+
+#[test]
+fn irsa_trust_is_scoped_to_one_service_account() {
+    let mut s = Stack::new("dev");
+    let seed = seed::cluster(&mut s);
+    let graph = s.finish().unwrap();
+    let role = graph.node(seed.external_dns.node());
+    let trust = role
+        .spec
+        .inputs
+        .field("assume_role_policy")
+        .expect("trust policy");
+    // The document depends on the OIDC provider (principal and condition keys).
+    let oidc = graph.find("yolo-oidc").unwrap();
+    assert!(trust.dependencies().iter().any(|n| n.index() == oidc));
+    let resolved = trust
+        .resolve(&|node| {
+            static OIDC: std::sync::OnceLock<girder_core::Value> = std::sync::OnceLock::new();
+            let _ = node;
+            Some(OIDC.get_or_init(|| {
+                girder_core::object! {
+                    "arn" => "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABC",
+                    "issuer_host" => "oidc.eks.us-east-1.amazonaws.com/id/ABC"
+                }
+            }))
+        })
+        .unwrap()
+        .to_json();
+    let statement = &resolved["Statement"][0];
+    assert_eq!(statement["Action"][0], "sts:AssumeRoleWithWebIdentity");
+    assert_eq!(
+        statement["Principal"]["Federated"],
+        "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABC"
+    );
+    assert_eq!(
+        statement["Condition"]["StringEquals"]["oidc.eks.us-east-1.amazonaws.com/id/ABC:sub"],
+        "system:serviceaccount:kube-system:external-dns"
+    );
+    assert_eq!(
+        statement["Condition"]["StringEquals"]["oidc.eks.us-east-1.amazonaws.com/id/ABC:aud"],
+        "sts.amazonaws.com"
+    );
+}
+
+#[test]
+fn the_kubernetes_provider_node_is_built_from_cluster_outputs() {
+    let mut s = Stack::new("dev");
+    let seed = seed::cluster(&mut s);
+    let k8s = seed.eks.kubernetes(&mut s);
+    let graph = s.finish().unwrap();
+    let node = graph.node(k8s.node());
+    assert_eq!(node.spec.type_name, "k8s:provider");
+    assert_eq!(node.spec.name, "yolo-k8s");
+    let auth = node
+        .spec
+        .inputs
+        .field("auth")
+        .unwrap()
+        .as_literal()
+        .unwrap()
+        .to_json();
+    assert_eq!(
+        auth,
+        serde_json::json!({"kind": "aws-eks", "cluster": "yolo", "region": "us-east-1"})
+    );
+    let cluster = graph.find("yolo-cluster").unwrap();
+    let on_demand = graph.find("yolo-on-demand").unwrap();
+    let spot = graph.find("yolo-spot").unwrap();
+    for dependency in [cluster, on_demand, spot] {
+        assert!(
+            node.dependencies.contains(&dependency),
+            "{:?}",
+            node.dependencies
+        );
+    }
+}
+
+#[test]
+fn nodegroups_carry_autoscaler_tags_and_ignore_the_desired_size() {
+    let mut s = Stack::new("dev");
+    seed::cluster(&mut s);
+    let graph = s.finish().unwrap();
+    let group = graph.node_at(graph.find("yolo-spot").unwrap());
+    let tags = group
+        .spec
+        .inputs
+        .field("tags")
+        .unwrap()
+        .as_literal()
+        .unwrap()
+        .to_json();
+    assert_eq!(tags["k8s.io/cluster-autoscaler/enabled"], "true");
+    assert_eq!(tags["k8s.io/cluster-autoscaler/yolo"], "owned");
+    assert_eq!(group.spec.options.ignore_changes, ["scaling.desired_size"]);
+    let capacity = group
+        .spec
+        .inputs
+        .field("capacity_type")
+        .unwrap()
+        .as_literal()
+        .unwrap();
+    assert_eq!(capacity.as_str(), Some("SPOT"));
+}
