@@ -1,0 +1,158 @@
+//! Shared setup of the tests against moto: a server on a free loopback port, the AWS package
+//! pointed at it with fixed credentials and a request counter, the engine harness, and SDK
+//! clients for checking results through the AWS API.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::time::{Duration, Instant};
+
+use aws_credential_types::Credentials;
+use girder_aws::{ApiCalls, AwsSettings};
+use girder_core::{Graph, Stack};
+use girder_engine::{ApplyReport, Plan, Registry, StepKind};
+use girder_testing::harness::Harness;
+use girder_testing::moto::MotoServer;
+use girder_testing::sim::SimPackage;
+
+/// A moto server, the harness over it, and clients to look at what exists.
+pub struct Env {
+    pub moto: MotoServer,
+    pub calls: ApiCalls,
+    pub settings: AwsSettings,
+    pub harness: Harness,
+    pub ec2: aws_sdk_ec2::Client,
+    pub iam: aws_sdk_iam::Client,
+    pub eks: aws_sdk_eks::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
+}
+
+impl Env {
+    /// Starts moto (failing, not skipping, if it is not installed) and the engine over it.
+    pub async fn start() -> Env {
+        let moto =
+            MotoServer::start().expect("moto_server must be installed: run scripts/python-deps.sh");
+        let calls = ApiCalls::default();
+        // Everything explicit: no environment, no profile, no instance metadata — only the
+        // loopback endpoint is ever contacted.
+        let settings = AwsSettings::default()
+            .region("us-east-1")
+            .endpoint_url(moto.endpoint())
+            .credentials(Credentials::new("testing", "testing", None, None, "moto"))
+            .count_calls(calls.clone());
+        let registry = Registry::new().with(girder_aws::package_with(settings.clone()));
+        let mut harness = Harness::with_registry("dev", SimPackage::in_memory(), registry);
+        // Failures should show at once in tests, not after a minute of backoff.
+        harness.apply_options.retry.max_attempts = 3;
+        harness.apply_options.retry.min_delay = Duration::from_millis(50);
+        let config = settings.load().await;
+        Env {
+            ec2: aws_sdk_ec2::Client::new(&config),
+            iam: aws_sdk_iam::Client::new(&config),
+            eks: aws_sdk_eks::Client::new(&config),
+            logs: aws_sdk_cloudwatchlogs::Client::new(&config),
+            moto,
+            calls,
+            settings,
+            harness,
+        }
+    }
+
+    /// Plans and applies, failing the test on any failed action; returns the plan and the
+    /// wall time of the apply.
+    pub async fn apply(&self, graph: &Graph) -> (Plan, Duration) {
+        let plan = self.harness.plan(graph).await.expect("plan");
+        let started = Instant::now();
+        let report = self
+            .harness
+            .apply(graph, plan.clone())
+            .await
+            .expect("apply");
+        assert_success(&report);
+        (plan, started.elapsed())
+    }
+
+    /// Plans, asserting nothing would change.
+    pub async fn assert_converged(&self, graph: &Graph) {
+        let plan = self.harness.plan(graph).await.expect("plan");
+        assert!(
+            !plan.has_changes(),
+            "expected no changes, got {:#?}",
+            changes(&plan)
+        );
+    }
+
+    /// The requests one refresh (a plan) makes.
+    pub async fn refresh_calls(
+        &self,
+        graph: &Graph,
+    ) -> (u64, std::collections::BTreeMap<String, u64>) {
+        self.calls.reset();
+        self.harness.plan(graph).await.expect("plan");
+        let by_operation = self.calls.snapshot();
+        (by_operation.values().sum(), by_operation)
+    }
+}
+
+/// Builds a program.
+pub fn build(program: impl FnOnce(&mut Stack)) -> Graph {
+    let mut s = Stack::new("dev");
+    program(&mut s);
+    s.finish().unwrap_or_else(|d| panic!("{d}"))
+}
+
+/// Fails with the report's failures.
+pub fn assert_success(report: &ApplyReport) {
+    assert!(
+        report.is_success(),
+        "failed: {:#?}\nskipped: {:?}",
+        report.failed,
+        report.skipped
+    );
+}
+
+/// The changing steps of a plan: (resource, kind, changed fields).
+pub fn changes(plan: &Plan) -> Vec<(String, StepKind, Vec<String>)> {
+    plan.steps
+        .iter()
+        .filter(|s| s.is_change() && !s.is_provider())
+        .map(|s| {
+            (
+                s.resource.clone(),
+                s.kind,
+                s.diffs.iter().map(|d| d.path.to_string()).collect(),
+            )
+        })
+        .collect()
+}
+
+/// The names of the steps of one kind, sorted.
+pub fn of_kind(plan: &Plan, kind: StepKind) -> Vec<String> {
+    let mut names: Vec<String> = plan
+        .steps
+        .iter()
+        .filter(|s| s.kind == kind && !s.is_provider())
+        .map(|s| s.resource.clone())
+        .collect();
+    names.sort();
+    names
+}
+
+/// EC2 tags as a map.
+pub fn tag_map(tags: &[aws_sdk_ec2::types::Tag]) -> std::collections::BTreeMap<String, String> {
+    tags.iter()
+        .map(|t| {
+            (
+                t.key().unwrap_or_default().to_owned(),
+                t.value().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// An EC2 filter.
+pub fn filter(name: &str, values: &[&str]) -> aws_sdk_ec2::types::Filter {
+    aws_sdk_ec2::types::Filter::builder()
+        .name(name)
+        .set_values(Some(values.iter().map(|v| (*v).to_owned()).collect()))
+        .build()
+}
