@@ -246,6 +246,10 @@ pub(crate) fn classify(code: &str, status: Option<u16>, call: &Call) -> (ErrorKi
             ErrorKind::Retryable,
             "AWS asked to slow down; girder retries with backoff",
         ),
+        Some(404) => (
+            ErrorKind::NotFound,
+            "it does not exist (or the endpoint does not know the operation)",
+        ),
         Some(401 | 403) => (
             ErrorKind::Unauthorized,
             "check the credentials and the principal's IAM permissions",

@@ -54,6 +54,13 @@ pub fn free_port() -> std::io::Result<u16> {
 impl MotoServer {
     /// Starts moto on a free loopback port and waits until it answers.
     pub fn start() -> Result<MotoServer, MotoError> {
+        MotoServer::start_with_env(&[])
+    }
+
+    /// Starts moto with extra environment variables for the server process, such as
+    /// `MOTO_IAM_LOAD_MANAGED_POLICIES=true` (so AWS managed policies like
+    /// `AmazonEKSClusterPolicy` exist and can be attached).
+    pub fn start_with_env(env: &[(&str, &str)]) -> Result<MotoServer, MotoError> {
         let binary = moto_binary();
         if !binary.exists() {
             return Err(MotoError::NotInstalled(binary.display().to_string()));
@@ -63,6 +70,7 @@ impl MotoServer {
             let port = free_port().map_err(|e| MotoError::Start(e.to_string()))?;
             let child = Command::new(&binary)
                 .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .envs(env.iter().copied())
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())

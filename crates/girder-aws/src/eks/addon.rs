@@ -11,7 +11,7 @@ use girder_engine::{CallContext, ErrorKind, ProviderError, ResourceIdentity, Res
 use serde::{Deserialize, Serialize};
 
 use crate::clients::AwsClients;
-use crate::eks::{eks_tags, tagged_as, update_tags, user_tags, wait_for_update};
+use crate::eks::{eks_tags, tagged_as, update_tags, user_tags};
 use crate::error::{AwsResultExt, Call, after_create, has_code, is_not_found};
 use crate::tags::Tags;
 use crate::util::{Poll, SLOW, wait_until};
@@ -257,12 +257,14 @@ impl TypedResource<AwsClients> for AddonResource {
                 .send()
                 .await
                 .aws(&Call::new("UpdateAddon", &old.identity))?;
-            match out.update().and_then(|u| u.id()) {
-                Some(id) => wait_for_update(eks, ctx, cluster, None, Some(name), id).await?,
-                None => {
-                    wait_ready(eks, ctx, cluster, name).await?;
-                }
-            }
+            crate::eks::settle(
+                eks,
+                ctx,
+                (cluster, None, Some(name)),
+                out.update().and_then(|u| u.id()),
+                || async { wait_ready(eks, ctx, cluster, name).await.map(|_| ()) },
+            )
+            .await?;
         }
         if old.inputs.tags != inputs.tags {
             update_tags(

@@ -15,7 +15,7 @@ use girder_engine::{CallContext, ErrorKind, ProviderError, ResourceIdentity, Res
 use serde::{Deserialize, Serialize};
 
 use crate::clients::AwsClients;
-use crate::eks::{eks_tags, iam_propagation, tagged_as, update_tags, user_tags, wait_for_update};
+use crate::eks::{eks_tags, iam_propagation, tagged_as, update_tags, user_tags};
 use crate::error::{AwsResultExt, Call, after_create, has_code, is_not_found};
 use crate::tags::Tags;
 use crate::util::{Poll, SLOW, keep_order, wait_until};
@@ -212,17 +212,17 @@ async fn wait_active(
     .await
 }
 
-/// Waits for the update `id` if EKS gave one, else until the cluster is ACTIVE again.
+/// Waits for the update `id` (or until the cluster is ACTIVE again).
 async fn settle(
     eks: &aws_sdk_eks::Client,
     ctx: &CallContext,
     name: &str,
     id: Option<&str>,
 ) -> Result<(), ProviderError> {
-    match id {
-        Some(id) => wait_for_update(eks, ctx, name, None, None, id).await,
-        None => wait_active(eks, ctx, name).await.map(|_| ()),
-    }
+    crate::eks::settle(eks, ctx, (name, None, None), id, || async {
+        wait_active(eks, ctx, name).await.map(|_| ())
+    })
+    .await
 }
 
 fn logging(enabled: &[String]) -> Logging {

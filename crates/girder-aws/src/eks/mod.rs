@@ -98,6 +98,28 @@ pub(crate) async fn update_tags(
     Ok(())
 }
 
+/// Waits for update `id` if EKS gave one, else (or if EKS cannot describe it: emulators do
+/// not track updates) runs `fallback`, which waits until the object is ACTIVE again.
+pub(crate) async fn settle<F, Fut>(
+    eks: &aws_sdk_eks::Client,
+    ctx: &CallContext,
+    (cluster, nodegroup, addon): (&str, Option<&str>, Option<&str>),
+    id: Option<&str>,
+    fallback: F,
+) -> Result<(), ProviderError>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<(), ProviderError>>,
+{
+    match id {
+        Some(id) => match wait_for_update(eks, ctx, cluster, nodegroup, addon, id).await {
+            Err(e) if e.kind == ErrorKind::NotFound => fallback().await,
+            other => other,
+        },
+        None => fallback().await,
+    }
+}
+
 /// Waits for an EKS update to finish (`Successful`), failing with EKS's reasons otherwise.
 pub(crate) async fn wait_for_update(
     eks: &aws_sdk_eks::Client,

@@ -20,7 +20,7 @@ use girder_engine::{CallContext, ErrorKind, ProviderError, ResourceIdentity, Res
 use serde::{Deserialize, Serialize};
 
 use crate::clients::AwsClients;
-use crate::eks::{eks_tags, iam_propagation, tagged_as, update_tags, user_tags, wait_for_update};
+use crate::eks::{eks_tags, iam_propagation, tagged_as, update_tags, user_tags};
 use crate::error::{AwsResultExt, Call, after_create, has_code, is_not_found};
 use crate::tags::Tags;
 use crate::util::{Poll, SLOW, keep_order, name_suffix, wait_until};
@@ -427,10 +427,14 @@ impl TypedResource<AwsClients> for NodegroupResource {
         let eks = clients.eks().await?;
         let (cluster, name) = split_id(&old.id)?;
         let settle = |id: Option<String>| async move {
-            match id {
-                Some(id) => wait_for_update(eks, ctx, cluster, Some(name), None, &id).await,
-                None => wait_active(eks, ctx, cluster, name).await.map(|_| ()),
-            }
+            crate::eks::settle(
+                eks,
+                ctx,
+                (cluster, Some(name), None),
+                id.as_deref(),
+                || async { wait_active(eks, ctx, cluster, name).await.map(|_| ()) },
+            )
+            .await
         };
         let config_changed = old.inputs.scaling != inputs.scaling
             || old.inputs.labels != inputs.labels

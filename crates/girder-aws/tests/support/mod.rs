@@ -30,7 +30,9 @@ impl Env {
     /// Starts moto (failing, not skipping, if it is not installed) and the engine over it.
     pub async fn start() -> Env {
         let moto =
-            MotoServer::start().expect("moto_server must be installed: run scripts/python-deps.sh");
+            // AWS managed policies (AmazonEKSClusterPolicy, …) exist in AWS; moto loads them on request.
+            MotoServer::start_with_env(&[("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")])
+                .expect("moto_server must be installed: run scripts/python-deps.sh");
         let calls = ApiCalls::default();
         // Everything explicit: no environment, no profile, no instance metadata — only the
         // loopback endpoint is ever contacted.
