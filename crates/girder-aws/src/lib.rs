@@ -48,7 +48,9 @@ pub mod prelude {
         Addon, Api, Audit, Authenticator, Capacity, ControllerManager, Eks, EksHandle, Endpoint,
         OnDemand, Scheduler, Spot, TaintEffect, policies,
     };
-    pub use crate::dsl::iam::{InstanceProfile, ManagedPolicy, OidcProvider, Role, RoleHandle};
+    pub use crate::dsl::iam::{
+        IamRole, IamRoleHandle, InstanceProfile, ManagedPolicy, OidcProvider,
+    };
     pub use crate::dsl::logs::LogGroup;
     pub use crate::dsl::network::{Rule, SecurityGroup};
     pub use crate::dsl::vpc::{Auto, Azs, FlowLogs, Nat, Subnets, Traffic, Vpc, VpcHandle};

@@ -7,7 +7,7 @@ use girder_core::Stack;
 use crate::dsl::eks::{
     Api, ControllerManager, Eks, EksHandle, OnDemand, Scheduler, Spot, policies,
 };
-use crate::dsl::iam::RoleHandle;
+use crate::dsl::iam::IamRoleHandle;
 use crate::dsl::vpc::{Auto, FlowLogs, Nat, Vpc, VpcHandle};
 use crate::ids::HostedZoneArn;
 
@@ -49,9 +49,9 @@ pub struct SeedCluster {
     /// The cluster.
     pub eks: EksHandle,
     /// cluster-autoscaler's role (`kube-system/cluster-autoscaler`).
-    pub cluster_autoscaler: RoleHandle,
+    pub cluster_autoscaler: IamRoleHandle,
     /// external-dns's role (`kube-system/external-dns`).
-    pub external_dns: RoleHandle,
+    pub external_dns: IamRoleHandle,
 }
 
 /// The seed's network plus the cluster: control-plane logs `api`, `controllerManager` and

@@ -67,6 +67,18 @@ pub(crate) fn name_suffix() -> String {
     uuid::Uuid::new_v4().simple().to_string()[..8].to_owned()
 }
 
+/// The prefix a generated name (`<prefix><8 hex digits>`) was made from, if it looks like one
+/// (for resources found or imported without recorded inputs).
+pub(crate) fn generated_prefix(name: &str) -> Option<&str> {
+    let cut = name.len().checked_sub(8)?;
+    let (prefix, suffix) = name.split_at_checked(cut)?;
+    (prefix.ends_with('-')
+        && suffix
+            .chars()
+            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()))
+    .then_some(prefix)
+}
+
 /// True if `items` are unique (for duplicate checks in builders).
 pub(crate) fn first_duplicate<T: PartialEq>(items: &[T]) -> Option<&T> {
     items
@@ -100,5 +112,7 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(first_duplicate(&[1, 2, 1]), Some(&1));
         assert_eq!(first_duplicate(&[1, 2]), None);
+        assert_eq!(generated_prefix(&format!("role-{a}")), Some("role-"));
+        assert_eq!(generated_prefix("my-role"), None);
     }
 }

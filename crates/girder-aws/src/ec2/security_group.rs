@@ -64,9 +64,14 @@ fn observe_group(
 ) -> TypedObserved<SecurityGroupInputs, SecurityGroupOutputs> {
     let name = group.group_name().unwrap_or_default().to_owned();
     // A generated name reads back as the prefix it was made from.
-    let prefix = recorded
-        .and_then(|r| r.name_prefix.clone())
-        .filter(|p| name.starts_with(p.as_str()));
+    let prefix = match recorded {
+        Some(r) => r
+            .name_prefix
+            .clone()
+            .filter(|p| name.starts_with(p.as_str())),
+        // Found or imported without a record: a name that looks generated reads as its prefix.
+        None => crate::util::generated_prefix(&name).map(str::to_owned),
+    };
     (
         SecurityGroupInputs {
             name: prefix.is_none().then(|| name.clone()),

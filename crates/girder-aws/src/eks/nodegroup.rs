@@ -138,11 +138,15 @@ fn observe(
     recorded: Option<&NodegroupInputs>,
 ) -> TypedObserved<NodegroupInputs, NodegroupOutputs> {
     let name = group.nodegroup_name().unwrap_or_default().to_owned();
-    let prefix = recorded
-        .and_then(|r| r.nodegroup_name_prefix.clone())
-        .filter(|p| {
-            recorded.is_some_and(|r| r.nodegroup_name.is_none()) && name.starts_with(p.as_str())
-        });
+    let prefix = match recorded {
+        Some(r) if r.nodegroup_name.is_none() => r
+            .nodegroup_name_prefix
+            .clone()
+            .filter(|p| name.starts_with(p.as_str())),
+        Some(_) => None,
+        // Found or imported without a record: a name that looks generated reads as its prefix.
+        None => crate::util::generated_prefix(&name).map(str::to_owned),
+    };
     let scaling = group.scaling_config();
     let keep_default = |recorded_none: bool| recorded.is_some() && recorded_none;
     (

@@ -63,6 +63,11 @@ pub(crate) fn name_inputs(
 ) -> (Option<String>, Option<String>) {
     match (recorded_name, recorded_prefix) {
         (None, Some(prefix)) if actual.starts_with(prefix) => (None, Some(prefix.to_owned())),
+        // Found or imported without a record: a name that looks generated reads as its prefix.
+        (None, None) => match crate::util::generated_prefix(actual) {
+            Some(prefix) => (None, Some(prefix.to_owned())),
+            None => (Some(actual.to_owned()), None),
+        },
         _ => (Some(actual.to_owned()), None),
     }
 }

@@ -1,14 +1,11 @@
 //! The `Eks` builder: checks, and the resources it adds.
 
-use std::collections::BTreeSet;
-
-use girder_core::{Diagnostic, Input, IntoInput, Output, ResourceDecl, Stack, WithOptions};
-use ipnet::Ipv4Net;
+use girder_core::{Input, IntoInput, Output, ResourceDecl, Stack, WithOptions};
 
 use super::handle::EksHandle;
-use super::{Addon, Capacity, Endpoint, LogType, Nodegroup, SUPPORTED_VERSIONS};
+use super::{Addon, Capacity, Endpoint, LogType, Nodegroup};
 use crate::dsl::cidr::Tier;
-use crate::dsl::iam::{OidcProvider, Role};
+use crate::dsl::iam::{IamRole, OidcProvider};
 use crate::dsl::logs::LogGroup;
 use crate::dsl::network::{Rule, SecurityGroup};
 use crate::dsl::vpc::VpcHandle;
@@ -19,7 +16,6 @@ use crate::eks::nodegroup::NODEGROUP;
 use crate::iam::document::PolicyDocument;
 use crate::ids::{PolicyArn, RoleArn, SubnetId};
 use crate::tags::Tags;
-use crate::util::first_duplicate;
 
 /// An EKS cluster under construction.
 ///
@@ -53,18 +49,18 @@ use crate::util::first_duplicate;
 #[derive(Clone, Debug)]
 pub struct Eks {
     pub(super) name: String,
-    version: Option<String>,
-    vpc: Option<VpcHandle>,
-    region: Option<String>,
-    control_plane_tier: Option<Tier>,
-    endpoint: Endpoint,
-    log_types: Vec<LogType>,
-    log_retention_days: i32,
-    cluster_role: Option<Input<RoleArn>>,
-    node_role: Option<Input<RoleArn>>,
-    nodegroups: Vec<Nodegroup>,
-    addons: Vec<Addon>,
-    tags: Tags,
+    pub(super) version: Option<String>,
+    pub(super) vpc: Option<VpcHandle>,
+    pub(super) region: Option<String>,
+    pub(super) control_plane_tier: Option<Tier>,
+    pub(super) endpoint: Endpoint,
+    pub(super) log_types: Vec<LogType>,
+    pub(super) log_retention_days: i32,
+    pub(super) cluster_role: Option<Input<RoleArn>>,
+    pub(super) node_role: Option<Input<RoleArn>>,
+    pub(super) nodegroups: Vec<Nodegroup>,
+    pub(super) addons: Vec<Addon>,
+    pub(super) tags: Tags,
 }
 
 impl Eks {
@@ -172,247 +168,7 @@ impl Eks {
         self
     }
 
-    fn check(&self, s: &mut Stack) {
-        let resource = format!("{}-cluster", self.name);
-        let name_ok = !self.name.is_empty()
-            && self.name.len() <= 100
-            && self.name.starts_with(|c: char| c.is_ascii_alphanumeric())
-            && self
-                .name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-        if !name_ok {
-            s.report(
-                Diagnostic::error("an EKS cluster name has 1 to 100 letters, digits, `-` and `_`, starting with a letter or digit")
-                    .resource(&resource)
-                    .field("name")
-                    .value(&self.name)
-                    .fix("use a name such as `prod-eu`"),
-            );
-        }
-        if let Some(version) = &self.version {
-            check_version(s, &resource, "version", version);
-        }
-        if !self.endpoint.public && !self.endpoint.private {
-            s.report(
-                Diagnostic::error("the API endpoint must be public, private or both")
-                    .resource(&resource)
-                    .field("endpoint")
-                    .fix("use `Endpoint::public_and_private()` or `Endpoint::private()`"),
-            );
-        }
-        for cidr in &self.endpoint.public_cidrs {
-            if cidr.parse::<Ipv4Net>().is_err() {
-                s.report(
-                    Diagnostic::error("not an IPv4 CIDR block")
-                        .resource(&resource)
-                        .field("endpoint.public_cidrs")
-                        .value(cidr)
-                        .fix("write it like `203.0.113.0/24`"),
-                );
-            }
-        }
-        if let Some(duplicate) = first_duplicate(&self.log_types) {
-            s.report(
-                Diagnostic::warning("a control-plane log type is listed twice")
-                    .resource(&resource)
-                    .field("control_plane_logs")
-                    .value(duplicate.as_str())
-                    .fix("list each log type once"),
-            );
-        }
-        match &self.vpc {
-            None => s.report(
-                Diagnostic::error("the cluster has no network")
-                    .resource(&resource)
-                    .field("vpc")
-                    .fix("add `.vpc(&vpc)` with a `Vpc` that has private (and ideally intra) subnets"),
-            ),
-            Some(vpc) => {
-                let tier = self.control_plane_tier();
-                let subnets = vpc.subnets(tier);
-                let zones: BTreeSet<&str> = subnets.iter().map(|s| s.az()).collect();
-                if zones.len() < 2 {
-                    s.report(
-                        Diagnostic::error(format!(
-                            "EKS needs control-plane subnets in two AZs at least; the {tier} tier has {} subnet(s) in {} AZ(s)",
-                            subnets.len(),
-                            zones.len()
-                        ))
-                        .resource(&resource)
-                        .field("subnets")
-                        .value(zones.iter().copied().collect::<Vec<_>>().join(", "))
-                        .fix("give the VPC two or more AZs, or choose another tier with `.control_plane_subnets(..)`"),
-                    );
-                }
-                if !vpc.eks_clusters().contains(&self.name) {
-                    s.report(
-                        Diagnostic::warning(format!(
-                            "the VPC's subnets are not tagged for this cluster (`kubernetes.io/cluster/{}`)",
-                            self.name
-                        ))
-                        .resource(&resource)
-                        .field("vpc")
-                        .value(vpc.name())
-                        .fix(format!("add `.eks_cluster(\"{}\")` to the Vpc builder", self.name)),
-                    );
-                }
-            }
-        }
-        let names: Vec<String> = self.nodegroups.iter().map(Nodegroup::group_name).collect();
-        if let Some(duplicate) = first_duplicate(&names) {
-            s.report(
-                Diagnostic::error("two nodegroups have the same name")
-                    .resource(format!("{}-{duplicate}", self.name))
-                    .field("name")
-                    .value(duplicate)
-                    .fix("name them apart with `.name(..)`"),
-            );
-        }
-        for group in &self.nodegroups {
-            self.check_nodegroup(s, group);
-        }
-        let addons: Vec<&str> = self.addons.iter().map(|a| a.name.as_str()).collect();
-        if let Some(duplicate) = first_duplicate(&addons) {
-            s.report(
-                Diagnostic::error("an add-on is listed twice")
-                    .resource(format!("{}-addon-{duplicate}", self.name))
-                    .field("addon")
-                    .value(duplicate)
-                    .fix("list each add-on once"),
-            );
-        }
-    }
-
-    fn check_nodegroup(&self, s: &mut Stack, group: &Nodegroup) {
-        let name = group.group_name();
-        let resource = format!("{}-{name}", self.name);
-        let name_ok = !name.is_empty()
-            && name.len() <= 54
-            && name.starts_with(|c: char| c.is_ascii_alphanumeric())
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-        if !name_ok {
-            s.report(
-                Diagnostic::error("a nodegroup name has 1 to 54 letters, digits, `-` and `_` (girder adds a 9-character suffix)")
-                    .resource(&resource)
-                    .field("name")
-                    .value(&name)
-                    .fix("use a short name such as `general`"),
-            );
-        }
-        if group.min > group.max {
-            s.report(
-                Diagnostic::error("the minimum size is above the maximum")
-                    .resource(&resource)
-                    .field("size")
-                    .value(format!("{}..={}", group.min, group.max))
-                    .fix("write the range smallest first, such as `1..=3`"),
-            );
-        } else if !(group.min..=group.max).contains(&group.desired) {
-            s.report(
-                Diagnostic::error(format!(
-                    "the desired size is outside {}..={}",
-                    group.min, group.max
-                ))
-                .resource(&resource)
-                .field("size.desired")
-                .value(group.desired)
-                .fix("choose a desired size within the range"),
-            );
-        }
-        if group.max == 0 {
-            s.report(
-                Diagnostic::error("the maximum size is 0; EKS needs at least one node of room")
-                    .resource(&resource)
-                    .field("size")
-                    .value(format!("{}..={}", group.min, group.max))
-                    .fix("allow at least one node"),
-            );
-        }
-        if group.instance_types.is_empty() {
-            s.report(
-                Diagnostic::error("the nodegroup has no instance types")
-                    .resource(&resource)
-                    .field("instance_types")
-                    .fix("add `.instance_types([\"t3.medium\"])`"),
-            );
-        }
-        for instance_type in &group.instance_types {
-            let shape_ok = instance_type
-                .split_once('.')
-                .is_some_and(|(family, size)| !family.is_empty() && !size.is_empty())
-                && instance_type
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-');
-            if !shape_ok {
-                s.report(
-                    Diagnostic::error("not an EC2 instance type")
-                        .resource(&resource)
-                        .field("instance_types")
-                        .value(instance_type)
-                        .fix("write it like `t3.medium` or `m7i.large`"),
-                );
-            }
-        }
-        if let Some(duplicate) = first_duplicate(&group.instance_types) {
-            s.report(
-                Diagnostic::warning("an instance type is listed twice")
-                    .resource(&resource)
-                    .field("instance_types")
-                    .value(duplicate)
-                    .fix("list each instance type once"),
-            );
-        }
-        if group.capacity == Capacity::Spot && group.instance_types.len() == 1 {
-            s.report(
-                Diagnostic::warning(
-                    "a SPOT nodegroup with one instance type runs out of capacity often",
-                )
-                .resource(&resource)
-                .field("instance_types")
-                .value(&group.instance_types[0])
-                .fix("diversify with similar types, such as `[\"t3.medium\", \"t3a.medium\"]`"),
-            );
-        }
-        if let Some(size) = group.disk_size
-            && !(1..=16384).contains(&size)
-        {
-            s.report(
-                Diagnostic::error("a disk size is 1 to 16384 GiB")
-                    .resource(&resource)
-                    .field("disk_size")
-                    .value(size)
-                    .fix("use a size such as 50"),
-            );
-        }
-        if let Some(version) = &group.version {
-            check_version(s, &resource, "version", version);
-        }
-        if let Some(vpc) = &self.vpc {
-            let tier = group.tier.unwrap_or(Tier::Private);
-            if !vpc.has_tier(tier) {
-                s.report(
-                    Diagnostic::error(format!("the VPC has no {tier} subnets for the nodes"))
-                        .resource(&resource)
-                        .field("subnets")
-                        .value(tier)
-                        .fix(format!("add `.{tier}_subnets(Auto)` to the Vpc, or choose another tier with `.subnets(..)`")),
-                );
-            } else if tier == Tier::Private && vpc.nat_gateway_ids().is_empty() {
-                s.report(
-                    Diagnostic::warning("nodes in private subnets without NAT cannot reach ECR or the EKS API's public endpoint")
-                        .resource(&resource)
-                        .field("subnets")
-                        .value(tier)
-                        .fix("use `.nat(Nat::Single)` or `Nat::PerAz` in the Vpc, or add VPC endpoints"),
-                );
-            }
-        }
-    }
-
-    fn control_plane_tier(&self) -> Tier {
+    pub(super) fn control_plane_tier(&self) -> Tier {
         self.control_plane_tier.unwrap_or_else(|| match &self.vpc {
             Some(vpc) if vpc.has_tier(Tier::Intra) => Tier::Intra,
             _ => Tier::Private,
@@ -436,7 +192,7 @@ impl Eks {
         let (cluster_role_arn, cluster_role_node) = match &self.cluster_role {
             Some(arn) => (arn.clone(), None),
             None => {
-                let role = Role::new(format!("{name}-cluster-role"))
+                let role = IamRole::new(format!("{name}-cluster-role"))
                     .description(format!("EKS control plane of {name}"))
                     .trust(PolicyDocument::service_trust(["eks.amazonaws.com"]))
                     .managed_policy(PolicyArn::aws_managed("AmazonEKSClusterPolicy"))
@@ -519,7 +275,7 @@ impl Eks {
         let (node_role_arn, node_role) = match &self.node_role {
             Some(arn) => (arn.clone(), None),
             None => {
-                let role = Role::new(format!("{name}-node-role"))
+                let role = IamRole::new(format!("{name}-node-role"))
                     .description(format!("EKS nodes of {name}"))
                     .trust(PolicyDocument::service_trust(["ec2.amazonaws.com"]))
                     .managed_policy(PolicyArn::aws_managed("AmazonEKSWorkerNodePolicy"))
@@ -639,28 +395,5 @@ impl Eks {
             addons,
             tags: self.tags,
         }
-    }
-}
-
-fn check_version(s: &mut Stack, resource: &str, field: &str, version: &str) {
-    let well_formed = version.split_once('.').is_some_and(|(major, minor)| {
-        major == "1" && !minor.is_empty() && minor.chars().all(|c| c.is_ascii_digit())
-    });
-    if !well_formed {
-        s.report(
-            Diagnostic::error("a Kubernetes version is written `1.NN`")
-                .resource(resource)
-                .field(field)
-                .value(version)
-                .fix(format!("use one of {}", SUPPORTED_VERSIONS.join(", "))),
-        );
-    } else if !SUPPORTED_VERSIONS.contains(&version) {
-        s.report(
-            Diagnostic::error("EKS does not support this Kubernetes version")
-                .resource(resource)
-                .field(field)
-                .value(version)
-                .fix(format!("use one of {}", SUPPORTED_VERSIONS.join(", "))),
-        );
     }
 }

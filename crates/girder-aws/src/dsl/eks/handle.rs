@@ -6,7 +6,7 @@ use girder_core::{
     ResourceHandle, Stack, Value, interpolate,
 };
 
-use crate::dsl::iam::{OidcProviderHandle, Role, RoleHandle};
+use crate::dsl::iam::{IamRole, IamRoleHandle, OidcProviderHandle};
 use crate::dsl::network::SecurityGroupHandle;
 use crate::eks::kubeconfig::{KubeconfigCluster, kubeconfig_yaml};
 use crate::iam::document::{Condition, PolicyDocument, Principal, Statement};
@@ -20,8 +20,8 @@ pub struct EksHandle {
     pub(super) region: Option<String>,
     pub(super) cluster: ResourceHandle,
     pub(super) oidc: OidcProviderHandle,
-    pub(super) cluster_role: Option<RoleHandle>,
-    pub(super) node_role: Option<RoleHandle>,
+    pub(super) cluster_role: Option<IamRoleHandle>,
+    pub(super) node_role: Option<IamRoleHandle>,
     pub(super) security_group: Option<SecurityGroupHandle>,
     pub(super) nodegroups: Vec<(String, ResourceHandle)>,
     pub(super) addons: Vec<ResourceHandle>,
@@ -81,12 +81,12 @@ impl EksHandle {
 
     /// The nodes' role ARN, if girder made the role.
     pub fn node_role_arn(&self) -> Option<Output<RoleArn>> {
-        self.node_role.as_ref().map(RoleHandle::arn)
+        self.node_role.as_ref().map(IamRoleHandle::arn)
     }
 
     /// The control plane's role ARN, if girder made the role.
     pub fn cluster_role_arn(&self) -> Option<Output<RoleArn>> {
-        self.cluster_role.as_ref().map(RoleHandle::arn)
+        self.cluster_role.as_ref().map(IamRoleHandle::arn)
     }
 
     /// The nodegroups' EKS names (with their generated suffixes), known after apply.
@@ -153,7 +153,7 @@ impl EksHandle {
             cluster: self.name.clone(),
             oidc_arn: self.oidc.arn(),
             issuer_host: self.oidc.issuer_host(),
-            role: Role::new(format!("{}-irsa-{namespace}-{service_account}", self.name))
+            role: IamRole::new(format!("{}-irsa-{namespace}-{service_account}", self.name))
                 .description(format!(
                     "Service account {namespace}/{service_account} of EKS cluster {}",
                     self.name
@@ -201,7 +201,7 @@ pub struct ServiceAccountRole {
     issuer_host: Output<String>,
     namespace: String,
     service_account: String,
-    role: Role,
+    role: IamRole,
 }
 
 impl ServiceAccountRole {
@@ -222,7 +222,7 @@ impl ServiceAccountRole {
     }
 
     /// Adds the role, its trust and policies to the stack.
-    pub fn add(self, s: &mut Stack) -> RoleHandle {
+    pub fn add(self, s: &mut Stack) -> IamRoleHandle {
         for (field, value) in [
             ("namespace", &self.namespace),
             ("service_account", &self.service_account),

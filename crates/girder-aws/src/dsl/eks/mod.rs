@@ -2,6 +2,7 @@
 //! logs, OIDC provider, managed nodegroups (ON_DEMAND and SPOT) and add-ons; IAM roles for
 //! service accounts; and the Kubernetes provider built from the cluster's outputs.
 
+mod checks;
 mod cluster;
 mod handle;
 pub mod policies;

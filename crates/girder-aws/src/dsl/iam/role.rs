@@ -1,52 +1,28 @@
-//! IAM building blocks: roles with typed trust and permission documents, managed policies,
-//! instance profiles and OpenID Connect providers.
+//! IAM roles (with inline policies and attachments) and customer-managed policies.
 
 use girder_core::{
     Dependable, Diagnostic, HasOptions, Input, IntoInput, NodeId, Output, ResourceDecl,
     ResourceHandle, ResourceOptions, Stack,
 };
 
+use super::check_name;
 use crate::dsl::{check_tags, iam_name_prefix, with_tags};
 use crate::iam::document::{DocumentKind, PolicyDocument};
-use crate::iam::instance_profile::INSTANCE_PROFILE;
-use crate::iam::oidc::OIDC_PROVIDER;
 use crate::iam::policy::{POLICY, ROLE_POLICY, ROLE_POLICY_ATTACHMENT};
 use crate::iam::role::ROLE;
-use crate::ids::{InstanceProfileArn, OidcProviderArn, PolicyArn, RoleArn, RoleName};
+use crate::ids::{PolicyArn, RoleArn, RoleName};
 use crate::tags::Tags;
-
-fn valid_iam_name(name: &str, max: usize) -> bool {
-    !name.is_empty()
-        && name.len() <= max
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "+=,.@-_".contains(c))
-}
-
-fn check_name(s: &mut Stack, resource: &str, field: &str, name: &str, max: usize) {
-    if !valid_iam_name(name, max) {
-        s.report(
-            Diagnostic::error(format!(
-                "an IAM name has 1 to {max} letters, digits and `+=,.@-_`"
-            ))
-            .resource(resource)
-            .field(field)
-            .value(name)
-            .fix("remove other characters, such as `/` or spaces"),
-        );
-    }
-}
 
 /// An IAM role under construction, with its trust policy, inline policies and attached
 /// managed policies.
 ///
 /// ```
 /// use girder_core::Stack;
-/// use girder_aws::dsl::iam::Role;
+/// use girder_aws::dsl::iam::IamRole;
 /// use girder_aws::iam::document::{PolicyDocument, Statement};
 /// use girder_aws::PolicyArn;
 /// let mut s = Stack::new("dev");
-/// let role = Role::new("nodes")
+/// let role = IamRole::new("nodes")
 ///     .trust(PolicyDocument::service_trust(["ec2.amazonaws.com"]))
 ///     .managed_policy(PolicyArn::aws_managed("AmazonEKSWorkerNodePolicy"))
 ///     .policy("describe", PolicyDocument::new().statement(
@@ -58,7 +34,7 @@ fn check_name(s: &mut Stack, resource: &str, field: &str, name: &str, max: usize
 /// # let _ = role.arn();
 /// ```
 #[derive(Clone, Debug)]
-pub struct Role {
+pub struct IamRole {
     resource: String,
     name: Option<String>,
     path: Option<String>,
@@ -72,11 +48,11 @@ pub struct Role {
     options: ResourceOptions,
 }
 
-impl Role {
+impl IamRole {
     /// A role; `resource` is its name in the stack. Its IAM name is generated from it
-    /// (IAM names are account-wide) unless [`Role::role_name`] sets one.
-    pub fn new(resource: impl Into<String>) -> Role {
-        Role {
+    /// (IAM names are account-wide) unless [`IamRole::role_name`] sets one.
+    pub fn new(resource: impl Into<String>) -> IamRole {
+        IamRole {
             resource: resource.into(),
             name: None,
             path: None,
@@ -92,56 +68,56 @@ impl Role {
     }
 
     /// The exact IAM name (it must be unique in the account).
-    pub fn role_name(mut self, name: impl Into<String>) -> Role {
+    pub fn role_name(mut self, name: impl Into<String>) -> IamRole {
         self.name = Some(name.into());
         self
     }
 
     /// The IAM path (default `/`).
-    pub fn path(mut self, path: impl Into<String>) -> Role {
+    pub fn path(mut self, path: impl Into<String>) -> IamRole {
         self.path = Some(path.into());
         self
     }
 
     /// What the role is for.
-    pub fn description(mut self, description: impl Into<String>) -> Role {
+    pub fn description(mut self, description: impl Into<String>) -> IamRole {
         self.description = Some(description.into());
         self
     }
 
     /// Who may assume the role.
-    pub fn trust(mut self, document: PolicyDocument) -> Role {
+    pub fn trust(mut self, document: PolicyDocument) -> IamRole {
         self.trust = Some(document);
         self
     }
 
     /// Adds an inline policy called `name`.
-    pub fn policy(mut self, name: impl Into<String>, document: PolicyDocument) -> Role {
+    pub fn policy(mut self, name: impl Into<String>, document: PolicyDocument) -> IamRole {
         self.inline.push((name.into(), document));
         self
     }
 
     /// Attaches a managed policy (AWS managed, such as [`PolicyArn::aws_managed`], or a
     /// [`ManagedPolicy`]'s ARN).
-    pub fn managed_policy(mut self, arn: impl IntoInput<PolicyArn>) -> Role {
+    pub fn managed_policy(mut self, arn: impl IntoInput<PolicyArn>) -> IamRole {
         self.managed.push(arn.into_input());
         self
     }
 
     /// The longest session, in seconds (3600 to 43200).
-    pub fn max_session_duration(mut self, seconds: i32) -> Role {
+    pub fn max_session_duration(mut self, seconds: i32) -> IamRole {
         self.max_session_duration = Some(seconds);
         self
     }
 
     /// A policy that bounds the role's permissions.
-    pub fn permissions_boundary(mut self, arn: impl IntoInput<PolicyArn>) -> Role {
+    pub fn permissions_boundary(mut self, arn: impl IntoInput<PolicyArn>) -> IamRole {
         self.permissions_boundary = Some(arn.into_input());
         self
     }
 
     /// Adds a tag.
-    pub fn tag(mut self, key: impl Into<String>, value: impl Into<String>) -> Role {
+    pub fn tag(mut self, key: impl Into<String>, value: impl Into<String>) -> IamRole {
         self.tags.insert(key.into(), value.into());
         self
     }
@@ -150,14 +126,14 @@ impl Role {
     pub fn tags<K: Into<String>, V: Into<String>>(
         mut self,
         tags: impl IntoIterator<Item = (K, V)>,
-    ) -> Role {
+    ) -> IamRole {
         self.tags
             .extend(tags.into_iter().map(|(k, v)| (k.into(), v.into())));
         self
     }
 
     /// Adds the role, its inline policies and attachments to the stack.
-    pub fn add(self, s: &mut Stack) -> RoleHandle {
+    pub fn add(self, s: &mut Stack) -> IamRoleHandle {
         let resource = self.resource.clone();
         if let Some(name) = &self.name {
             check_name(s, &resource, "role_name", name, 64);
@@ -264,11 +240,11 @@ impl Role {
                     .add(s);
             extras.push(attachment.node());
         }
-        RoleHandle { role, extras }
+        IamRoleHandle { role, extras }
     }
 }
 
-impl HasOptions for Role {
+impl HasOptions for IamRole {
     fn options_mut(&mut self) -> &mut ResourceOptions {
         &mut self.options
     }
@@ -277,12 +253,12 @@ impl HasOptions for Role {
 /// A role in the stack. As a dependency it stands for the role *and* its policies, so
 /// whatever depends on it starts once the role has its permissions.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RoleHandle {
+pub struct IamRoleHandle {
     role: ResourceHandle,
     extras: Vec<NodeId>,
 }
 
-impl RoleHandle {
+impl IamRoleHandle {
     /// Its ARN, known after apply.
     pub fn arn(&self) -> Output<RoleArn> {
         self.role.output("arn")
@@ -304,7 +280,7 @@ impl RoleHandle {
     }
 }
 
-impl Dependable for RoleHandle {
+impl Dependable for IamRoleHandle {
     fn node_ids(&self) -> Vec<NodeId> {
         std::iter::once(self.role.node())
             .chain(self.extras.iter().copied())
@@ -438,258 +414,6 @@ impl ManagedPolicyHandle {
 }
 
 impl Dependable for ManagedPolicyHandle {
-    fn node_ids(&self) -> Vec<NodeId> {
-        vec![self.handle.node()]
-    }
-}
-
-/// An instance profile under construction (hands a role to EC2 instances).
-///
-/// ```
-/// use girder_core::Stack;
-/// use girder_aws::dsl::iam::{InstanceProfile, Role};
-/// use girder_aws::iam::document::PolicyDocument;
-/// let mut s = Stack::new("dev");
-/// let role = Role::new("web").trust(PolicyDocument::service_trust(["ec2.amazonaws.com"])).add(&mut s);
-/// let profile = InstanceProfile::new("web-profile").role(&role).add(&mut s);
-/// assert!(s.finish().is_ok());
-/// # let _ = profile.arn();
-/// ```
-#[derive(Clone, Debug)]
-pub struct InstanceProfile {
-    resource: String,
-    role: Option<Output<RoleName>>,
-    tags: Tags,
-    options: ResourceOptions,
-}
-
-impl InstanceProfile {
-    /// An instance profile; `resource` is its name in the stack.
-    pub fn new(resource: impl Into<String>) -> InstanceProfile {
-        InstanceProfile {
-            resource: resource.into(),
-            role: None,
-            tags: Tags::new(),
-            options: ResourceOptions::default(),
-        }
-    }
-
-    /// The role it carries.
-    pub fn role(mut self, role: &RoleHandle) -> InstanceProfile {
-        self.role = Some(role.name());
-        self
-    }
-
-    /// Adds a tag.
-    pub fn tag(mut self, key: impl Into<String>, value: impl Into<String>) -> InstanceProfile {
-        self.tags.insert(key.into(), value.into());
-        self
-    }
-
-    /// Adds it to the stack.
-    pub fn add(self, s: &mut Stack) -> InstanceProfileHandle {
-        check_tags(s, &self.resource, &self.tags);
-        let mut decl = ResourceDecl::new(INSTANCE_PROFILE, &self.resource)
-            .input("name_prefix", iam_name_prefix(&self.resource))
-            .input("path", "/")
-            .options(self.options);
-        if let Some(role) = self.role {
-            decl = decl.input("role", role);
-        }
-        InstanceProfileHandle {
-            handle: with_tags(decl, &self.tags).add(s),
-        }
-    }
-}
-
-impl HasOptions for InstanceProfile {
-    fn options_mut(&mut self) -> &mut ResourceOptions {
-        &mut self.options
-    }
-}
-
-/// An instance profile in the stack.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct InstanceProfileHandle {
-    handle: ResourceHandle,
-}
-
-impl InstanceProfileHandle {
-    /// Its ARN, known after apply.
-    pub fn arn(&self) -> Output<InstanceProfileArn> {
-        self.handle.output("arn")
-    }
-
-    /// Its name, known after apply.
-    pub fn name(&self) -> Output<String> {
-        self.handle.output("name")
-    }
-}
-
-impl Dependable for InstanceProfileHandle {
-    fn node_ids(&self) -> Vec<NodeId> {
-        vec![self.handle.node()]
-    }
-}
-
-/// An IAM OpenID Connect identity provider under construction.
-///
-/// ```
-/// use girder_core::Stack;
-/// use girder_aws::dsl::iam::OidcProvider;
-/// let mut s = Stack::new("dev");
-/// let oidc = OidcProvider::new("ci")
-///     .url("https://token.actions.githubusercontent.com")
-///     .client_id("sts.amazonaws.com")
-///     .add(&mut s);
-/// assert!(s.finish().is_ok());
-/// # let _ = oidc.arn();
-/// ```
-#[derive(Clone, Debug)]
-pub struct OidcProvider {
-    resource: String,
-    url: Option<Input<String>>,
-    client_ids: Vec<String>,
-    thumbprints: Vec<String>,
-    tags: Tags,
-    options: ResourceOptions,
-}
-
-impl OidcProvider {
-    /// A provider; `resource` is its name in the stack.
-    pub fn new(resource: impl Into<String>) -> OidcProvider {
-        OidcProvider {
-            resource: resource.into(),
-            url: None,
-            client_ids: Vec::new(),
-            thumbprints: Vec::new(),
-            tags: Tags::new(),
-            options: ResourceOptions::default(),
-        }
-    }
-
-    /// The issuer URL (`https://…`).
-    pub fn url(mut self, url: impl IntoInput<String>) -> OidcProvider {
-        self.url = Some(url.into_input());
-        self
-    }
-
-    /// Adds an audience.
-    pub fn client_id(mut self, id: impl Into<String>) -> OidcProvider {
-        self.client_ids.push(id.into());
-        self
-    }
-
-    /// Adds a certificate thumbprint (SHA-1, hex). Default: the root CA of AWS-hosted issuers.
-    pub fn thumbprint(mut self, thumbprint: impl Into<String>) -> OidcProvider {
-        self.thumbprints
-            .push(thumbprint.into().to_ascii_lowercase());
-        self
-    }
-
-    /// Adds a tag.
-    pub fn tag(mut self, key: impl Into<String>, value: impl Into<String>) -> OidcProvider {
-        self.tags.insert(key.into(), value.into());
-        self
-    }
-
-    /// Adds tags.
-    pub fn tags(mut self, tags: &Tags) -> OidcProvider {
-        self.tags.extend(tags.clone());
-        self
-    }
-
-    /// Adds it to the stack.
-    pub fn add(self, s: &mut Stack) -> OidcProviderHandle {
-        let resource = self.resource.clone();
-        let url = match self.url {
-            Some(url) => {
-                if let Some(literal) = url.known_value()
-                    && !literal.starts_with("https://")
-                {
-                    s.report(
-                        Diagnostic::error("an OIDC issuer URL starts with `https://`")
-                            .resource(&resource)
-                            .field("url")
-                            .value(&literal)
-                            .fix("write the issuer's full URL"),
-                    );
-                }
-                url
-            }
-            None => {
-                s.report(
-                    Diagnostic::error("an OIDC provider needs the issuer URL")
-                        .resource(&resource)
-                        .field("url")
-                        .fix("add `.url(cluster.oidc_issuer())` or the issuer's URL"),
-                );
-                "https://invalid".into_input()
-            }
-        };
-        let thumbprints = if self.thumbprints.is_empty() {
-            vec![crate::iam::oidc::EKS_OIDC_THUMBPRINT.to_owned()]
-        } else {
-            self.thumbprints
-        };
-        for thumbprint in &thumbprints {
-            if thumbprint.len() != 40 || !thumbprint.chars().all(|c| c.is_ascii_hexdigit()) {
-                s.report(
-                    Diagnostic::error("a thumbprint is the 40 hex digits of a SHA-1 fingerprint")
-                        .resource(&resource)
-                        .field("thumbprints")
-                        .value(thumbprint)
-                        .fix("take it from `openssl x509 -fingerprint -sha1` of the issuer's root CA"),
-                );
-            }
-        }
-        let client_ids = if self.client_ids.is_empty() {
-            vec!["sts.amazonaws.com".to_owned()]
-        } else {
-            self.client_ids
-        };
-        check_tags(s, &resource, &self.tags);
-        let decl = ResourceDecl::new(OIDC_PROVIDER, &resource)
-            .input("url", url)
-            .input("client_ids", serde_json::json!(client_ids))
-            .input("thumbprints", serde_json::json!(thumbprints))
-            .options(self.options);
-        OidcProviderHandle {
-            handle: with_tags(decl, &self.tags).add(s),
-        }
-    }
-}
-
-impl HasOptions for OidcProvider {
-    fn options_mut(&mut self) -> &mut ResourceOptions {
-        &mut self.options
-    }
-}
-
-/// An OIDC provider in the stack.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct OidcProviderHandle {
-    handle: ResourceHandle,
-}
-
-impl OidcProviderHandle {
-    /// Its ARN, known after apply (the federated principal of IRSA trust policies).
-    pub fn arn(&self) -> Output<OidcProviderArn> {
-        self.handle.output("arn")
-    }
-
-    /// The issuer without `https://`: the prefix of trust-policy condition keys.
-    pub fn issuer_host(&self) -> Output<String> {
-        self.handle.output("issuer_host")
-    }
-
-    /// The node.
-    pub fn node(&self) -> NodeId {
-        self.handle.node()
-    }
-}
-
-impl Dependable for OidcProviderHandle {
     fn node_ids(&self) -> Vec<NodeId> {
         vec![self.handle.node()]
     }

@@ -1,0 +1,47 @@
+//! Planning against an empty state needs no credentials and no network: the provider is only
+//! configured (lazily) when something must be read or changed.
+
+use girder_aws::{ApiCalls, AwsSettings, seed};
+use girder_core::{Stack, Value};
+use girder_engine::Registry;
+use girder_testing::harness::Harness;
+use girder_testing::sim::SimPackage;
+
+#[tokio::test]
+async fn the_seed_plans_offline_without_credentials() {
+    let calls = ApiCalls::default();
+    // No region, no endpoint, no credentials: nothing may be needed.
+    let package = girder_aws::package_with(AwsSettings::default().count_calls(calls.clone()));
+    let harness = Harness::with_registry(
+        "dev",
+        SimPackage::in_memory(),
+        Registry::new().with(package),
+    );
+    let mut s = Stack::new("dev");
+    let seed = seed::cluster(&mut s);
+    let k8s = seed.eks.kubernetes(&mut s);
+    let graph = s.finish().unwrap();
+    let plan = harness.plan(&graph).await.expect("plan without AWS");
+    assert_eq!(plan.summary().create, 53);
+    assert_eq!(calls.total(), 0, "{:?}", calls.snapshot());
+
+    // Literal inputs are known, ids are known after apply.
+    let subnet = plan.step("main-private-us-east-1b").unwrap();
+    assert_eq!(
+        subnet.inputs.get("cidr_block"),
+        Some(&Value::from("10.10.16.0/20"))
+    );
+    assert_eq!(subnet.inputs.get("vpc_id"), Some(&Value::Unknown));
+    let cluster = plan.step("yolo-cluster").unwrap();
+    assert_eq!(cluster.inputs.get("name"), Some(&Value::from("yolo")));
+    assert!(
+        cluster
+            .inputs
+            .get("subnet_ids")
+            .is_some_and(Value::contains_unknown)
+    );
+    // The Kubernetes provider is configured from outputs known after apply.
+    let provider = plan.steps.iter().find(|s| s.is_provider()).unwrap();
+    assert_eq!(provider.resource, graph.node(k8s.node()).spec.name);
+    assert_eq!(provider.inputs.get("server"), Some(&Value::Unknown));
+}
