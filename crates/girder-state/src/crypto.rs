@@ -203,6 +203,17 @@ impl Crypter {
     }
 }
 
+/// True if `value` holds an encrypted secret.
+pub fn contains_encrypted(value: &Value) -> bool {
+    match value {
+        Value::Object(map) => {
+            map.contains_key(ENCRYPTED_KEY) || map.values().any(contains_encrypted)
+        }
+        Value::Array(items) => items.iter().any(contains_encrypted),
+        _ => false,
+    }
+}
+
 /// Writes a file readable only by its owner.
 pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
     use std::io::Write;

@@ -13,6 +13,8 @@
 
 pub mod crypto;
 pub mod lock;
+#[cfg(feature = "s3")]
+pub mod s3;
 pub mod sqlite;
 
 use std::sync::Arc;
@@ -229,7 +231,9 @@ pub async fn acquire(
                 });
             }
             Err(StateError::Locked { holder, stack }) => {
-                if holder.holder_is_dead() {
+                // Remote locks take over an expired lease atomically in `try_lock`; breaking
+                // one here could delete a lock another run just took.
+                if lease.is_none() && holder.holder_is_dead() {
                     tracing::warn!("taking over the lock of a holder that is gone: {holder}");
                     eprintln!(
                         "Warning: taking over the lock of a holder that is gone ({holder}); its unfinished work is recovered now."
@@ -249,11 +253,10 @@ pub async fn acquire(
 
 /// Opens the state of `stack` at `location`: a directory (the embedded store) or, with the
 /// `s3` feature, `s3://bucket/prefix?lock=dynamodb:TABLE|s3`.
-pub fn open(location: &str, stack: &str) -> Result<Arc<dyn StateStore>, StateError> {
+pub async fn open(location: &str, stack: &str) -> Result<Arc<dyn StateStore>, StateError> {
     validate_stack_name(stack)?;
-    if let Some(rest) = location.strip_prefix("s3://") {
-        let _ = rest;
-        return open_s3(location, stack);
+    if location.starts_with("s3://") {
+        return open_s3(location, stack).await;
     }
     if location.contains("://") {
         return Err(StateError::Location {
@@ -265,7 +268,7 @@ pub fn open(location: &str, stack: &str) -> Result<Arc<dyn StateStore>, StateErr
 }
 
 #[cfg(not(feature = "s3"))]
-fn open_s3(location: &str, _stack: &str) -> Result<Arc<dyn StateStore>, StateError> {
+async fn open_s3(location: &str, _stack: &str) -> Result<Arc<dyn StateStore>, StateError> {
     Err(StateError::Location {
         location: location.to_owned(),
         reason:
@@ -275,11 +278,8 @@ fn open_s3(location: &str, _stack: &str) -> Result<Arc<dyn StateStore>, StateErr
 }
 
 #[cfg(feature = "s3")]
-fn open_s3(location: &str, stack: &str) -> Result<Arc<dyn StateStore>, StateError> {
-    Err(StateError::Location {
-        location: location.to_owned(),
-        reason: format!("S3 state for `{stack}` is not available in this build yet"),
-    })
+async fn open_s3(location: &str, stack: &str) -> Result<Arc<dyn StateStore>, StateError> {
+    s3::open_store(location, stack).await
 }
 
 /// Checks that a stack name can name a state file or key.

@@ -42,7 +42,7 @@ impl Run {
     }
 
     pub async fn plan(&self, args: PlanArgs) -> Result<u8, CliError> {
-        let store = self.open_store()?;
+        let store = self.open_store().await?;
         self.locked(&store, "plan", self.plan_locked(&store, args))
             .await
     }
@@ -91,7 +91,7 @@ impl Run {
     }
 
     pub async fn apply(&self, args: ApplyArgs) -> Result<u8, CliError> {
-        let store = self.open_store()?;
+        let store = self.open_store().await?;
         self.locked(&store, "apply", self.apply_locked(&store, args))
             .await
     }
@@ -142,7 +142,7 @@ impl Run {
     }
 
     pub async fn destroy(&self, yes: bool) -> Result<u8, CliError> {
-        let store = self.open_store()?;
+        let store = self.open_store().await?;
         self.locked(&store, "destroy", self.destroy_locked(&store, yes))
             .await
     }
@@ -185,7 +185,7 @@ impl Run {
         cloud_id: String,
         yes: bool,
     ) -> Result<u8, CliError> {
-        let store = self.open_store()?;
+        let store = self.open_store().await?;
         self.locked(
             &store,
             "import",
@@ -224,7 +224,7 @@ impl Run {
     }
 
     pub async fn refresh(&self) -> Result<u8, CliError> {
-        let store = self.open_store()?;
+        let store = self.open_store().await?;
         self.locked(&store, "refresh", self.refresh_locked(&store))
             .await
     }

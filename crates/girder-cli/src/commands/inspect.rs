@@ -102,7 +102,7 @@ impl Run {
     }
 
     pub async fn output(&self, name: Option<String>, show_secrets: bool) -> Result<u8, CliError> {
-        let store = self.open_store()?;
+        let store = self.open_store().await?;
         let snapshot = store.load().await?;
         let outputs: Vec<(&String, &Value)> = match &name {
             Some(name) => {

@@ -48,8 +48,8 @@ impl Run {
         Palette::new(self.color)
     }
 
-    pub fn open_store(&self) -> Result<Arc<dyn StateStore>, CliError> {
-        Ok(girder_state::open(&self.global.state, &self.global.stack)?)
+    pub async fn open_store(&self) -> Result<Arc<dyn StateStore>, CliError> {
+        Ok(girder_state::open(&self.global.state, &self.global.stack).await?)
     }
 
     /// Takes the stack's lock (waiting up to `--lock-timeout`) off the async threads.

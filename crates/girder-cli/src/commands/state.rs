@@ -29,7 +29,7 @@ impl Run {
     pub async fn state(&self, command: StateCommand) -> Result<u8, CliError> {
         match command {
             StateCommand::List => {
-                let snapshot = self.open_store()?.load().await?;
+                let snapshot = self.open_store().await?.load().await?;
                 if self.global.json {
                     let rows: Vec<_> = snapshot
                         .resources
@@ -60,7 +60,7 @@ impl Run {
                 resource,
                 show_secrets,
             } => {
-                let snapshot = self.open_store()?.load().await?;
+                let snapshot = self.open_store().await?.load().await?;
                 let found = snapshot
                     .resources
                     .get(&resource)
@@ -75,13 +75,13 @@ impl Run {
                 Ok(0)
             }
             StateCommand::Rm { resource } => {
-                let store = self.open_store()?;
+                let store = self.open_store().await?;
                 self.locked(&store, "state rm", self.remove(&store, resource))
                     .await
             }
             StateCommand::Unlock { lock_id, force } => self.unlock(lock_id, force).await,
             StateCommand::Migrate { to } => {
-                let store = self.open_store()?;
+                let store = self.open_store().await?;
                 self.locked(&store, "state migrate", self.migrate(&store, &to))
                     .await
             }
@@ -105,7 +105,7 @@ impl Run {
     }
 
     async fn unlock(&self, lock_id: Option<String>, force: bool) -> Result<u8, CliError> {
-        let store = self.open_store()?;
+        let store = self.open_store().await?;
         let Some(holder) = store.current_lock().await? else {
             self.say(&format!("The stack `{}` is not locked.", self.global.stack));
             return Ok(0);
@@ -145,7 +145,7 @@ impl Run {
         if !snapshot.pending.is_empty() {
             return Err(CliError::Refused("the state has unfinished operations; run `refresh` (which recovers them) before migrating".into()));
         }
-        let target = girder_state::open(to, &self.global.stack)?;
+        let target = girder_state::open(to, &self.global.stack).await?;
         self.locked(
             &target,
             "state migrate",
