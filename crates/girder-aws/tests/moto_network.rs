@@ -212,7 +212,7 @@ async fn the_seed_network_applies_and_matches_the_aws_api() {
         .unwrap();
     assert_eq!(groups.log_groups()[0].retention_in_days(), Some(30));
 
-    // Nothing to do afterwards; and what a refresh costs.
+    // Nothing to do afterwards, nothing reads differently than recorded; what a refresh costs.
     env.assert_converged(&graph).await;
     let (refresh, by_operation) = env.refresh_calls(&graph).await;
     println!(

@@ -184,7 +184,14 @@ impl TypedResource<AwsClients> for FlowLogResource {
         let id = created.flow_log_ids().first().cloned().ok_or_else(|| {
             ProviderError::permanent(format!("CreateFlowLogs of {identity} returned no id"))
         })?;
-        Ok((id, FlowLogOutputs::default()))
+        // The delivery status is known at once; report it as a read would.
+        let ec2 = clients.ec2().await?;
+        let outputs = describe(ec2, vec![tags::ec2_filter("flow-log-id", [id.as_str()])])
+            .await?
+            .first()
+            .map(|l| observe(l, Some(&inputs)).1)
+            .unwrap_or_default();
+        Ok((id, outputs))
     }
 
     async fn read(

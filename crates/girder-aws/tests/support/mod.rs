@@ -73,14 +73,35 @@ impl Env {
         (plan, started.elapsed())
     }
 
-    /// Plans, asserting nothing would change.
+    /// Plans, asserting nothing would change and nothing reads differently than recorded.
     pub async fn assert_converged(&self, graph: &Graph) {
+        assert_eq!(
+            self.refresh_changes(graph).await,
+            Vec::<String>::new(),
+            "refresh after apply"
+        );
         let plan = self.harness.plan(graph).await.expect("plan");
         assert!(
             !plan.has_changes(),
             "expected no changes, got {:#?}",
             changes(&plan)
         );
+    }
+
+    /// The resources a refresh finds changed (without recording it). Right after an apply
+    /// there must be none: what a create or update returns is what a read reports.
+    pub async fn refresh_changes(&self, graph: &Graph) -> Vec<String> {
+        let planned = girder_engine::plan_stack(
+            graph,
+            &self.harness.snapshot(),
+            &self.harness.ctx,
+            &self.harness.plan_request,
+        )
+        .await
+        .expect("plan");
+        let mut changed = planned.refresh.changed;
+        changed.extend(planned.refresh.gone.iter().map(|g| format!("{g} (gone)")));
+        changed
     }
 
     /// The requests one refresh (a plan) makes.
