@@ -10,6 +10,7 @@ mod commands;
 pub mod display;
 mod error;
 mod planfile;
+pub mod references;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -179,6 +180,9 @@ impl App {
             kubeconfig: cli.global.kubeconfig.clone(),
         };
         let mut registry = Registry::new();
+        registry.register(Arc::new(references::GirderPackage::new(
+            settings.state.clone(),
+        )));
         for factory in &self.packages {
             registry.register(factory(&settings));
         }

@@ -16,6 +16,7 @@ pub mod expr;
 pub mod graph;
 pub mod output;
 pub mod path;
+pub mod reference;
 pub mod resource;
 pub mod stack;
 pub mod value;
@@ -25,6 +26,7 @@ pub use expr::{Expr, ExprError, OutputRef};
 pub use graph::{Graph, Node, NodeId};
 pub use output::{Data, Input, IntoInput, Output};
 pub use path::{FieldPath, PathError, Segment};
+pub use reference::{OutputKey, STACK_REFERENCE_TYPE, StackRef, StackReference};
 pub use resource::{
     Dependable, HasOptions, IntoExpr, NodeKind, NodeSpec, ProviderHandle, ResourceDecl,
     ResourceHandle, ResourceOptions, Timeouts, WithOptions, package_of,

@@ -88,7 +88,7 @@ pub async fn plan_stack(
     request: &PlanRequest,
 ) -> Result<Planned, OperationError> {
     let recovery = recover(snapshot, Some(graph), ctx).await?;
-    let refreshed = if request.refresh {
+    let mut refreshed = if request.refresh {
         refresh(
             &recovery.snapshot,
             Some(graph),
@@ -103,6 +103,13 @@ pub async fn plan_stack(
             ..RefreshReport::default()
         }
     };
+    if !request.options.destroy {
+        // Read nodes whose inputs are known are read now, as Terraform reads data sources,
+        // so the plan shows what they return.
+        let reads =
+            crate::refresh::read_data(graph, &mut refreshed.snapshot, ctx, request.retry).await?;
+        refreshed.mutations.extend(reads);
+    }
     let mut made = plan(graph, &refreshed.snapshot, &ctx.registry, &request.options)
         .map_err(OperationError::Plan)?;
     made.base_serial = recovery.snapshot.serial;

@@ -263,3 +263,108 @@ async fn read_with_retries(
         }
     }
 }
+
+/// Reads the program's read nodes (existing resources, stack references) whose inputs are known
+/// now, so a plan shows their outputs; records them into `snapshot` and returns the mutations
+/// that persist them.
+pub async fn read_data(
+    graph: &Graph,
+    snapshot: &mut Snapshot,
+    ctx: &EngineContext,
+    retry: RetryPolicy,
+) -> Result<Vec<Mutation>, RefreshError> {
+    let mut mutations = Vec::new();
+    for &index in graph.topological_order() {
+        let node = graph.node_at(index);
+        if node.spec.kind != NodeKind::Read {
+            continue;
+        }
+        let recorded = |id: girder_core::NodeId| {
+            snapshot
+                .resources
+                .get(&graph.node(id).spec.name)
+                .map(|r| &r.outputs)
+        };
+        let Ok(inputs) = node.spec.inputs.resolve(&recorded) else {
+            continue;
+        };
+        if inputs.contains_unknown() {
+            continue;
+        }
+        let Some(id) = inputs.get("id").and_then(Value::as_str).map(str::to_owned) else {
+            continue;
+        };
+        let provider_name = node.spec.provider.map(|p| graph.node(p).spec.name.clone());
+        let fail = |source: ProviderError| RefreshError {
+            type_name: node.spec.type_name.clone(),
+            resources: node.spec.name.clone(),
+            source,
+        };
+        let configured = match provider_for(
+            &ctx.instances,
+            &node.spec.type_name,
+            provider_name.as_deref(),
+            snapshot,
+            Some(graph),
+        )
+        .await
+        {
+            Ok(configured) => configured,
+            Err(Unavailable::Unknown(_)) => continue,
+            Err(Unavailable::Failed(error)) => return Err(fail(error)),
+        };
+        let identity = crate::provider::ResourceIdentity {
+            stack: ctx.stack.clone(),
+            name: node.spec.name.clone(),
+            type_name: node.spec.type_name.clone(),
+        };
+        let request = ReadRequest {
+            type_name: node.spec.type_name.clone(),
+            items: vec![ReadItem {
+                identity,
+                id: id.clone(),
+                inputs: Some(inputs.reveal()),
+            }],
+        };
+        let observed = read_with_retries(&configured, request, retry, Duration::from_secs(120))
+            .await
+            .map_err(fail)?
+            .items
+            .into_iter()
+            .next()
+            .flatten()
+            .ok_or_else(|| {
+                fail(ProviderError::not_found(format!(
+                    "there is no `{}` with id `{id}` to read for `{}`",
+                    node.spec.type_name, node.spec.name
+                )))
+            })?;
+        let state = ResourceState {
+            name: node.spec.name.clone(),
+            type_name: node.spec.type_name.clone(),
+            kind: NodeKind::Read,
+            outputs: crate::apply::recorded_outputs_for(
+                &id,
+                observed.outputs,
+                &inputs,
+                ctx.registry.schema(&node.spec.type_name),
+            ),
+            id,
+            provider: provider_name,
+            inputs,
+            dependencies: node
+                .dependencies
+                .iter()
+                .map(|&d| graph.node_at(d).spec.name.clone())
+                .collect(),
+            protect: false,
+            retain_on_delete: false,
+            tainted: false,
+        };
+        if snapshot.resources.get(&state.name) != Some(&state) {
+            snapshot.resources.insert(state.name.clone(), state.clone());
+            mutations.push(Mutation::Upsert { resource: state });
+        }
+    }
+    Ok(mutations)
+}

@@ -157,13 +157,19 @@ pub fn render_plan(plan: &Plan, palette: Palette) -> String {
             palette.paint(Style::new().yellow(), &warning.to_string())
         );
     }
-    if !plan.refresh.is_empty() {
+    let drifted = plan
+        .refresh
+        .iter()
+        .filter(|m| {
+            !matches!(m, girder_engine::Mutation::Upsert { resource } if resource.kind == girder_core::NodeKind::Read)
+        })
+        .count();
+    if drifted > 0 {
         let _ = writeln!(
             out,
             "{}",
             palette.dim(&format!(
-                "Refresh found {} resource(s) changed outside girder; the plan repairs them.",
-                plan.refresh.len()
+                "Refresh found {drifted} resource(s) changed outside girder; the plan repairs them."
             ))
         );
     }

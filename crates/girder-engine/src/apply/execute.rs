@@ -486,7 +486,13 @@ impl Shared {
             })?;
         let configured = self.provider_for(step).await?;
         let observed = self
-            .read_one(step, &configured, id, None, job.timeout)
+            .read_one(
+                step,
+                &configured,
+                id,
+                Some(job.inputs.reveal()),
+                job.timeout,
+            )
             .await?
             .ok_or_else(|| {
                 ProviderError::not_found(format!(
