@@ -21,6 +21,7 @@
 //! assert!(s.finish().is_ok());
 //! ```
 
+mod checks;
 pub mod clients;
 pub mod dsl;
 pub mod ec2;

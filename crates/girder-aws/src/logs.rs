@@ -129,6 +129,10 @@ impl TypedResource<AwsClients> for LogGroupResource {
     type Inputs = LogGroupInputs;
     type Outputs = LogGroupOutputs;
 
+    fn check(&self, name: &str, inputs: &girder_core::Value) -> girder_core::Diagnostics {
+        crate::checks::retention(name, inputs)
+    }
+
     fn schema(&self) -> ResourceSchema {
         // Names are unique: a replacement must wait until the old group is deleted.
         ResourceSchema::new(LOG_GROUP)

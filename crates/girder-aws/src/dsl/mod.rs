@@ -1,4 +1,4 @@
-//! The typed DSL: builders that add AWS resources to a [`Stack`](girder_core::Stack) and
+//! The typed DSL: builders that add AWS resources to a `girder_core::Stack` and
 //! handles whose typed outputs wire resources together.
 //!
 //! - [`vpc`]: the `Vpc` module (subnets per tier and AZ, gateways, routes, flow logs).

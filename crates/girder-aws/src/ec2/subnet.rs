@@ -97,6 +97,10 @@ impl TypedResource<AwsClients> for SubnetResource {
     type Inputs = SubnetInputs;
     type Outputs = SubnetOutputs;
 
+    fn check(&self, name: &str, inputs: &girder_core::Value) -> girder_core::Diagnostics {
+        crate::checks::cidr(name, inputs, "cidr_block")
+    }
+
     fn schema(&self) -> ResourceSchema {
         ResourceSchema::new(SUBNET).replace_on(["vpc_id", "cidr_block", "availability_zone"])
     }

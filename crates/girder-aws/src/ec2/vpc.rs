@@ -149,6 +149,10 @@ impl TypedResource<AwsClients> for VpcResource {
     type Inputs = VpcInputs;
     type Outputs = VpcOutputs;
 
+    fn check(&self, name: &str, inputs: &girder_core::Value) -> girder_core::Diagnostics {
+        crate::checks::cidr(name, inputs, "cidr_block")
+    }
+
     fn schema(&self) -> ResourceSchema {
         ResourceSchema::new(VPC).replace_on(["cidr_block"])
     }

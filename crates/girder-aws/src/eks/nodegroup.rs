@@ -314,6 +314,10 @@ impl TypedResource<AwsClients> for NodegroupResource {
     type Inputs = NodegroupInputs;
     type Outputs = NodegroupOutputs;
 
+    fn check(&self, name: &str, inputs: &girder_core::Value) -> girder_core::Diagnostics {
+        crate::checks::nodegroup(name, inputs)
+    }
+
     fn schema(&self) -> ResourceSchema {
         ResourceSchema::new(NODEGROUP)
             .replace_on([
