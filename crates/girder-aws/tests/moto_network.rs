@@ -515,3 +515,60 @@ async fn destroy_leaves_nothing() {
         roles.roles()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_errors_name_the_resource_the_problem_and_the_fix() {
+    let env = Env::start().await;
+    let first = build(|s| network(s, &AZS, Nat::None, "ops"));
+    env.apply(&first).await;
+    let vpc_id = env.harness.snapshot().resources["main-vpc"].id.clone();
+    // Someone takes the address range the fourth AZ's private subnet will want.
+    env.ec2
+        .create_subnet()
+        .vpc_id(&vpc_id)
+        .cidr_block("10.10.48.0/20")
+        .availability_zone("us-east-1d")
+        .send()
+        .await
+        .unwrap();
+    let four = ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d"];
+    let wider = build(|s| network(s, &four, Nat::None, "ops"));
+    let plan = env.harness.plan(&wider).await.unwrap();
+    let report = env.harness.apply(&wider, plan).await.unwrap();
+    let failure = report
+        .failed
+        .iter()
+        .find(|f| f.resource == "main-private-us-east-1d")
+        .unwrap_or_else(|| panic!("{:#?}", report.failed));
+    assert!(
+        failure
+            .error
+            .contains("CreateSubnet of aws:ec2/subnet `main-private-us-east-1d`"),
+        "{}",
+        failure.error
+    );
+    assert!(
+        failure.error.contains("InvalidSubnet.Conflict"),
+        "{}",
+        failure.error
+    );
+    assert!(
+        failure.error.contains("choose another name or CIDR"),
+        "{}",
+        failure.error
+    );
+    // Everything that does not need it went ahead; its association waits.
+    assert!(
+        report
+            .skipped
+            .iter()
+            .any(|(r, _, because)| r == "main-private-us-east-1d-assoc"
+                && because == "main-private-us-east-1d")
+    );
+    assert!(
+        env.harness
+            .snapshot()
+            .resources
+            .contains_key("main-public-us-east-1d")
+    );
+}

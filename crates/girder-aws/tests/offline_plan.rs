@@ -45,3 +45,28 @@ async fn the_seed_plans_offline_without_credentials() {
     assert_eq!(provider.resource, graph.node(k8s.node()).spec.name);
     assert_eq!(provider.inputs.get("server"), Some(&Value::Unknown));
 }
+
+#[tokio::test]
+async fn eks_tokens_are_made_from_the_credential_chain_without_network() {
+    let settings = AwsSettings::default().region("eu-west-1").credentials(
+        aws_credential_types::Credentials::new("AKIDEXAMPLE", "secret", None, None, "test"),
+    );
+    let token = girder_aws::eks::token::token_with(&settings, "prod")
+        .await
+        .unwrap();
+    let encoded = token.strip_prefix("k8s-aws-v1.").expect("prefix");
+    use base64::Engine;
+    let url = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(encoded)
+        .unwrap();
+    let url = String::from_utf8(url).unwrap();
+    assert!(
+        url.starts_with("https://sts.eu-west-1.amazonaws.com/?Action=GetCallerIdentity"),
+        "{url}"
+    );
+    assert!(url.contains("X-Amz-Expires=60"));
+    assert!(
+        url.contains("X-Amz-SignedHeaders=host%3Bx-k8s-aws-id"),
+        "{url}"
+    );
+}
