@@ -21,6 +21,13 @@ pub enum Peer {
 }
 
 /// One security group rule.
+///
+/// ```
+/// use girder_aws::dsl::network::Rule;
+/// let https = Rule::tcp(443).cidr("10.0.0.0/8").description("HTTPS inside the company");
+/// let out = Rule::all_traffic().outbound().cidr("0.0.0.0/0");
+/// # let _ = (https, out);
+/// ```
 #[derive(Clone, Debug)]
 pub struct Rule {
     egress: bool,

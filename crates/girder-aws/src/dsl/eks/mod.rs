@@ -79,6 +79,12 @@ impl LogType {
 }
 
 /// Who can reach the Kubernetes API endpoint.
+///
+/// ```
+/// use girder_aws::dsl::eks::{Eks, Endpoint};
+/// let eks = Eks::new("prod").endpoint(Endpoint::public_and_private().public_cidrs(["203.0.113.0/24"]));
+/// # let _ = eks;
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Endpoint {
     public: bool,
@@ -143,6 +149,22 @@ impl TaintEffect {
 }
 
 /// A managed nodegroup under construction (see [`Eks::nodegroup`]).
+///
+/// ```
+/// use girder_aws::dsl::cidr::Tier;
+/// use girder_aws::dsl::eks::{Eks, Spot, TaintEffect};
+/// let batch = Eks::nodegroup(Spot)
+///     .name("batch")
+///     .instance_types(["m7i.large", "m6i.large", "m5.large"])
+///     .size(0..=20, 0)
+///     .disk_size(100)
+///     .label("workload", "batch")
+///     .taint("batch", Some("true"), TaintEffect::NoSchedule)
+///     .subnets(Tier::Private)
+///     .max_unavailable(2);
+/// let eks = Eks::new("prod").with_nodegroup(batch);
+/// # let _ = eks;
+/// ```
 #[derive(Clone, Debug)]
 pub struct Nodegroup {
     name: Option<String>,
@@ -276,6 +298,15 @@ impl Nodegroup {
 }
 
 /// An EKS add-on (vpc-cni, coredns, kube-proxy, aws-ebs-csi-driver, …).
+///
+/// ```
+/// use girder_aws::dsl::eks::{Addon, Eks};
+/// let eks = Eks::new("prod")
+///     .addon(Addon::vpc_cni().configuration(serde_json::json!({"env": {"ENABLE_PREFIX_DELEGATION": "true"}})))
+///     .addon(Addon::coredns())
+///     .addon(Addon::kube_proxy().version("v1.31.3-eksbuild.2"));
+/// # let _ = eks;
+/// ```
 #[derive(Clone, Debug)]
 pub struct Addon {
     name: String,

@@ -139,6 +139,19 @@ pub enum Traffic {
 
 /// VPC flow logs to CloudWatch Logs (with the log group and the IAM role that lets the
 /// service deliver to it).
+///
+/// ```
+/// use girder_core::Stack;
+/// use girder_aws::dsl::vpc::{FlowLogs, Traffic, Vpc};
+/// let mut s = Stack::new("dev");
+/// Vpc::new("main")
+///     .cidr("10.0.0.0/16")
+///     .azs(["eu-west-1a", "eu-west-1b"])
+///     .flow_logs(FlowLogs::cloudwatch().traffic(Traffic::Reject).retention_days(90).one_minute_aggregation())
+///     .add(&mut s);
+/// let graph = s.finish().unwrap();
+/// assert!(graph.find("main-flow-log").is_some());
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FlowLogs {
     retention_days: Option<i32>,
