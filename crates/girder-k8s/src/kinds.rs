@@ -333,6 +333,14 @@ pub const BUILTINS: &[Builtin] = &[
         ],
     ),
     builtin(
+        "apiregistration.k8s.io",
+        "v1",
+        "APIService",
+        "apiservices",
+        false,
+        &[],
+    ),
+    builtin(
         "apiextensions.k8s.io",
         "v1",
         "CustomResourceDefinition",

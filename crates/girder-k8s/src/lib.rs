@@ -12,6 +12,8 @@
 //!   drift read from the live object, rollout and load-balancer waits.
 //! - [`check`]: secure defaults and the wiring check, at build time and at plan time.
 //! - [`render()`]: every object of a program as YAML, one file per object.
+//! - [`addons`]: metrics-server, cluster-autoscaler and external-dns as typed components
+//!   with pinned images.
 //!
 //! ```
 //! use girder_core::Stack;
@@ -43,6 +45,7 @@
 // so the lint's suggestion (implement `std::ops::Add`) does not apply.
 #![allow(clippy::should_implement_trait)]
 
+pub mod addons;
 pub mod check;
 mod config;
 pub mod dsl;

@@ -65,6 +65,8 @@ pub(crate) fn on_create(
         invalid(rt, obj, causes)?;
     } else if is(rt, "apiextensions.k8s.io", "customresourcedefinitions") {
         accept_crd(rt, obj)?;
+    } else if is(rt, "apiregistration.k8s.io", "apiservices") {
+        invalid(rt, obj, validate_api_service(obj))?;
     }
     Ok(())
 }
@@ -111,8 +113,53 @@ pub(crate) fn on_update(
         }
     } else if is(rt, "apiextensions.k8s.io", "customresourcedefinitions") {
         accept_crd(rt, new)?;
+    } else if is(rt, "apiregistration.k8s.io", "apiservices") {
+        invalid(rt, new, validate_api_service(new))?;
     }
     Ok(())
+}
+
+/// The API server's checks of an APIService: its name is `VERSION.GROUP`, and its
+/// priorities are in range. (The emulator stores APIServices but aggregates nothing: the
+/// group an APIService announces is not served.)
+fn validate_api_service(obj: &Value) -> Vec<Cause> {
+    let mut causes = Vec::new();
+    let text = |p: &str| obj.pointer(p).and_then(Value::as_str).unwrap_or_default();
+    let (group, version) = (text("/spec/group"), text("/spec/version"));
+    if version.is_empty() {
+        causes.push(cause(
+            "FieldValueRequired",
+            "spec.version",
+            "Required value",
+        ));
+    }
+    let name = object::name(obj);
+    let expected = if group.is_empty() {
+        version.to_string()
+    } else {
+        format!("{version}.{group}")
+    };
+    if !version.is_empty() && name != expected {
+        causes.push(cause(
+            "FieldValueInvalid",
+            "metadata.name",
+            format!("Invalid value: {name:?}: must be `spec.version+\".\"+spec.group`"),
+        ));
+    }
+    for (field, max) in [("groupPriorityMinimum", 20000), ("versionPriority", 1000)] {
+        let value = obj
+            .pointer(&format!("/spec/{field}"))
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
+        if !(1..=max).contains(&value) && !group.is_empty() {
+            causes.push(cause(
+                "FieldValueInvalid",
+                &format!("spec.{field}"),
+                format!("Invalid value: {value}: must be positive and at most {max}"),
+            ));
+        }
+    }
+    causes
 }
 
 /// Effects of a committed write (CRDs register their API).

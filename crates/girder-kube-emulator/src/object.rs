@@ -180,6 +180,12 @@ pub(crate) fn is_dns_label(s: &str) -> bool {
     s.len() <= 63 && !s.contains('.') && is_dns_subdomain(s)
 }
 
+/// Checks a path segment name (RBAC roles and bindings, such as `system:metrics-server`):
+/// not empty, `.` or `..`, and without `/` or `%`.
+pub(crate) fn is_path_segment_name(s: &str) -> bool {
+    !s.is_empty() && s != "." && s != ".." && !s.contains(['/', '%'])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -199,6 +205,8 @@ mod tests {
         assert!(is_dns_subdomain("web-1.example"));
         assert!(!is_dns_subdomain("Web"));
         assert!(!is_dns_label("a.b"));
+        assert!(is_path_segment_name("system:metrics-server"));
+        assert!(!is_path_segment_name("a/b") && !is_path_segment_name(".."));
         assert_eq!(random_suffix(5).len(), 5);
     }
 }

@@ -265,23 +265,30 @@ fn create_with(
         name = format!("{prefix}{}", object::random_suffix(5));
         meta.insert("name".into(), Value::from(name.clone()));
     }
-    let valid = if matches!(rt.plural.as_str(), "namespaces" | "services") {
+    // RBAC objects are named like path segments (`system:metrics-server`), as upstream.
+    let rbac = rt.group == "rbac.authorization.k8s.io" && rt.crd_name.is_none();
+    let valid = if rbac {
+        object::is_path_segment_name(&name)
+    } else if matches!(rt.plural.as_str(), "namespaces" | "services") {
         object::is_dns_label(&name)
     } else {
         object::is_dns_subdomain(&name)
     };
     if !valid {
+        let message = if rbac {
+            format!(
+                "Invalid value: {name:?}: may not be '.' or '..' and may not contain '/' or '%'"
+            )
+        } else {
+            format!(
+                "Invalid value: {name:?}: a lowercase RFC 1123 name must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character"
+            )
+        };
         return Err(ApiError::invalid(
             &rt.group,
             &rt.kind,
             &name,
-            vec![cause(
-                "FieldValueInvalid",
-                "metadata.name",
-                format!(
-                    "Invalid value: {name:?}: a lowercase RFC 1123 name must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character"
-                ),
-            )],
+            vec![cause("FieldValueInvalid", "metadata.name", message)],
         ));
     }
     let ns = ctx.namespace.clone().unwrap_or_default();

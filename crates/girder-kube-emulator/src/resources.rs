@@ -380,6 +380,17 @@ const BUILTIN: &[Row] = &[
         false,
     ),
     (
+        "apiregistration.k8s.io",
+        "v1",
+        "apiservices",
+        "apiservice",
+        "APIService",
+        false,
+        &[],
+        true,
+        false,
+    ),
+    (
         "apiextensions.k8s.io",
         "v1",
         "customresourcedefinitions",
@@ -694,6 +705,10 @@ mod tests {
             r.groups()
                 .iter()
                 .any(|g| g.name == "autoscaling" && g.versions == ["v2"])
+        );
+        assert!(
+            r.lookup("apiregistration.k8s.io", "v1", "apiservices")
+                .is_some_and(|t| !t.namespaced && t.kind == "APIService" && t.has_status)
         );
     }
 }

@@ -25,9 +25,12 @@ use girder_core::{Diagnostics, Graph, NodeKind, Value};
 
 use crate::kinds::{Kind, PROVIDER_TYPE, pod_spec_path};
 
-pub use names::{config_key, dns_label, dns_subdomain, label_value, port_name, qualified_key};
+pub use names::{
+    config_key, dns_hostname, dns_label, dns_subdomain, idna_prefix, label_value, port_name,
+    qualified_key,
+};
 pub use security::{OPT_OUT_PREFIX, OptOut};
-pub use wiring::{ProgramObject, program_object, program_objects};
+pub use wiring::{CLUSTER_PROVIDED_ROLES, ProgramObject, program_object, program_objects};
 
 /// Checks one object: `type_name` is its type token, `resource` its node name, `inputs` its
 /// inputs as far as they are known.

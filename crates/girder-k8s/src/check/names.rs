@@ -41,6 +41,49 @@ pub fn dns_subdomain(name: &str) -> Option<String> {
     })
 }
 
+/// Why a DNS label that becomes part of a host name (a Service's or a Namespace's name, in
+/// `NAME.NAMESPACE.svc.cluster.local`) cannot be used in URLs, although Kubernetes accepts
+/// it: labels starting with `xn--` are internationalized (punycode) labels, which URL parsers
+/// (WHATWG, browsers, Rust's `url`) decode and refuse unless they are valid punycode.
+pub fn idna_prefix(label: &str) -> Option<String> {
+    label.get(..4).filter(|prefix| prefix.eq_ignore_ascii_case("xn--")).map(|_| {
+        "starts with `xn--`, the prefix of internationalized (punycode) DNS labels: URL parsers decode such a label and refuse it unless it is valid punycode, so URLs naming it (`service.url()`) do not parse".to_owned()
+    })
+}
+
+/// Why a public DNS name (an external-dns hostname such as `app.example.com`, `*.example.com`
+/// or `example.com.`) is invalid: at most 253 characters, at least two dot-separated labels
+/// of 1 to 63 letters, digits and `-` (not at either end), the first label may be `*`.
+pub fn dns_hostname(name: &str) -> Option<String> {
+    let name = name.strip_suffix('.').unwrap_or(name);
+    if name.is_empty() || name.len() > 253 {
+        return Some(format!(
+            "must be 1 to 253 characters long (it has {})",
+            name.len()
+        ));
+    }
+    let labels: Vec<&str> = name.split('.').collect();
+    if labels.len() < 2 {
+        return Some(
+            "has no domain: a public name needs at least two labels, such as `app.example.com`"
+                .into(),
+        );
+    }
+    labels.iter().enumerate().find_map(|(i, label)| {
+        let ok = (i == 0 && *label == "*")
+            || (!label.is_empty()
+                && label.len() <= 63
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                && !label.starts_with('-')
+                && !label.ends_with('-'));
+        (!ok).then(|| {
+            format!(
+                "has the label `{label}`: labels are 1 to 63 letters, digits and `-`, not starting or ending with `-`"
+            )
+        })
+    })
+}
+
 fn qualified_name_part(part: &str) -> bool {
     !part.is_empty()
         && part.len() <= 63
@@ -136,5 +179,30 @@ mod tests {
         assert!(port_name("8080").is_some());
         assert!(port_name("a-very-long-port-name").is_some());
         assert!(env_name("A=B").is_some());
+    }
+
+    #[test]
+    fn host_names() {
+        assert!(idna_prefix("xn--0").is_some());
+        assert_eq!(idna_prefix("xn-0"), None);
+        assert_eq!(idna_prefix("ab--c"), None);
+        for good in [
+            "app.example.com",
+            "*.example.com",
+            "example.com.",
+            "a-b.c0.io",
+        ] {
+            assert_eq!(dns_hostname(good), None, "{good}");
+        }
+        for bad in [
+            "",
+            "app",
+            "app_x.example.com",
+            "-a.example.com",
+            "a..b",
+            "*",
+        ] {
+            assert!(dns_hostname(bad).is_some(), "{bad}");
+        }
     }
 }

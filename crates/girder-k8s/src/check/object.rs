@@ -3,7 +3,8 @@
 use girder_core::{Diagnostic, Diagnostics, Value};
 
 use super::names::{
-    config_key, dns_label, dns_subdomain, env_name, label_value, port_name, qualified_key,
+    config_key, dns_hostname, dns_label, dns_subdomain, env_name, idna_prefix, label_value,
+    port_name, qualified_key,
 };
 use super::urls::{CONSEQUENCE, fix as url_fix, is_url_setting, parse_absolute};
 use super::{ObjectView, at, manifest_of, security, string_map};
@@ -101,6 +102,19 @@ fn check_metadata(object: &ObjectView<'_>, diagnostics: &mut Diagnostics) {
                         .value(name)
                         .fix("use lowercase letters, digits and `-`, such as `backend-service`"),
                     );
+                } else if matches!(object.kind.kind.as_str(), "Namespace" | "Service")
+                    && let Some(problem) = idna_prefix(name)
+                {
+                    diagnostics.push(
+                        Diagnostic::error(format!(
+                            "the {} name `{name}` {problem}",
+                            object.kind.kind
+                        ))
+                        .resource(resource)
+                        .field("metadata.name")
+                        .value(name)
+                        .fix("choose a name that does not start with `xn--`"),
+                    );
                 }
             }
         }
@@ -118,6 +132,16 @@ fn check_metadata(object: &ObjectView<'_>, diagnostics: &mut Diagnostics) {
                 .field("metadata.namespace")
                 .value(text)
                 .fix("remove `metadata.namespace`"),
+            );
+        } else if object.kind.kind == "Service"
+            && let Some(problem) = idna_prefix(text)
+        {
+            diagnostics.push(
+                Diagnostic::error(format!("the Service's namespace `{text}` {problem}"))
+                    .resource(resource)
+                    .field("metadata.namespace")
+                    .value(text)
+                    .fix("put the Service in a namespace whose name does not start with `xn--`"),
             );
         } else if let Some(problem) = dns_label(text) {
             diagnostics.push(
@@ -338,6 +362,7 @@ fn check_service(object: &ObjectView<'_>, diagnostics: &mut Diagnostics) {
                 .fix("use ClusterIP, NodePort, LoadBalancer or ExternalName"),
         );
     }
+    check_hostname(object, service_type, diagnostics);
     if service_type == "ExternalName" {
         return;
     }
@@ -408,6 +433,43 @@ fn check_service(object: &ObjectView<'_>, diagnostics: &mut Diagnostics) {
                 .fix("use a port from 30000 to 32767, or leave it out to get one assigned"),
             );
         }
+    }
+}
+
+/// A Service with an external-dns hostname: the names must be DNS names, and the Service
+/// must have an address outside the cluster for external-dns to publish.
+fn check_hostname(object: &ObjectView<'_>, service_type: &str, diagnostics: &mut Diagnostics) {
+    let key = crate::dsl::EXTERNAL_DNS_HOSTNAME;
+    let Some(value) = at(object.manifest, &["metadata", "annotations", key]) else {
+        return;
+    };
+    let field = format!("metadata.annotations[{key:?}]");
+    let shown = value.as_str().map(str::to_owned);
+    for name in shown.iter().flat_map(|names| names.split(',')) {
+        let name = name.trim();
+        if let Some(problem) = dns_hostname(name) {
+            diagnostics.push(
+                Diagnostic::error(format!(
+                    "`{name}` is not a DNS name external-dns can publish: it {problem}"
+                ))
+                .resource(object.resource)
+                .field(field.clone())
+                .value(name)
+                .fix("give the full name in a zone external-dns manages, such as `.hostname(\"app.example.com\")`"),
+            );
+        }
+    }
+    let type_unknown = at(object.manifest, &["spec", "type"]).is_some_and(Value::is_unknown);
+    if service_type == "ClusterIP" && !type_unknown {
+        diagnostics.push(Diagnostic::error(format!(
+            "{} asks external-dns for the hostname {}, but it is a ClusterIP Service: it has no address outside the cluster, so external-dns publishes no record and the name never resolves",
+            object.describe(),
+            shown.as_deref().map(|s| format!("`{s}`")).unwrap_or_else(|| "(known after apply)".into())
+        ))
+        .resource(object.resource)
+        .field("spec.type")
+        .value(service_type)
+        .fix("make the Service reachable from outside with `.load_balancer()` (or `.node_port()`), or remove `.hostname(..)`"));
     }
 }
 

@@ -486,11 +486,27 @@ fn check_pdb(program: &Program<'_>, pdb: &ObjectView<'_>, diagnostics: &mut Diag
     }
 }
 
+/// The Roles every cluster creates when it bootstraps (namespace, name): bindings to them are
+/// not bindings to a missing Role.
+pub const CLUSTER_PROVIDED_ROLES: &[(&str, &str)] = &[
+    ("kube-system", "extension-apiserver-authentication-reader"),
+    (
+        "kube-system",
+        "system::leader-locking-kube-controller-manager",
+    ),
+    ("kube-system", "system::leader-locking-kube-scheduler"),
+    ("kube-system", "system:controller:bootstrap-signer"),
+    ("kube-system", "system:controller:cloud-provider"),
+    ("kube-system", "system:controller:token-cleaner"),
+    ("kube-public", "system:controller:bootstrap-signer"),
+];
+
 fn check_binding(program: &Program<'_>, binding: &ObjectView<'_>, diagnostics: &mut Diagnostics) {
     let role_ref = at(binding.manifest, &["roleRef"]);
     let kind = role_ref.and_then(|r| r.get("kind")).and_then(Value::as_str);
     let name = role_ref.and_then(|r| r.get("name")).and_then(Value::as_str);
     if let (Some("Role"), Some(name)) = (kind, name)
+        && !CLUSTER_PROVIDED_ROLES.contains(&(binding.namespace().unwrap_or_default(), name))
         && program
             .find(binding, "Role", binding.namespace(), name)
             .is_none()

@@ -139,6 +139,15 @@ pub struct ContainerPort {
     pub protocol: &'static str,
 }
 
+/// An HTTP(S) GET probe.
+#[derive(Clone, Debug)]
+struct HttpProbe {
+    path: String,
+    port: u16,
+    /// `HTTP` or `HTTPS`.
+    scheme: &'static str,
+}
+
 #[derive(Clone, Debug)]
 enum EnvValue {
     Value(Expr),
@@ -163,7 +172,7 @@ pub struct Container {
     name: String,
     image: Option<Expr>,
     command: Vec<String>,
-    args: Vec<String>,
+    args: Vec<Expr>,
     ports: Vec<ContainerPort>,
     env: Vec<(String, EnvValue)>,
     env_from: Vec<EnvFromRef>,
@@ -173,8 +182,8 @@ pub struct Container {
     opt_outs: BTreeMap<OptOut, String>,
     capabilities: Vec<String>,
     writable_dirs: Vec<String>,
-    readiness: Option<(String, u16)>,
-    liveness: Option<(String, u16)>,
+    readiness: Option<HttpProbe>,
+    liveness: Option<HttpProbe>,
     problems: Vec<Diagnostic>,
 }
 
@@ -218,9 +227,20 @@ impl Container {
         self
     }
 
-    /// The arguments.
+    /// The arguments (replacing any set before).
     pub fn args<I: IntoIterator<Item = S>, S: Into<String>>(mut self, args: I) -> Container {
-        self.args = args.into_iter().map(Into::into).collect();
+        self.args = args
+            .into_iter()
+            .map(|arg| Expr::Value(Value::String(arg.into())))
+            .collect();
+        self
+    }
+
+    /// Appends one argument: a literal or an output, such as
+    /// `interpolate!("--cluster={}", cluster.name())`, which makes the workload depend on
+    /// what the output comes from.
+    pub fn arg(mut self, arg: impl IntoInput<String>) -> Container {
+        self.args.push(arg.into_input().into_expr());
         self
     }
 
@@ -362,13 +382,42 @@ impl Container {
 
     /// A readiness probe: HTTP GET `path` on `port`; the pod gets traffic once it answers.
     pub fn readiness_http(mut self, path: impl Into<String>, port: u16) -> Container {
-        self.readiness = Some((path.into(), port));
+        self.readiness = Some(HttpProbe {
+            path: path.into(),
+            port,
+            scheme: "HTTP",
+        });
+        self
+    }
+
+    /// A readiness probe over HTTPS (the kubelet does not verify the certificate), for
+    /// servers that only speak TLS, such as metrics-server.
+    pub fn readiness_https(mut self, path: impl Into<String>, port: u16) -> Container {
+        self.readiness = Some(HttpProbe {
+            path: path.into(),
+            port,
+            scheme: "HTTPS",
+        });
         self
     }
 
     /// A liveness probe: HTTP GET `path` on `port`; the container restarts when it fails.
     pub fn liveness_http(mut self, path: impl Into<String>, port: u16) -> Container {
-        self.liveness = Some((path.into(), port));
+        self.liveness = Some(HttpProbe {
+            path: path.into(),
+            port,
+            scheme: "HTTP",
+        });
+        self
+    }
+
+    /// A liveness probe over HTTPS (the kubelet does not verify the certificate).
+    pub fn liveness_https(mut self, path: impl Into<String>, port: u16) -> Container {
+        self.liveness = Some(HttpProbe {
+            path: path.into(),
+            port,
+            scheme: "HTTPS",
+        });
         self
     }
 
@@ -529,10 +578,7 @@ impl Container {
             );
         }
         if !self.args.is_empty() {
-            c.insert(
-                "args".to_owned(),
-                Expr::Value(Value::from(self.args.clone())),
-            );
+            c.insert("args".to_owned(), Expr::Array(self.args.clone()));
         }
         if !self.ports.is_empty() {
             let ports = self
@@ -593,11 +639,18 @@ impl Container {
             ("readinessProbe", &self.readiness),
             ("livenessProbe", &self.liveness),
         ] {
-            if let Some((path, port)) = probe {
+            if let Some(probe) = probe {
+                let mut get =
+                    girder_core::object! { "path" => probe.path.clone(), "port" => probe.port };
+                if probe.scheme != "HTTP"
+                    && let Some(map) = get.as_object_mut()
+                {
+                    map.insert("scheme".into(), Value::String(probe.scheme.into()));
+                }
                 c.insert(
                     field.to_owned(),
                     Expr::Value(girder_core::object! {
-                        "httpGet" => girder_core::object! { "path" => path.clone(), "port" => *port },
+                        "httpGet" => get,
                         "periodSeconds" => 10,
                     }),
                 );

@@ -47,6 +47,8 @@ pub struct Deployment {
     pod_annotations: BTreeMap<String, Expr>,
     service_account: Option<ServiceAccountHandle>,
     progress_deadline: Option<u32>,
+    priority_class: Option<String>,
+    node_selector: BTreeMap<String, String>,
 }
 
 object_builder!(Deployment);
@@ -66,6 +68,8 @@ impl Deployment {
             pod_annotations: BTreeMap::new(),
             service_account: None,
             progress_deadline: None,
+            priority_class: None,
+            node_selector: BTreeMap::new(),
         }
     }
 
@@ -88,6 +92,12 @@ impl Deployment {
     /// The main container's arguments.
     pub fn args<I: IntoIterator<Item = S>, S: Into<String>>(self, args: I) -> Deployment {
         self.main(|c| c.args(args))
+    }
+
+    /// Appends one argument to the main container's: a literal or an output (see
+    /// [`Container::arg`]).
+    pub fn arg(self, arg: impl IntoInput<String>) -> Deployment {
+        self.main(|c| c.arg(arg))
     }
 
     /// A TCP port the main container listens on.
@@ -144,6 +154,29 @@ impl Deployment {
     /// An HTTP liveness probe on the main container.
     pub fn liveness_http(self, path: impl Into<String>, port: u16) -> Deployment {
         self.main(|c| c.liveness_http(path, port))
+    }
+
+    /// An HTTPS readiness probe on the main container.
+    pub fn readiness_https(self, path: impl Into<String>, port: u16) -> Deployment {
+        self.main(|c| c.readiness_https(path, port))
+    }
+
+    /// An HTTPS liveness probe on the main container.
+    pub fn liveness_https(self, path: impl Into<String>, port: u16) -> Deployment {
+        self.main(|c| c.liveness_https(path, port))
+    }
+
+    /// The pods' PriorityClass, such as `system-cluster-critical` for add-ons the cluster
+    /// cannot work without (they are scheduled first and evicted last).
+    pub fn priority_class(mut self, name: impl Into<String>) -> Deployment {
+        self.priority_class = Some(name.into());
+        self
+    }
+
+    /// Runs the pods only on nodes with this label, such as `kubernetes.io/os: linux`.
+    pub fn node_selector(mut self, key: impl Into<String>, value: impl Into<String>) -> Deployment {
+        self.node_selector.insert(key.into(), value.into());
+        self
     }
 
     /// Adds a sidecar container.
@@ -298,6 +331,18 @@ impl Deployment {
             map.insert("runAsNonRoot".into(), Value::Bool(true));
         }
         pod.insert("securityContext".to_owned(), Expr::Value(pod_security));
+        if let Some(class) = &self.priority_class {
+            pod.insert(
+                "priorityClassName".to_owned(),
+                Expr::Value(Value::String(class.clone())),
+            );
+        }
+        if !self.node_selector.is_empty() {
+            pod.insert(
+                "nodeSelector".to_owned(),
+                Expr::Value(Value::from(self.node_selector.clone())),
+            );
+        }
         match &self.service_account {
             Some(account) => {
                 pod.insert("serviceAccountName".to_owned(), account.name().into_expr());

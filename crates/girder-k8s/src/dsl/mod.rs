@@ -18,7 +18,7 @@ mod deployment;
 mod manifest;
 mod namespace;
 mod network;
-mod object;
+pub(crate) mod object;
 mod rbac;
 mod scaling;
 mod service;
@@ -39,5 +39,6 @@ pub use rbac::{
 };
 pub use scaling::{HorizontalPodAutoscaler, HpaHandle, PodDisruptionBudget};
 pub use service::{
-    AppProtocol, ExposedService, Service, ServiceHandle, ServicePort, ServiceType, TargetPort,
+    AppProtocol, EXTERNAL_DNS_HOSTNAME, ExposedService, Service, ServiceHandle, ServicePort,
+    ServiceType, TargetPort,
 };

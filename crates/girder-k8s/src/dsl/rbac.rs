@@ -118,6 +118,7 @@ impl Dependable for ServiceAccountHandle {
 pub struct PolicyRule {
     api_groups: Vec<String>,
     resources: Vec<String>,
+    resource_names: Vec<String>,
     verbs: Vec<String>,
 }
 
@@ -135,16 +136,44 @@ impl PolicyRule {
         PolicyRule {
             api_groups: api_groups.into_iter().map(Into::into).collect(),
             resources: resources.into_iter().map(Into::into).collect(),
+            resource_names: Vec::new(),
             verbs: verbs.into_iter().map(Into::into).collect(),
         }
     }
 
+    /// Limits the rule to objects with these names (least privilege: a controller's own
+    /// lease or status ConfigMap rather than every one).
+    ///
+    /// ```
+    /// use girder_k8s::dsl::PolicyRule;
+    /// let own_lease = PolicyRule::new(["coordination.k8s.io"], ["leases"], ["get", "update"])
+    ///     .resource_names(["cluster-autoscaler"]);
+    /// # let _ = own_lease;
+    /// ```
+    pub fn resource_names<N>(mut self, names: N) -> PolicyRule
+    where
+        N: IntoIterator,
+        N::Item: Into<String>,
+    {
+        self.resource_names = names.into_iter().map(Into::into).collect();
+        self
+    }
+
     fn to_value(&self) -> Value {
-        girder_core::object! {
+        let mut rule = girder_core::object! {
             "apiGroups" => self.api_groups.clone(),
             "resources" => self.resources.clone(),
             "verbs" => self.verbs.clone(),
+        };
+        if !self.resource_names.is_empty()
+            && let Some(map) = rule.as_object_mut()
+        {
+            map.insert(
+                "resourceNames".into(),
+                Value::from(self.resource_names.clone()),
+            );
         }
+        rule
     }
 
     fn problem(&self) -> Option<Diagnostic> {

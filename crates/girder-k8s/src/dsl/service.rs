@@ -12,6 +12,10 @@ use super::object::{
 };
 use crate::kinds::Kind;
 
+/// The annotation external-dns reads on Services: the DNS name(s) to point at the Service's
+/// load balancer (comma-separated).
+pub const EXTERNAL_DNS_HOSTNAME: &str = "external-dns.alpha.kubernetes.io/hostname";
+
 /// The protocol spoken on a Service port; it decides the scheme of [`ServiceHandle::url`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AppProtocol {
@@ -246,10 +250,32 @@ impl Service {
         self
     }
 
-    /// The external-dns hostname annotation: external-dns points this DNS name at the load
-    /// balancer.
+    /// The public DNS name of a LoadBalancer (or NodePort) Service: sets the annotation
+    /// [`EXTERNAL_DNS_HOSTNAME`], so external-dns (see
+    /// [`ExternalDns`](crate::addons::ExternalDns)) points the name at the load balancer. A
+    /// literal is checked to be a DNS name; a ClusterIP Service with a hostname is an error
+    /// when the program is built, because external-dns does not publish it.
+    ///
+    /// ```
+    /// use girder_core::Stack;
+    /// use girder_k8s::dsl::*;
+    /// let mut s = Stack::new("dev");
+    /// Service::new("web")
+    ///     .selector("app", "web")
+    ///     .port(ServicePort::http(80, 8080))
+    ///     .hostname("app.example.com")
+    ///     .add(DefaultProvider, &mut s);
+    /// // The ClusterIP default is refused, with the fix:
+    /// let diagnostics = s.diagnostics().to_string();
+    /// assert!(diagnostics.contains("`.load_balancer()`"), "{diagnostics}");
+    /// ```
+    pub fn hostname(self, hostname: impl girder_core::IntoInput<String>) -> Service {
+        self.annotation(EXTERNAL_DNS_HOSTNAME, hostname)
+    }
+
+    /// The same as [`hostname`](Service::hostname).
     pub fn external_dns_hostname(self, hostname: impl girder_core::IntoInput<String>) -> Service {
-        self.annotation("external-dns.alpha.kubernetes.io/hostname", hostname)
+        self.hostname(hostname)
     }
 
     fn check_ports(&self, workload: &Workload) -> Vec<Diagnostic> {
@@ -407,12 +433,31 @@ impl ExposedService {
         self.map(Service::wait_for_address)
     }
 
-    /// The external-dns hostname annotation.
+    /// The public DNS name external-dns points at the load balancer (see
+    /// [`Service::hostname`]).
+    ///
+    /// ```
+    /// use girder_core::Stack;
+    /// use girder_k8s::dsl::*;
+    /// let mut s = Stack::new("dev");
+    /// let web = Deployment::new("web")
+    ///     .image("nginx:1.27")
+    ///     .port(8080)
+    ///     .resources(Resources::new().cpu("100m", "200m").memory("64Mi", "128Mi"))
+    ///     .add(DefaultProvider, &mut s);
+    /// web.expose(ServicePort::http(80, 8080)).load_balancer().hostname("app.example.com").add(&mut s);
+    /// assert!(s.finish().is_ok());
+    /// ```
+    pub fn hostname(self, hostname: impl girder_core::IntoInput<String>) -> ExposedService {
+        self.map(|s| s.hostname(hostname))
+    }
+
+    /// The same as [`hostname`](ExposedService::hostname).
     pub fn external_dns_hostname(
         self,
         hostname: impl girder_core::IntoInput<String>,
     ) -> ExposedService {
-        self.map(|s| s.external_dns_hostname(hostname))
+        self.hostname(hostname)
     }
 
     /// Adds an annotation.
