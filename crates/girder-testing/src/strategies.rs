@@ -63,9 +63,14 @@ pub fn azs(
     })
 }
 
-/// A Kubernetes object name that is a DNS-1123 label (1–40 characters here).
+/// A Kubernetes object name that is a DNS-1123 label (1–40 characters here), and also a valid
+/// host name label: names beginning `xn--` (punycode) are left out, since URL parsers reject
+/// them as host names and girder refuses them for Services and Namespaces.
 pub fn k8s_name() -> impl Strategy<Value = String> {
     "[a-z]([-a-z0-9]{0,38}[a-z0-9])?"
+        .prop_filter("a punycode prefix is not a plain host label", |name| {
+            !name.starts_with("xn--")
+        })
 }
 
 /// A label key without a prefix (name part of a qualified name).

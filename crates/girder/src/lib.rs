@@ -39,6 +39,11 @@ pub use girder_core::{
     typed_id,
 };
 
+/// The README's example, compiled as a doctest so it stays true.
+#[cfg(all(doctest, feature = "aws", feature = "k8s"))]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeExample;
+
 /// The error a program returns.
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
@@ -54,6 +59,11 @@ pub mod prelude {
 
     #[cfg(feature = "aws")]
     pub use girder_aws::prelude::*;
+    pub use girder_core::{OutputKey, StackReference};
+    #[cfg(feature = "k8s")]
+    pub use girder_k8s::addons::{
+        ClusterAutoscaler, DnsPolicy, Expander, ExternalDns, MetricsServer, ZoneType,
+    };
     #[cfg(feature = "k8s")]
     pub use girder_k8s::dsl::*;
 }
