@@ -115,6 +115,12 @@ pub async fn plan_stack(
     made.base_serial = recovery.snapshot.serial;
     made.lineage = recovery.snapshot.lineage.clone();
     made.refresh = refreshed.mutations.clone();
+    made.drift = refreshed
+        .changed
+        .iter()
+        .chain(&refreshed.gone)
+        .cloned()
+        .collect();
     ctx.events.emit(Event::Planned {
         summary: made.summary(),
     });

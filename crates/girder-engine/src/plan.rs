@@ -182,6 +182,9 @@ pub struct Plan {
     /// What refresh found, recorded when the plan is applied.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub refresh: Vec<crate::state::Mutation>,
+    /// Resources refresh found changed outside girder (their inputs drifted) or gone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub drift: Vec<String>,
 }
 
 impl Plan {
@@ -309,6 +312,7 @@ pub fn plan(
         warnings: diagnostics,
         destroy: options.destroy,
         refresh: Vec::new(),
+        drift: Vec::new(),
     })
 }
 

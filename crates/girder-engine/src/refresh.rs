@@ -23,7 +23,8 @@ pub struct RefreshReport {
     pub snapshot: Snapshot,
     /// The changes to record (to persist the refresh).
     pub mutations: Vec<Mutation>,
-    /// Resources whose cloud state differs from the record.
+    /// Resources whose inputs in the cloud differ from the record (drift). Resources whose
+    /// outputs only moved on (a status, a timestamp) are updated silently.
     pub changed: Vec<String>,
     /// Resources gone from the cloud.
     pub gone: Vec<String>,
@@ -199,17 +200,16 @@ pub async fn refresh(
                 }
                 Some(observed) => {
                     let updated = refreshed(resource, observed, &ctx.registry);
-                    if updated.inputs.reveal() != resource.inputs.reveal()
-                        || updated.outputs.reveal() != resource.outputs.reveal()
-                    {
-                        report.changed.push(resource.name.clone());
+                    let drifted = updated.inputs.reveal() != resource.inputs.reveal();
+                    if drifted || updated.outputs.reveal() != resource.outputs.reveal() {
+                        if drifted {
+                            report.changed.push(resource.name.clone());
+                        }
                         report
                             .snapshot
                             .resources
                             .insert(resource.name.clone(), updated.clone());
-                        report
-                            .mutations
-                            .push(Mutation::Upsert { resource: updated });
+                        report.mutations.push(Mutation::Upsert { resource: updated });
                     }
                 }
             }

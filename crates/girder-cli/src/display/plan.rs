@@ -157,13 +157,7 @@ pub fn render_plan(plan: &Plan, palette: Palette) -> String {
             palette.paint(Style::new().yellow(), &warning.to_string())
         );
     }
-    let drifted = plan
-        .refresh
-        .iter()
-        .filter(|m| {
-            !matches!(m, girder_engine::Mutation::Upsert { resource } if resource.kind == girder_core::NodeKind::Read)
-        })
-        .count();
+    let drifted = plan.drift.len();
     if drifted > 0 {
         let _ = writeln!(
             out,

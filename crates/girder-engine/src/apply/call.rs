@@ -100,7 +100,9 @@ impl CallPolicy<'_> {
                     ));
                 }
             };
-            if !error.is_retryable() || self.abort.is_cancelled() {
+            // A failure that left a resource behind is never retried: a second attempt would
+            // create a duplicate; the engine records the partial resource instead.
+            if !error.is_retryable() || error.partial.is_some() || self.abort.is_cancelled() {
                 return Err(error);
             }
             let Some(delay) = delays.next() else {
