@@ -16,7 +16,8 @@
 use girder::prelude::*;
 
 fn main() -> girder::Result<()> {
-    let zone = std::env::var("GIRDER_HOSTED_ZONE_ID").unwrap_or_else(|_| "Z0123456789ABCDEFGHIJ".into());
+    let zone =
+        std::env::var("GIRDER_HOSTED_ZONE_ID").unwrap_or_else(|_| "Z0123456789ABCDEFGHIJ".into());
     girder::run(move |s: &mut Stack| {
         let vpc = Vpc::new("main")
             .cidr("10.10.0.0/16")

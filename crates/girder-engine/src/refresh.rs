@@ -209,7 +209,9 @@ pub async fn refresh(
                             .snapshot
                             .resources
                             .insert(resource.name.clone(), updated.clone());
-                        report.mutations.push(Mutation::Upsert { resource: updated });
+                        report
+                            .mutations
+                            .push(Mutation::Upsert { resource: updated });
                     }
                 }
             }
