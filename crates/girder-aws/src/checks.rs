@@ -106,6 +106,381 @@ pub(crate) fn retention(name: &str, inputs: &Value) -> Diagnostics {
     found
 }
 
+/// A problem with a literal value: what is wrong and how to fix it.
+pub(crate) type Problem = (String, String);
+
+/// A domain name as Route 53 reports it: lowercase, without the trailing dot.
+pub(crate) fn normalize_domain(name: &str) -> String {
+    name.strip_suffix('.').unwrap_or(name).to_ascii_lowercase()
+}
+
+/// Why `name` is not a DNS domain name Route 53 can host (checked after normalizing).
+pub(crate) fn domain_problem(name: &str) -> Option<Problem> {
+    let name = normalize_domain(name);
+    if name.is_empty() {
+        return Some((
+            "the domain name is empty".into(),
+            "give the zone's domain, such as `example.com`".into(),
+        ));
+    }
+    if !name.is_ascii() {
+        return Some((
+            "the domain name has non-ASCII characters".into(),
+            "write internationalized names in their punycode form (`xn--…`)".into(),
+        ));
+    }
+    if name.len() > 253 {
+        return Some((
+            format!(
+                "the domain name has {} characters; DNS allows 253",
+                name.len()
+            ),
+            "use a shorter name".into(),
+        ));
+    }
+    for label in name.split('.') {
+        if label.is_empty() {
+            return Some((
+                "the domain name has an empty label (two dots in a row, or a leading dot)".into(),
+                "remove the extra dot".into(),
+            ));
+        }
+        if label.len() > 63 {
+            return Some((
+                format!(
+                    "the label `{label}` has {} characters; DNS allows 63",
+                    label.len()
+                ),
+                "shorten the label".into(),
+            ));
+        }
+        if label == "*" {
+            return Some((
+                "a hosted zone cannot be a wildcard".into(),
+                "create the zone for the parent domain and the wildcard record in it".into(),
+            ));
+        }
+        if let Some(c) = label
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'))
+        {
+            return Some((
+                format!("the label `{label}` contains `{c}`"),
+                "use letters, digits and hyphens, such as `app.example.com`".into(),
+            ));
+        }
+        if label.starts_with('-') || label.ends_with('-') {
+            return Some((
+                format!("the label `{label}` starts or ends with a hyphen"),
+                "labels start and end with a letter or digit".into(),
+            ));
+        }
+    }
+    None
+}
+
+/// Bucket name prefixes AWS reserves.
+const BUCKET_RESERVED_PREFIXES: [&str; 3] = ["xn--", "sthree-", "amzn-s3-demo-"];
+/// Bucket name suffixes AWS reserves.
+const BUCKET_RESERVED_SUFFIXES: [&str; 5] =
+    ["-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"];
+
+/// Why `name` is not a valid S3 (general purpose) bucket name. With `prefix`, `name` is
+/// the start of a generated name (8 hex digits follow), so only the rules that apply to a
+/// start are checked.
+pub(crate) fn bucket_name_problems(name: &str, prefix: bool) -> Vec<Problem> {
+    let mut found = Vec::new();
+    let (min, max) = if prefix { (1, 55) } else { (3, 63) };
+    if name.len() < min || name.len() > max {
+        found.push((
+            if prefix {
+                format!(
+                    "a bucket name prefix has 1 to 55 characters (8 are added), not {}",
+                    name.len()
+                )
+            } else {
+                format!("a bucket name has 3 to 63 characters, not {}", name.len())
+            },
+            "choose a name such as `acme-girder-state`".into(),
+        ));
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-' || *c == '.'))
+    {
+        found.push((
+            format!(
+                "bucket names have lowercase letters, digits, hyphens and dots only, not `{c}`"
+            ),
+            format!("use `{}`", suggest_bucket_name(name)),
+        ));
+    }
+    let alnum = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    if !alnum(name.chars().next()) || (!prefix && !alnum(name.chars().last())) {
+        found.push((
+            "a bucket name begins and ends with a lowercase letter or digit".into(),
+            format!("use `{}`", suggest_bucket_name(name)),
+        ));
+    }
+    if name.contains("..") {
+        found.push((
+            "a bucket name cannot contain two dots in a row".into(),
+            "remove the extra dot".into(),
+        ));
+    }
+    if !prefix && name.parse::<std::net::Ipv4Addr>().is_ok() {
+        found.push((
+            "a bucket name cannot look like an IP address".into(),
+            "choose a name with letters".into(),
+        ));
+    }
+    if let Some(reserved) = BUCKET_RESERVED_PREFIXES
+        .iter()
+        .find(|p| name.starts_with(*p))
+    {
+        found.push((
+            format!("bucket names starting with `{reserved}` are reserved by AWS"),
+            "choose another start".into(),
+        ));
+    }
+    if !prefix && let Some(reserved) = BUCKET_RESERVED_SUFFIXES.iter().find(|p| name.ends_with(*p))
+    {
+        found.push((
+            format!("bucket names ending with `{reserved}` are reserved by AWS"),
+            "choose another end".into(),
+        ));
+    }
+    found
+}
+
+/// `name` lowercased with anything but letters, digits, hyphens and dots made a hyphen and
+/// hyphens trimmed from the ends (for fixes, and for generated prefixes).
+pub(crate) fn suggest_bucket_name(name: &str) -> String {
+    let cleaned: String = name
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    cleaned.trim_matches(|c| c == '-' || c == '.').to_owned()
+}
+
+/// Why `name` is not a valid DynamoDB table name.
+pub(crate) fn table_name_problem(name: &str) -> Option<Problem> {
+    if name.len() < 3 || name.len() > 255 {
+        return Some((
+            format!("a table name has 3 to 255 characters, not {}", name.len()),
+            "choose a name such as `girder-locks`".into(),
+        ));
+    }
+    name.chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "_.-".contains(*c)))
+        .map(|c| {
+            (
+                format!("table names have letters, digits and `_.-` only, not `{c}`"),
+                "replace it with `-` or `_`".into(),
+            )
+        })
+}
+
+/// Why `name` is not a valid key attribute name.
+pub(crate) fn key_name_problem(name: &str) -> Option<Problem> {
+    if name.is_empty() || name.len() > 255 {
+        return Some((
+            format!(
+                "a key attribute name has 1 to 255 bytes, not {}",
+                name.len()
+            ),
+            "name the attribute, such as `LockID` or `pk`".into(),
+        ));
+    }
+    None
+}
+
+/// The key attribute types DynamoDB accepts.
+pub(crate) const KEY_TYPES: [&str; 3] = ["S", "N", "B"];
+
+fn push_problem(found: &mut Diagnostics, name: &str, field: &str, value: &str, problem: Problem) {
+    found.push(
+        Diagnostic::error(problem.0)
+            .resource(name)
+            .field(field)
+            .value(value)
+            .fix(problem.1),
+    );
+}
+
+/// Checks a hosted zone's raw inputs (where known).
+pub(crate) fn hosted_zone(name: &str, inputs: &Value) -> Diagnostics {
+    let mut found = Diagnostics::new();
+    if let Some(domain) = inputs.get("name").and_then(Value::as_str)
+        && let Some(problem) = domain_problem(domain)
+    {
+        push_problem(&mut found, name, "name", domain, problem);
+    }
+    let private = inputs.get("private_zone").and_then(Value::as_bool);
+    // The number of VPCs where known (absent is none; an unknown list is not checked).
+    let vpcs = match inputs.get("vpcs") {
+        None | Some(Value::Null) => Some(0),
+        Some(list) => list.as_array().map(<[Value]>::len),
+    };
+    if private == Some(true) && vpcs == Some(0) {
+        push_problem(
+            &mut found,
+            name,
+            "vpcs",
+            "[]",
+            (
+                "a private hosted zone needs at least one VPC".into(),
+                "associate a VPC, or make the zone public".into(),
+            ),
+        );
+    }
+    if private != Some(true) && vpcs.is_some_and(|n| n > 0) {
+        push_problem(
+            &mut found,
+            name,
+            "vpcs",
+            "…",
+            (
+                "only private hosted zones are associated with VPCs".into(),
+                "set `private_zone` to true, or remove the VPCs".into(),
+            ),
+        );
+    }
+    found
+}
+
+/// Checks a bucket's raw inputs (where known).
+pub(crate) fn bucket(name: &str, inputs: &Value) -> Diagnostics {
+    let mut found = Diagnostics::new();
+    for (field, prefix) in [("name", false), ("name_prefix", true)] {
+        if let Some(value) = inputs.get(field).and_then(Value::as_str) {
+            for problem in bucket_name_problems(value, prefix) {
+                push_problem(&mut found, name, field, value, problem);
+            }
+        }
+    }
+    if let Some(algorithm) = inputs
+        .get("encryption")
+        .and_then(|e| e.get("sse_algorithm"))
+        .and_then(Value::as_str)
+        && !["AES256", "aws:kms", "aws:kms:dsse"].contains(&algorithm)
+    {
+        push_problem(
+            &mut found,
+            name,
+            "encryption.sse_algorithm",
+            algorithm,
+            (
+                "S3 default encryption is `AES256`, `aws:kms` or `aws:kms:dsse`".into(),
+                "use `AES256` (SSE-S3) or `aws:kms` (SSE-KMS)".into(),
+            ),
+        );
+    }
+    found
+}
+
+/// Checks a table's raw inputs (where known).
+pub(crate) fn table(name: &str, inputs: &Value) -> Diagnostics {
+    let mut found = Diagnostics::new();
+    if let Some(table) = inputs.get("name").and_then(Value::as_str)
+        && let Some(problem) = table_name_problem(table)
+    {
+        push_problem(&mut found, name, "name", table, problem);
+    }
+    for key in ["hash_key", "range_key"] {
+        let Some(attribute) = inputs.get(key) else {
+            continue;
+        };
+        if let Some(attribute_name) = attribute.get("name").and_then(Value::as_str)
+            && let Some(problem) = key_name_problem(attribute_name)
+        {
+            push_problem(
+                &mut found,
+                name,
+                &format!("{key}.name"),
+                attribute_name,
+                problem,
+            );
+        }
+        if let Some(kind) = attribute.get("type").and_then(Value::as_str)
+            && !KEY_TYPES.contains(&kind)
+        {
+            push_problem(
+                &mut found,
+                name,
+                &format!("{key}.type"),
+                kind,
+                (
+                    "a key attribute is of type `S` (string), `N` (number) or `B` (binary)".into(),
+                    "use `S`, `N` or `B`".into(),
+                ),
+            );
+        }
+    }
+    let key_name = |key: &str| {
+        inputs
+            .get(key)
+            .and_then(|k| k.get("name"))
+            .and_then(Value::as_str)
+    };
+    if let (Some(hash), Some(range)) = (key_name("hash_key"), key_name("range_key"))
+        && hash == range
+    {
+        push_problem(
+            &mut found,
+            name,
+            "range_key.name",
+            range,
+            (
+                "the range key has the hash key's name".into(),
+                "give the two key attributes different names".into(),
+            ),
+        );
+    }
+    match inputs.get("billing_mode").and_then(Value::as_str) {
+        Some("PAY_PER_REQUEST") | None => {}
+        Some("PROVISIONED") => {
+            for field in ["read_capacity", "write_capacity"] {
+                match inputs.get(field) {
+                    Some(Value::Unknown) => {}
+                    Some(v) if v.as_i64().is_some_and(|n| n >= 1) => {}
+                    other => push_problem(
+                        &mut found,
+                        name,
+                        field,
+                        &other
+                            .map(|v| v.display().to_string())
+                            .unwrap_or_else(|| "absent".into()),
+                        (
+                            "a PROVISIONED table needs read and write capacities of at least 1"
+                                .into(),
+                            "set both capacities, or use PAY_PER_REQUEST".into(),
+                        ),
+                    ),
+                }
+            }
+        }
+        Some(other) => push_problem(
+            &mut found,
+            name,
+            "billing_mode",
+            other,
+            (
+                "the billing mode is PAY_PER_REQUEST or PROVISIONED".into(),
+                "use `PAY_PER_REQUEST`".into(),
+            ),
+        ),
+    }
+    found
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

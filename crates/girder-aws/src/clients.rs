@@ -218,6 +218,12 @@ pub struct Sdk {
     pub logs: aws_sdk_cloudwatchlogs::Client,
     /// STS.
     pub sts: aws_sdk_sts::Client,
+    /// Route 53 (a global service: its endpoint does not depend on the region).
+    pub route53: aws_sdk_route53::Client,
+    /// S3 (path-style addressing when a custom endpoint is configured).
+    pub s3: aws_sdk_s3::Client,
+    /// DynamoDB.
+    pub dynamodb: aws_sdk_dynamodb::Client,
     /// The region the clients use.
     pub region: String,
 }
@@ -295,6 +301,27 @@ impl AwsClients {
                             .interceptor(counter.clone())
                             .build(),
                     ),
+                    route53: aws_sdk_route53::Client::from_conf(
+                        aws_sdk_route53::config::Builder::from(&config)
+                            .interceptor(counter.clone())
+                            .build(),
+                    ),
+                    // An emulator or private endpoint rarely resolves virtual-host bucket
+                    // names (`bucket.127.0.0.1`): address buckets by path there.
+                    s3: aws_sdk_s3::Client::from_conf(
+                        aws_sdk_s3::config::Builder::from(&config)
+                            .force_path_style(
+                                config.endpoint_url().is_some()
+                                    || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some(),
+                            )
+                            .interceptor(counter.clone())
+                            .build(),
+                    ),
+                    dynamodb: aws_sdk_dynamodb::Client::from_conf(
+                        aws_sdk_dynamodb::config::Builder::from(&config)
+                            .interceptor(counter.clone())
+                            .build(),
+                    ),
                     region,
                 })
             })
@@ -319,6 +346,26 @@ impl AwsClients {
     /// The CloudWatch Logs client.
     pub async fn logs(&self) -> Result<&aws_sdk_cloudwatchlogs::Client, ProviderError> {
         Ok(&self.sdk().await?.logs)
+    }
+
+    /// The STS client.
+    pub async fn sts(&self) -> Result<&aws_sdk_sts::Client, ProviderError> {
+        Ok(&self.sdk().await?.sts)
+    }
+
+    /// The Route 53 client.
+    pub async fn route53(&self) -> Result<&aws_sdk_route53::Client, ProviderError> {
+        Ok(&self.sdk().await?.route53)
+    }
+
+    /// The S3 client.
+    pub async fn s3(&self) -> Result<&aws_sdk_s3::Client, ProviderError> {
+        Ok(&self.sdk().await?.s3)
+    }
+
+    /// The DynamoDB client.
+    pub async fn dynamodb(&self) -> Result<&aws_sdk_dynamodb::Client, ProviderError> {
+        Ok(&self.sdk().await?.dynamodb)
     }
 
     /// The region.

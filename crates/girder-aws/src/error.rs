@@ -160,6 +160,14 @@ pub(crate) fn classify(code: &str, status: Option<u16>, call: &Call) -> (ErrorKi
         "Gateway.NotAttached",
         "InvalidState",
         "ResourceLimitExceeded",
+        "HostedZoneAlreadyExists",
+        "HostedZoneNotEmpty",
+        "ConflictingDomainExists",
+        "LastVPCAssociation",
+        "BucketAlreadyExists",
+        "BucketAlreadyOwnedByYou",
+        "BucketNotEmpty",
+        "TableAlreadyExistsException",
     ];
     const LIMIT: &[&str] = &[
         "LimitExceeded",
@@ -174,6 +182,20 @@ pub(crate) fn classify(code: &str, status: Option<u16>, call: &Call) -> (ErrorKi
         "ServiceQuotaExceededException",
     ];
 
+    // S3 says "not configured" with codes that look like "not found": the bucket exists.
+    const NOT_CONFIGURED: &[&str] = &[
+        "NoSuchTagSet",
+        "NoSuchPublicAccessBlockConfiguration",
+        "NoSuchBucketPolicy",
+        "NoSuchLifecycleConfiguration",
+        "ServerSideEncryptionConfigurationNotFoundError",
+    ];
+    if NOT_CONFIGURED.contains(&code) {
+        return (
+            ErrorKind::Permanent,
+            "the setting is not configured on the resource",
+        );
+    }
     if RETRYABLE.contains(&code) {
         return (
             ErrorKind::Retryable,
@@ -204,6 +226,9 @@ pub(crate) fn classify(code: &str, status: Option<u16>, call: &Call) -> (ErrorKi
         || code.ends_with("NotFoundException")
         || code == "NoSuchEntity"
         || code == "NoSuchEntityException"
+        // Route 53 and S3: NoSuchHostedZone, NoSuchBucket, NoSuchChange, … (S3's
+        // "not configured" codes were answered above)
+        || code.starts_with("NoSuch")
     {
         return (
             ErrorKind::NotFound,
@@ -407,6 +432,16 @@ mod tests {
             ("ExpiredToken", ErrorKind::Unauthorized),
             ("EntityAlreadyExists", ErrorKind::Conflict),
             ("AddressLimitExceeded", ErrorKind::Permanent),
+            ("NoSuchHostedZone", ErrorKind::NotFound),
+            ("NoSuchBucket", ErrorKind::NotFound),
+            ("NoSuchTagSet", ErrorKind::Permanent),
+            ("NoSuchPublicAccessBlockConfiguration", ErrorKind::Permanent),
+            ("HostedZoneNotEmpty", ErrorKind::Conflict),
+            ("BucketNotEmpty", ErrorKind::Conflict),
+            ("BucketAlreadyExists", ErrorKind::Conflict),
+            ("InvalidDomainName", ErrorKind::InvalidInput),
+            ("InvalidBucketName", ErrorKind::InvalidInput),
+            ("ValidationException", ErrorKind::InvalidInput),
         ];
         for (code, kind) in cases {
             assert_eq!(classify(code, Some(400), &call()).0, kind, "{code}");

@@ -78,6 +78,28 @@ typed_id!(
     /// The ARN of a Route 53 hosted zone, such as `arn:aws:route53:::hostedzone/Z123`.
     HostedZoneArn
 );
+typed_id!(
+    /// The id of a Route 53 hosted zone, such as `Z0123456789ABCDEFGHIJ` (without the
+    /// `/hostedzone/` prefix some API responses carry).
+    HostedZoneId
+);
+typed_id!(
+    /// The name of an S3 bucket, such as `acme-girder-state`.
+    BucketName
+);
+typed_id!(
+    /// The ARN of an S3 bucket, such as `arn:aws:s3:::acme-girder-state`.
+    BucketArn
+);
+typed_id!(
+    /// The name of a DynamoDB table, such as `girder-locks`.
+    TableName
+);
+typed_id!(
+    /// The ARN of a DynamoDB table, such as
+    /// `arn:aws:dynamodb:us-east-1:123456789012:table/girder-locks`.
+    TableArn
+);
 
 impl PolicyArn {
     /// The ARN of an AWS managed policy, such as `AmazonEKSClusterPolicy`.
@@ -107,5 +129,47 @@ impl HostedZoneArn {
     pub fn from_zone_id(zone_id: &str) -> HostedZoneArn {
         let id = zone_id.trim_start_matches("/hostedzone/");
         HostedZoneArn::new(format!("arn:aws:route53:::hostedzone/{id}"))
+    }
+}
+
+impl HostedZoneId {
+    /// The id without the `/hostedzone/` prefix that `CreateHostedZone` and `GetHostedZone`
+    /// put before it.
+    ///
+    /// ```
+    /// use girder_aws::HostedZoneId;
+    /// assert_eq!(HostedZoneId::from_api("/hostedzone/Z123").as_str(), "Z123");
+    /// assert_eq!(HostedZoneId::from_api("Z123").as_str(), "Z123");
+    /// ```
+    pub fn from_api(id: &str) -> HostedZoneId {
+        HostedZoneId::new(id.trim_start_matches("/hostedzone/"))
+    }
+
+    /// The zone's ARN.
+    ///
+    /// ```
+    /// use girder_aws::HostedZoneId;
+    /// assert_eq!(
+    ///     HostedZoneId::new("Z123").arn().as_str(),
+    ///     "arn:aws:route53:::hostedzone/Z123"
+    /// );
+    /// ```
+    pub fn arn(&self) -> HostedZoneArn {
+        HostedZoneArn::from_zone_id(self.as_str())
+    }
+}
+
+impl BucketArn {
+    /// The ARN of the bucket named `bucket`.
+    ///
+    /// ```
+    /// use girder_aws::{BucketArn, BucketName};
+    /// assert_eq!(
+    ///     BucketArn::of(&BucketName::new("acme-state")).as_str(),
+    ///     "arn:aws:s3:::acme-state"
+    /// );
+    /// ```
+    pub fn of(bucket: &BucketName) -> BucketArn {
+        BucketArn::new(format!("arn:aws:s3:::{bucket}"))
     }
 }

@@ -1,9 +1,11 @@
 //! girder's AWS provider, on the official `aws-sdk-*` crates, and its typed DSL.
 //!
-//! - [`package`]: the `aws` provider package (VPC networking, IAM, CloudWatch Logs, EKS), with
+//! - [`package`]: the `aws` provider package (VPC networking, IAM, CloudWatch Logs, EKS,
+//!   Route 53, S3, DynamoDB), with
 //!   credentials and region from the standard AWS chain.
 //! - [`dsl`]: builders and typed handles — [`Vpc`](dsl::vpc::Vpc), [`Eks`](dsl::eks::Eks),
-//!   IAM roles and policies, security groups, log groups.
+//!   IAM roles and policies, security groups, log groups, Route 53 hosted zones, S3 buckets,
+//!   DynamoDB tables.
 //! - [`eks_token`]: Kubernetes bearer tokens for EKS clusters (aws-iam-authenticator format).
 //!
 //! ```
@@ -24,6 +26,7 @@
 mod checks;
 pub mod clients;
 pub mod dsl;
+pub mod dynamodb;
 pub mod ec2;
 pub mod eks;
 pub mod error;
@@ -31,6 +34,8 @@ pub mod iam;
 pub mod ids;
 pub mod logs;
 pub mod provider;
+pub mod route53;
+pub mod s3;
 pub mod seed;
 pub mod tags;
 mod util;
@@ -45,6 +50,7 @@ pub use provider::{PACKAGE, package, package_with};
 /// Everything a program needs to describe AWS infrastructure.
 pub mod prelude {
     pub use crate::dsl::cidr::Tier;
+    pub use crate::dsl::dynamodb::{AttributeType, Billing, Table, TableHandle};
     pub use crate::dsl::eks::{
         Addon, Api, Audit, Authenticator, Capacity, ControllerManager, Eks, EksHandle, Endpoint,
         OnDemand, Scheduler, Spot, TaintEffect, policies,
@@ -54,6 +60,8 @@ pub mod prelude {
     };
     pub use crate::dsl::logs::LogGroup;
     pub use crate::dsl::network::{Rule, SecurityGroup};
+    pub use crate::dsl::route53::{HostedZone, HostedZoneHandle};
+    pub use crate::dsl::s3::{Bucket, BucketHandle, Encryption, PublicAccessBlock};
     pub use crate::dsl::vpc::{Auto, Azs, FlowLogs, Nat, Subnets, Traffic, Vpc, VpcHandle};
     pub use crate::iam::document::{Condition, PolicyDocument, Principal, Statement};
     pub use crate::ids::*;

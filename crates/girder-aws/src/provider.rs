@@ -4,6 +4,7 @@ use girder_engine::RateLimit;
 use girder_engine::typed::TypedPackage;
 
 use crate::clients::{AwsClients, AwsSettings};
+use crate::dynamodb::table::TableResource;
 use crate::ec2::eip::EipResource;
 use crate::ec2::flow_log::FlowLogResource;
 use crate::ec2::internet_gateway::InternetGatewayResource;
@@ -21,6 +22,8 @@ use crate::iam::oidc::OidcProviderResource;
 use crate::iam::policy::{PolicyResource, RolePolicyAttachmentResource, RolePolicyResource};
 use crate::iam::role::RoleResource;
 use crate::logs::LogGroupResource;
+use crate::route53::hosted_zone::HostedZoneResource;
+use crate::s3::bucket::BucketResource;
 
 /// The package name: the prefix of the type tokens (`aws:ec2/vpc`).
 pub const PACKAGE: &str = "aws";
@@ -80,5 +83,8 @@ pub fn package_with(settings: AwsSettings) -> TypedPackage<AwsClients> {
     .resource(ClusterResource)
     .resource(NodegroupResource)
     .resource(AddonResource)
+    .resource(HostedZoneResource)
+    .resource(BucketResource)
+    .resource(TableResource)
     .rate_limit(RATE_LIMIT)
 }

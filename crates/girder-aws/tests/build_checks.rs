@@ -386,3 +386,110 @@ fn nodegroups_carry_autoscaler_tags_and_ignore_the_desired_size() {
         .unwrap();
     assert_eq!(capacity.as_str(), Some("SPOT"));
 }
+
+#[test]
+fn every_route53_s3_and_dynamodb_problem_is_reported_at_once() {
+    let diagnostics = diagnostics_of(|s| {
+        HostedZone::new("bad..example.com").add(s);
+        HostedZone::new("-lead.example.com")
+            .resource_name("lead")
+            .add(s);
+        HostedZone::new("exa mple.com")
+            .resource_name("space")
+            .add(s);
+        HostedZone::new("ok.example.com")
+            .private_in(VpcId::new("vpc-1"), "mars-1")
+            .add(s);
+        Bucket::new("upper").name("My_Bucket").add(s);
+        Bucket::new("short").name("ab").add(s);
+        Bucket::new("ip").name("192.168.1.1").add(s);
+        Bucket::new("reserved").name("xn--bucket").add(s);
+        Bucket::new("dots").name("my.bucket").add(s);
+        Table::new("nokey").add(s);
+        Table::new("same")
+            .hash_key("id", AttributeType::String)
+            .range_key("id", AttributeType::Number)
+            .add(s);
+        Table::new("empty")
+            .hash_key("", AttributeType::String)
+            .add(s);
+        Table::new("bad name!")
+            .name("x")
+            .hash_key("pk", AttributeType::String)
+            .billing(Billing::provisioned(0, 5))
+            .add(s);
+    });
+    for d in diagnostics.iter() {
+        complete(d);
+    }
+    let at = |resource: &str, field: &str| {
+        diagnostics
+            .iter()
+            .find(|d| d.resource.as_deref() == Some(resource) && d.field.as_deref() == Some(field))
+            .unwrap_or_else(|| {
+                panic!("no diagnostic for `{resource}`.`{field}` in:\n{diagnostics}")
+            })
+            .clone()
+    };
+    assert!(
+        at("bad..example.com", "domain")
+            .message
+            .contains("empty label")
+    );
+    assert!(at("lead", "domain").message.contains("hyphen"));
+    assert!(at("space", "domain").message.contains("contains ` `"));
+    assert!(
+        at("ok.example.com", "vpcs[0].region")
+            .message
+            .contains("region")
+    );
+    let upper = at("upper", "name");
+    assert!(upper.message.contains("lowercase"), "{upper}");
+    assert!(upper.fix.unwrap().contains("my-bucket"));
+    assert!(at("short", "name").message.contains("3 to 63"));
+    assert!(at("ip", "name").message.contains("IP address"));
+    assert!(at("reserved", "name").message.contains("reserved"));
+    let dots = at("dots", "name");
+    assert_eq!(dots.severity, girder_core::Severity::Warning);
+    assert!(at("nokey", "hash_key").message.contains("hash"));
+    assert!(at("same", "range_key").message.contains("hash key's name"));
+    assert!(at("empty", "hash_key").message.contains("1 to 255"));
+    assert!(at("bad name!", "name").message.contains("3 to 255"));
+    assert!(
+        at("bad name!", "billing.read")
+            .message
+            .contains("at least 1")
+    );
+    // The stack reports the resource name itself.
+    assert!(diagnostics.iter().any(|d| {
+        d.message
+            .contains("`bad name!` is not a valid resource name")
+    }));
+}
+
+#[test]
+fn raw_declarations_are_checked_when_planning() {
+    use girder_engine::provider::ProviderPackage;
+    let aws = girder_aws::package();
+    let check = |type_name: &str, inputs: girder_core::Value| aws.check(type_name, "raw", &inputs);
+    let zone = check(
+        "aws:route53/hostedZone",
+        girder_core::object! { "name" => "a..b", "private_zone" => true },
+    );
+    assert_eq!(zone.len(), 2, "{zone}");
+    let bucket = check(
+        "aws:s3/bucket",
+        girder_core::object! { "name" => "Bad", "encryption" => girder_core::object! { "sse_algorithm" => "DES" } },
+    );
+    assert!(bucket.len() >= 2, "{bucket}");
+    let table = check(
+        "aws:dynamodb/table",
+        girder_core::object! {
+            "name" => "t!",
+            "hash_key" => girder_core::object! { "name" => "k", "type" => "X" },
+            "billing_mode" => "PROVISIONED",
+        },
+    );
+    // name, hash_key.type, read_capacity, write_capacity
+    assert_eq!(table.len(), 4, "{table}");
+}

@@ -185,7 +185,7 @@ async fn the_seed_cluster_applies_and_matches_the_aws_api() {
     let dns_policy = decode(dns_policy.policy_document());
     assert_eq!(
         dns_policy["Statement"][0]["Resource"][0],
-        "arn:aws:route53:::hostedzone/Z0123456789ABCDEFGHIJ"
+        format!("arn:aws:route53:::hostedzone/{}", id(seed::DOMAIN))
     );
 
     env.assert_converged(&graph).await;

@@ -22,7 +22,7 @@ async fn the_seed_plans_offline_without_credentials() {
     let k8s = seed.eks.kubernetes(&mut s);
     let graph = s.finish().unwrap();
     let plan = harness.plan(&graph).await.expect("plan without AWS");
-    assert_eq!(plan.summary().create, 53);
+    assert_eq!(plan.summary().create, 54);
     assert_eq!(calls.total(), 0, "{:?}", calls.snapshot());
 
     // Literal inputs are known, ids are known after apply.
@@ -69,4 +69,47 @@ async fn eks_tokens_are_made_from_the_credential_chain_without_network() {
         url.contains("X-Amz-SignedHeaders=host%3Bx-k8s-aws-id"),
         "{url}"
     );
+}
+
+#[tokio::test]
+async fn the_state_backend_and_a_hosted_zone_plan_offline() {
+    let calls = ApiCalls::default();
+    let package = girder_aws::package_with(AwsSettings::default().count_calls(calls.clone()));
+    let harness = Harness::with_registry(
+        "dev",
+        SimPackage::in_memory(),
+        Registry::new().with(package),
+    );
+    let mut s = Stack::new("dev");
+    seed::state_backend(&mut s);
+    let zone = girder_aws::dsl::route53::HostedZone::new("example.com").add(&mut s);
+    s.export("domain", zone.name());
+    s.export("zone_arn", zone.arn());
+    let graph = s.finish().unwrap();
+    let plan = harness.plan(&graph).await.expect("plan without AWS");
+    assert_eq!(plan.summary().create, 3);
+    assert_eq!(calls.total(), 0, "{:?}", calls.snapshot());
+
+    // What the program names is known; what AWS generates is known after apply.
+    let bucket = plan.step("girder-state").unwrap();
+    assert_eq!(
+        bucket.inputs.get("name_prefix"),
+        Some(&Value::from("girder-state-"))
+    );
+    assert_eq!(plan.outputs["bucket"].after, Value::Unknown);
+    assert_eq!(plan.outputs["table"].after, Value::from("dev-girder-locks"));
+    assert_eq!(plan.outputs["domain"].after, Value::from("example.com"));
+    assert_eq!(plan.outputs["zone_arn"].after, Value::Unknown);
+    let table = plan.step("girder-locks").unwrap();
+    assert_eq!(
+        table.outputs.get("name"),
+        Some(&Value::from("dev-girder-locks"))
+    );
+    assert_eq!(
+        table.inputs.get("hash_key"),
+        Some(&girder_core::object! { "name" => "LockID", "type" => "S" })
+    );
+    let zone = plan.step("example.com").unwrap();
+    assert_eq!(zone.outputs.get("name"), Some(&Value::from("example.com")));
+    assert_eq!(zone.outputs.get("arn"), Some(&Value::Unknown));
 }

@@ -5,14 +5,18 @@
 //! - [`eks`]: the `Eks` module (cluster, nodegroups, OIDC, IRSA, the Kubernetes provider).
 //! - [`iam`]: roles, policies, instance profiles, OIDC providers.
 //! - [`network`]: security groups and their rules; [`logs`]: log groups.
+//! - [`route53`]: hosted zones; [`s3`]: buckets; [`dynamodb`]: tables.
 //! - [`cidr`]: the subnet allocator; [`regions`]: regions and AZs for build-time checks.
 
 pub mod cidr;
+pub mod dynamodb;
 pub mod eks;
 pub mod iam;
 pub mod logs;
 pub mod network;
 pub mod regions;
+pub mod route53;
+pub mod s3;
 pub mod vpc;
 
 use girder_core::{Diagnostic, Stack, Value};

@@ -82,6 +82,8 @@ typed_arns!(
     crate::ids::RoleArn,
     crate::ids::OidcProviderArn,
     crate::ids::HostedZoneArn,
+    crate::ids::BucketArn,
+    crate::ids::TableArn,
     crate::ids::ClusterArn,
     crate::ids::InstanceProfileArn
 );

@@ -1,6 +1,9 @@
 //! Least-privilege permission documents for common cluster add-ons.
 
-use crate::iam::document::{Condition, IntoArn, PolicyDocument, Statement};
+use girder_core::IntoInput;
+
+use crate::iam::document::{Condition, PolicyDocument, Statement};
+use crate::ids::HostedZoneArn;
 
 /// What cluster-autoscaler needs (auto-discovery mode): describe everything, but change the
 /// size of and terminate instances in only the Auto Scaling groups tagged as owned by
@@ -44,15 +47,33 @@ pub fn cluster_autoscaler(cluster: &str) -> PolicyDocument {
 }
 
 /// What external-dns needs to manage records in `zones` only: change and list their record
-/// sets; listing zones has no resource-level permission in Route 53, so it is the one
-/// account-wide action.
+/// sets and read their tags; listing zones has no resource-level permission in Route 53, so
+/// it is the one account-wide action.
+///
+/// The zones are typed ARNs — a [`HostedZone`](crate::dsl::route53::HostedZone)'s
+/// `arn()` output, or a [`HostedZoneArn`] of a zone made elsewhere — so the role cannot be
+/// pointed at anything but hosted zones, and a zone of the program is created first.
 ///
 /// ```
+/// use girder_core::Stack;
 /// use girder_aws::HostedZoneArn;
-/// let doc = girder_aws::dsl::eks::policies::external_dns([HostedZoneArn::from_zone_id("Z123")]);
+/// use girder_aws::dsl::eks::policies;
+/// use girder_aws::dsl::route53::HostedZone;
+/// let mut s = Stack::new("dev");
+/// let zone = HostedZone::new("example.com").add(&mut s);
+/// let doc = policies::external_dns([zone.arn()]);
 /// assert_eq!(doc.len(), 2);
+/// // A zone this program does not manage:
+/// let other = policies::external_dns([HostedZoneArn::from_zone_id("Z123")]);
+/// assert_eq!(other.len(), 2);
 /// ```
-pub fn external_dns<A: IntoArn>(zones: impl IntoIterator<Item = A>) -> PolicyDocument {
+pub fn external_dns<Z: IntoInput<HostedZoneArn>>(
+    zones: impl IntoIterator<Item = Z>,
+) -> PolicyDocument {
+    let zones: Vec<girder_core::Output<HostedZoneArn>> = zones
+        .into_iter()
+        .map(|zone| zone.into_input().into_output())
+        .collect();
     PolicyDocument::new()
         .statement(
             Statement::allow([
