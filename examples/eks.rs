@@ -11,13 +11,13 @@
 //! cargo run --example eks --features girder/aws -- output kubeconfig > ~/.kube/yolo
 //! ```
 //!
-//! Set `GIRDER_HOSTED_ZONE_ID` to the Route 53 zone external-dns manages.
+//! The Route 53 zone external-dns manages is created too (`GIRDER_DOMAIN`, default
+//! `yolo.example.com`); external-dns's role may change records in exactly that zone.
 
 use girder::prelude::*;
 
 fn main() -> girder::Result<()> {
-    let zone =
-        std::env::var("GIRDER_HOSTED_ZONE_ID").unwrap_or_else(|_| "Z0123456789ABCDEFGHIJ".into());
+    let domain = std::env::var("GIRDER_DOMAIN").unwrap_or_else(|_| "yolo.example.com".into());
     girder::run(move |s: &mut Stack| {
         let vpc = Vpc::new("main")
             .cidr("10.10.0.0/16")
@@ -46,6 +46,10 @@ fn main() -> girder::Result<()> {
             .tag("project", "yolo")
             .add(s);
 
+        let zone = HostedZone::new(domain.clone())
+            .tag("project", "yolo")
+            .add(s);
+
         // IRSA: roles only `kube-system/<add-on>` can assume.
         let cluster_autoscaler = eks
             .service_account_role("kube-system", "cluster-autoscaler")
@@ -53,10 +57,7 @@ fn main() -> girder::Result<()> {
             .add(s);
         let external_dns = eks
             .service_account_role("kube-system", "external-dns")
-            .policy(
-                "route53",
-                policies::external_dns([HostedZoneArn::from_zone_id(&zone)]),
-            )
+            .policy("route53", policies::external_dns([zone.arn()]))
             .add(s);
 
         s.export("vpc_id", vpc.id());
@@ -65,6 +66,7 @@ fn main() -> girder::Result<()> {
         s.export("cluster_autoscaler_role_arn", cluster_autoscaler.arn());
         s.export("external_dns_role_arn", external_dns.arn());
         s.export("kubeconfig", eks.kubeconfig());
+        s.export("zone_name_servers", zone.name_servers());
         Ok(())
     })
 }

@@ -369,3 +369,48 @@ fn bad_locations_are_explained() {
         text(&output)
     );
 }
+
+/// The seed's bootstrap made with girder itself: `state_backend` creates the bucket and the
+/// lock table (its own state local), and its `state_url` output is the `--state` of the stacks
+/// that follow.
+#[test]
+fn the_state_backend_bootstrap_serves_the_next_stacks() {
+    let moto =
+        MotoServer::start().expect("moto_server must be installed: run scripts/python-deps.sh");
+    let dir = TempDir::new().unwrap();
+    let bootstrap = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_state_backend"))
+            .current_dir(dir.path())
+            .envs(moto.env())
+            .env("GIRDER_PASSPHRASE", "team passphrase")
+            .env("NO_COLOR", "1")
+            .env_remove("GIRDER_STATE")
+            .env_remove("GIRDER_STACK")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let apply = bootstrap(&["apply", "--yes"]);
+    assert!(apply.status.success(), "{}", text(&apply));
+    let url = String::from_utf8(bootstrap(&["output", "state_url"]).stdout)
+        .unwrap()
+        .trim()
+        .to_owned();
+    assert!(
+        url.starts_with("s3://") && url.contains("lock=dynamodb:"),
+        "{url}"
+    );
+
+    let sim = Command::new(BIN)
+        .current_dir(dir.path())
+        .envs(moto.env())
+        .env("GIRDER_STATE", &url)
+        .env("GIRDER_SIM_DIR", dir.path().join("cloud"))
+        .env("GIRDER_SIM_N", "20")
+        .env("GIRDER_PASSPHRASE", "team passphrase")
+        .args(["--stack", "app", "apply", "--yes"])
+        .output()
+        .unwrap();
+    assert!(sim.status.success(), "{}", text(&sim));
+    assert_eq!(cloud_count(dir.path()), 20);
+}
