@@ -7,8 +7,8 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/girder-target}"
-(cd "$root" && cargo build --release --example sim_dag -q)
-bin="$CARGO_TARGET_DIR/release/examples/sim_dag"
+(cd "$root" && cargo build --release -p girder-benches --bin girder-sim-dag -q)
+bin="$CARGO_TARGET_DIR/release/girder-sim-dag"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 cd "$work"
