@@ -432,17 +432,7 @@ fn changing_the_scale_down_time_updates_only_the_autoscalers_deployment() {
 /// The `kubernetes-validate` executable (`$GIRDER_KUBERNETES_VALIDATE` or the workspace's
 /// `.venv`); missing is a failure, not a skip.
 fn kubernetes_validate() -> PathBuf {
-    if let Some(path) = std::env::var_os("GIRDER_KUBERNETES_VALIDATE") {
-        return PathBuf::from(path);
-    }
-    let path =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/kubernetes-validate");
-    assert!(
-        path.exists(),
-        "kubernetes-validate is missing at {}: run scripts/python-deps.sh or set GIRDER_KUBERNETES_VALIDATE",
-        path.display()
-    );
-    path
+    girder_testing::tools::kubernetes_validate()
 }
 
 #[test]

@@ -15,17 +15,7 @@ use girder_k8s::{RenderOptions, render, render_with};
 /// The `kubernetes-validate` executable: `$GIRDER_KUBERNETES_VALIDATE` or the workspace's
 /// `.venv` (installed by `scripts/python-deps.sh`). Missing is a failure, not a skip.
 fn kubernetes_validate() -> PathBuf {
-    if let Some(path) = std::env::var_os("GIRDER_KUBERNETES_VALIDATE") {
-        return PathBuf::from(path);
-    }
-    let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let path = workspace.join(".venv/bin/kubernetes-validate");
-    assert!(
-        path.exists(),
-        "kubernetes-validate is missing at {}: run scripts/python-deps.sh or set GIRDER_KUBERNETES_VALIDATE",
-        path.display()
-    );
-    path
+    girder_testing::tools::kubernetes_validate()
 }
 
 #[test]

@@ -17,6 +17,7 @@ pub mod plan;
 pub mod sim;
 pub mod snapshot;
 pub mod strategies;
+pub mod tools;
 
 /// The Kubernetes API emulator the Kubernetes provider is tested against.
 pub mod kube {

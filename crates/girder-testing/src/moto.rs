@@ -30,20 +30,15 @@ pub struct MotoServer {
     port: u16,
 }
 
-/// The workspace root (two levels above this crate).
+/// The workspace root (see [`crate::tools::workspace_root`]).
 pub fn workspace_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .and_then(|p| p.parent())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("."))
+    crate::tools::workspace_root().unwrap_or_else(|| PathBuf::from("."))
 }
 
-/// The path of the `moto_server` binary to use.
+/// The path of the `moto_server` binary to use (`GIRDER_MOTO_SERVER` or the workspace's
+/// `.venv`).
 pub fn moto_binary() -> PathBuf {
-    std::env::var_os("GIRDER_MOTO_SERVER")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join(".venv/bin/moto_server"))
+    crate::tools::venv_tool("moto_server", "GIRDER_MOTO_SERVER")
 }
 
 /// A free port on 127.0.0.1 (bound and released; good enough for a test server).

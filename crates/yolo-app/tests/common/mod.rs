@@ -98,19 +98,7 @@ pub const CONFIG_MAPS: (&str, &str, &str, &str) = ("", "v1", "ConfigMap", "confi
 /// temporary directory; `$GIRDER_KUBERNETES_VALIDATE` or the workspace's `.venv`. Missing is
 /// a failure, not a skip.
 pub fn validate(manifests: &[girder_k8s::RenderedManifest]) {
-    let validator = match std::env::var_os("GIRDER_KUBERNETES_VALIDATE") {
-        Some(path) => PathBuf::from(path),
-        None => {
-            let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("../../.venv/bin/kubernetes-validate");
-            assert!(
-                path.exists(),
-                "kubernetes-validate is missing at {}: run scripts/python-deps.sh or set GIRDER_KUBERNETES_VALIDATE",
-                path.display()
-            );
-            path
-        }
-    };
+    let validator = girder_testing::tools::kubernetes_validate();
     let dir = tempfile::tempdir().unwrap();
     let files: Vec<PathBuf> = manifests
         .iter()
