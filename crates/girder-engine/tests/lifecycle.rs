@@ -347,6 +347,71 @@ async fn retryable_errors_are_retried_with_backoff() {
     );
 }
 
+/// A retried create asks the cloud first whether the failed attempt created the resource.
+#[tokio::test]
+async fn a_retried_create_adopts_what_a_lost_response_created() {
+    let mut h = harness();
+    h.apply_options.retry = RetryPolicy {
+        max_attempts: 5,
+        min_delay: Duration::from_millis(1),
+        max_delay: Duration::from_millis(5),
+    };
+    let mut s = Stack::new("dev");
+    SimResource::new("lost").input("lost_response", 1).add(&mut s);
+    let report = h.up(&s.finish().unwrap()).await.unwrap();
+    assert!(report.is_success(), "{report:?}");
+    let live = h.sim.live().unwrap();
+    assert_eq!(live.len(), 1, "no duplicate: {live:?}");
+    let state = h.snapshot();
+    assert_eq!(state.resources["lost"].id, live[0].id);
+    assert!(state.deposed.is_empty() && state.pending.is_empty());
+    assert!(h.events.events().into_iter().any(|e| matches!(
+        e,
+        Event::ActionProgress { resource, message } if resource == "lost" && message.contains("adopted")
+    )));
+    // Twice lost: the second attempt finds the first object and adopts it; nothing else.
+    let mut s = Stack::new("dev");
+    SimResource::new("twice").input("lost_response", 2).add(&mut s);
+    SimResource::new("lost").input("lost_response", 1).add(&mut s);
+    let graph = s.finish().unwrap();
+    let report = h.up(&graph).await.unwrap();
+    assert!(report.is_success(), "{report:?}");
+    assert_eq!(h.sim.live().unwrap().len(), 2);
+    assert!(!h.plan(&graph).await.unwrap().has_changes());
+}
+
+/// The object being replaced carries the same identity; a retried replacement create must
+/// not mistake it for its own result.
+#[tokio::test]
+async fn a_retried_replacement_does_not_adopt_the_object_it_replaces() {
+    let mut h = harness();
+    h.apply_options.retry = RetryPolicy {
+        max_attempts: 5,
+        min_delay: Duration::from_millis(1),
+        max_delay: Duration::from_millis(5),
+    };
+    let mut s = Stack::new("dev");
+    SimResource::new("r").zone("z1").add(&mut s);
+    assert!(h.up(&s.finish().unwrap()).await.unwrap().is_success());
+    let old_id = h.snapshot().resources["r"].id.clone();
+
+    let mut s = Stack::new("dev");
+    SimResource::new("r")
+        .zone("z2")
+        .input("lost_response", 1)
+        .add(&mut s);
+    let graph = s.finish().unwrap();
+    let plan = h.plan(&graph).await.unwrap();
+    assert_eq!(plan.step("r").unwrap().kind, StepKind::Replace);
+    let report = h.apply(&graph, plan).await.unwrap();
+    assert!(report.is_success(), "{report:?}");
+    let live = h.sim.live().unwrap();
+    assert_eq!(live.len(), 1, "{live:?}");
+    assert_ne!(live[0].id, old_id, "the old object was deleted");
+    assert_eq!(h.snapshot().resources["r"].id, live[0].id);
+    assert!(!h.plan(&graph).await.unwrap().has_changes());
+}
+
 #[tokio::test]
 async fn calls_have_time_limits_and_unknown_outcomes_stay_pending() {
     let mut h = harness();

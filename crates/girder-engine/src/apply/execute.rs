@@ -1,7 +1,8 @@
 //! Executes one action: journal the pending operation, call the provider under the call
 //! policy, journal the result.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use girder_core::{FieldPath, NodeKind, Value};
@@ -11,8 +12,9 @@ use super::call::CallPolicy;
 use crate::events::ActionKind;
 use crate::plan::Step;
 use crate::provider::{
-    CreateRequest, DeleteRequest, ErrorKind, ProviderError, ReadItem, ReadRequest,
-    ResourceIdentity, ResourceSchema, UpdateRequest,
+    CallContext, CreateRequest, CreateResponse, DeleteRequest, ErrorKind, FindRequest, Found,
+    Provider, ProviderError, ReadItem, ReadRequest, ResourceIdentity, ResourceSchema,
+    UpdateRequest,
 };
 use crate::registry::{Configured, ProviderKey};
 use crate::state::{Mutation, OperationKind, PendingOperation, ResourceState};
@@ -116,6 +118,40 @@ pub(crate) fn recorded_outputs(
     outputs
 }
 
+/// What an earlier, failed create attempt left in the cloud.
+struct Landed {
+    /// The object the create adopts.
+    adopted: Found,
+    /// Further copies (several attempts that all landed), to be deleted.
+    extras: Vec<Found>,
+}
+
+/// Asks the provider for objects tagged with `identity` that girder does not know yet.
+async fn find_landed(
+    provider: &dyn Provider,
+    identity: &ResourceIdentity,
+    known: &[String],
+    ctx: &CallContext,
+) -> Result<Option<Landed>, ProviderError> {
+    let request = FindRequest {
+        identity: identity.clone(),
+    };
+    let mut new: Vec<Found> = provider
+        .find(request, ctx)
+        .await?
+        .found
+        .into_iter()
+        .filter(|found| !known.contains(&found.id))
+        .collect();
+    // Deterministic choice, the same one crash recovery makes.
+    new.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut new = new.into_iter();
+    Ok(new.next().map(|adopted| Landed {
+        adopted,
+        extras: new.collect(),
+    }))
+}
+
 impl Shared {
     fn identity(&self, step: &Step) -> ResourceIdentity {
         ResourceIdentity {
@@ -140,6 +176,22 @@ impl Shared {
             retain_on_delete: step.retain_on_delete,
             tainted: false,
         }
+    }
+
+    /// Cloud ids already recorded under the step's name (the object a replacement replaces,
+    /// deposed leftovers): they carry the same identity tags but are not a create's result.
+    fn known_ids(&self, step: &Step) -> Vec<String> {
+        let deposed = self
+            .plan
+            .steps
+            .iter()
+            .filter(|s| s.resource == step.resource && s.deposed_key.is_some())
+            .filter_map(|s| s.old.as_ref());
+        step.old
+            .iter()
+            .chain(deposed)
+            .map(|r| r.id.clone())
+            .collect()
     }
 
     fn pending(
@@ -296,15 +348,39 @@ impl Shared {
         self.journal.begin(&operation).await?;
         let identity = self.identity(step);
         let revealed = job.inputs.reveal();
+        let known = self.known_ids(step);
+        let attempts = AtomicU32::new(0);
+        let extras = Mutex::new(Vec::new());
         let result = self
             .policy(step, &configured, job.timeout)
             .run(|ctx| {
+                let retrying = attempts.fetch_add(1, Ordering::Relaxed) > 0;
                 let request = CreateRequest {
                     identity: identity.clone(),
                     inputs: revealed.clone(),
                 };
                 let provider = configured.provider.clone();
-                async move { provider.create(request, &ctx).await }
+                let (known, extras) = (&known, &extras);
+                async move {
+                    // A failed attempt may have created the resource anyway (the response was
+                    // lost to a timeout or a 5xx after the cloud acted): look for it by its
+                    // identity before creating a second one.
+                    if retrying
+                        && let Some(landed) =
+                            find_landed(provider.as_ref(), &request.identity, known, &ctx).await?
+                    {
+                        ctx.progress(&format!(
+                            "adopted {}, which an earlier attempt created",
+                            landed.adopted.id
+                        ));
+                        *extras.lock().unwrap_or_else(|p| p.into_inner()) = landed.extras;
+                        return Ok(CreateResponse {
+                            id: landed.adopted.id,
+                            outputs: landed.adopted.observed.outputs,
+                        });
+                    }
+                    provider.create(request, &ctx).await
+                }
             })
             .await;
         match result {
@@ -320,6 +396,23 @@ impl Shared {
                         key: key.clone(),
                     });
                     deposed_key = Some(key);
+                }
+                // Further copies that failed attempts left behind are recorded as deposed, so
+                // the next apply deletes them instead of leaving them untracked.
+                let extras = extras.into_inner().unwrap_or_else(|p| p.into_inner());
+                for (i, extra) in extras.into_iter().enumerate() {
+                    mutations.push(Mutation::Upsert {
+                        resource: self.state_of(
+                            step,
+                            extra.id,
+                            extra.observed.inputs,
+                            extra.observed.outputs,
+                        ),
+                    });
+                    mutations.push(Mutation::Depose {
+                        name: step.resource.clone(),
+                        key: format!("duplicate-{}-{i}", operation.id),
+                    });
                 }
                 mutations.push(Mutation::Upsert { resource: state });
                 self.journal.commit(operation.id, &mutations).await?;

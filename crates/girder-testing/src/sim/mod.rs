@@ -6,8 +6,9 @@
 //! Besides the package configuration, each resource can steer its own behaviour through
 //! inputs: `latency_ms` (its calls take this long), `fail_on` (`"create"`, `"update"` or
 //! `"delete"` fail permanently), `flaky` (the first N create attempts fail with a retryable
-//! error) and `never_ready` (create leaves the resource behind but reports failure, so the
-//! engine records it as tainted).
+//! error), `lost_response` (the first N create attempts create the object but fail with a
+//! retryable error, as when a response is lost to a timeout) and `never_ready` (create leaves
+//! the resource behind but reports failure, so the engine records it as tainted).
 
 mod cloud;
 mod dsl;
@@ -343,6 +344,19 @@ impl SimProvider {
         Ok(())
     }
 
+    /// Counts one more attempt under `key`; returns the count so far.
+    fn count_attempt(&self, key: &str) -> u32 {
+        let mut attempts = self
+            .inner
+            .stats
+            .attempts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let count = attempts.entry(key.to_owned()).or_insert(0);
+        *count += 1;
+        *count
+    }
+
     fn inject(
         &self,
         behavior: &TypeBehavior,
@@ -360,15 +374,8 @@ impl SimProvider {
         if operation == "create"
             && let Some(flaky) = inputs.get("flaky").and_then(Value::as_i64)
         {
-            let mut attempts = self
-                .inner
-                .stats
-                .attempts
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
-            let count = attempts.entry(name.to_owned()).or_insert(0);
-            *count += 1;
-            if i64::from(*count) <= flaky {
+            let count = self.count_attempt(name);
+            if i64::from(count) <= flaky {
                 SimStats::count(&self.inner.stats.injected_failures);
                 return Err(ProviderError::retryable(format!(
                     "`{name}` is throttled (attempt {count})"
@@ -454,6 +461,16 @@ impl Provider for SimProvider {
         };
         self.inner.cloud.put(&object).map_err(storage)?;
         self.log(&request.identity.name, "create", started);
+        if let Some(lost) = request.inputs.get("lost_response").and_then(Value::as_i64)
+            && i64::from(self.count_attempt(&format!("{}#lost", request.identity.name))) <= lost
+        {
+            SimStats::count(&self.inner.stats.injected_failures);
+            return Err(ProviderError::retryable(format!(
+                "the response to creating `{}` was lost (the object exists)",
+                request.identity.name
+            ))
+            .with_code("RequestTimeout"));
+        }
         if request.inputs.get("never_ready").and_then(Value::as_bool) == Some(true) {
             return Err(ProviderError::permanent(format!(
                 "`{}` was created but never became ready",
