@@ -34,6 +34,7 @@ fn measure(size: usize) {
     .add(&mut s);
     let graph = s.finish().expect("builds");
     let build = t.elapsed();
+    let rss_build = peak_rss_mib();
 
     let sim = SimPackage::in_memory();
     let registry = Registry::new().with(sim.clone());
@@ -46,6 +47,7 @@ fn measure(size: usize) {
     )
     .expect("plans");
     let plan_empty = t.elapsed();
+    let rss_plan = peak_rss_mib();
     drop(empty);
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -56,6 +58,9 @@ fn measure(size: usize) {
     let t = Instant::now();
     let report = runtime.block_on(harness.up(&graph)).expect("applies");
     let apply = t.elapsed();
+    // Includes the in-memory simulated cloud and the harness's event log, which a real run
+    // does not hold.
+    let rss_apply = peak_rss_mib();
     assert!(report.is_success());
 
     let snapshot = harness.snapshot();
@@ -64,11 +69,14 @@ fn measure(size: usize) {
     let plan_same = t.elapsed();
     assert!(!same.has_changes());
     println!(
-        "{size:>7} | build {:>8.1} ms | plan(empty) {:>8.1} ms | apply(0 ms latency) {:>8.1} ms | plan(no changes) {:>8.1} ms | peak RSS {:>7.1} MiB",
+        "{size:>7} | build {:>8.1} ms | plan(empty) {:>8.1} ms | apply(0 ms latency) {:>8.1} ms | plan(no changes) {:>8.1} ms | peak RSS after build/plan/apply/re-plan {:.0}/{:.0}/{:.0}/{:.0} MiB",
         build.as_secs_f64() * 1e3,
         plan_empty.as_secs_f64() * 1e3,
         apply.as_secs_f64() * 1e3,
         plan_same.as_secs_f64() * 1e3,
+        rss_build,
+        rss_plan,
+        rss_apply,
         peak_rss_mib()
     );
 }

@@ -357,7 +357,9 @@ async fn a_retried_create_adopts_what_a_lost_response_created() {
         max_delay: Duration::from_millis(5),
     };
     let mut s = Stack::new("dev");
-    SimResource::new("lost").input("lost_response", 1).add(&mut s);
+    SimResource::new("lost")
+        .input("lost_response", 1)
+        .add(&mut s);
     let report = h.up(&s.finish().unwrap()).await.unwrap();
     assert!(report.is_success(), "{report:?}");
     let live = h.sim.live().unwrap();
@@ -371,8 +373,12 @@ async fn a_retried_create_adopts_what_a_lost_response_created() {
     )));
     // Twice lost: the second attempt finds the first object and adopts it; nothing else.
     let mut s = Stack::new("dev");
-    SimResource::new("twice").input("lost_response", 2).add(&mut s);
-    SimResource::new("lost").input("lost_response", 1).add(&mut s);
+    SimResource::new("twice")
+        .input("lost_response", 2)
+        .add(&mut s);
+    SimResource::new("lost")
+        .input("lost_response", 1)
+        .add(&mut s);
     let graph = s.finish().unwrap();
     let report = h.up(&graph).await.unwrap();
     assert!(report.is_success(), "{report:?}");

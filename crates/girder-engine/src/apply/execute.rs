@@ -1,6 +1,7 @@
 //! Executes one action: journal the pending operation, call the provider under the call
 //! policy, journal the result.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
@@ -180,17 +181,24 @@ impl Shared {
 
     /// Cloud ids already recorded under the step's name (the object a replacement replaces,
     /// deposed leftovers): they carry the same identity tags but are not a create's result.
+    /// Asked only when a create is retried; the deposed objects are indexed once, then.
     fn known_ids(&self, step: &Step) -> Vec<String> {
-        let deposed = self
-            .plan
-            .steps
-            .iter()
-            .filter(|s| s.resource == step.resource && s.deposed_key.is_some())
-            .filter_map(|s| s.old.as_ref());
+        let deposed = self.deposed_ids.get_or_init(|| {
+            let mut index: HashMap<String, Vec<String>> = HashMap::new();
+            for s in self.plan.steps.iter().filter(|s| s.deposed_key.is_some()) {
+                if let Some(old) = &s.old {
+                    index
+                        .entry(s.resource.clone())
+                        .or_default()
+                        .push(old.id.clone());
+                }
+            }
+            index
+        });
         step.old
             .iter()
-            .chain(deposed)
             .map(|r| r.id.clone())
+            .chain(deposed.get(&step.resource).into_iter().flatten().cloned())
             .collect()
     }
 
@@ -348,7 +356,6 @@ impl Shared {
         self.journal.begin(&operation).await?;
         let identity = self.identity(step);
         let revealed = job.inputs.reveal();
-        let known = self.known_ids(step);
         let attempts = AtomicU32::new(0);
         let extras = Mutex::new(Vec::new());
         let result = self
@@ -360,14 +367,19 @@ impl Shared {
                     inputs: revealed.clone(),
                 };
                 let provider = configured.provider.clone();
-                let (known, extras) = (&known, &extras);
+                let extras = &extras;
                 async move {
                     // A failed attempt may have created the resource anyway (the response was
                     // lost to a timeout or a 5xx after the cloud acted): look for it by its
                     // identity before creating a second one.
                     if retrying
-                        && let Some(landed) =
-                            find_landed(provider.as_ref(), &request.identity, known, &ctx).await?
+                        && let Some(landed) = find_landed(
+                            provider.as_ref(),
+                            &request.identity,
+                            &self.known_ids(step),
+                            &ctx,
+                        )
+                        .await?
                     {
                         ctx.progress(&format!(
                             "adopted {}, which an earlier attempt created",

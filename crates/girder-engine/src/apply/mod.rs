@@ -158,6 +158,8 @@ pub(crate) struct Shared {
     abort: CancellationToken,
     /// Recorded configuration of provider nodes: (package, config).
     provider_configs: HashMap<String, (String, Value)>,
+    /// Cloud ids of deposed objects per resource name, indexed on the first retried create.
+    deposed_ids: std::sync::OnceLock<HashMap<String, Vec<String>>>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -217,6 +219,7 @@ pub async fn apply(
         retry: options.retry,
         abort: options.abort.clone(),
         provider_configs,
+        deposed_ids: std::sync::OnceLock::new(),
     });
 
     // Live outputs per graph node: recorded ones for nodes the plan leaves alone.
