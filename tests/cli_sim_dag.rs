@@ -328,3 +328,50 @@ fn state_commands_and_import() {
     let unlock = run(dir.path(), 20, &["state", "unlock"]);
     assert!(text(&unlock).contains("is not locked"));
 }
+
+/// `state mv` renames a record without touching the cloud; the plan shows what the program
+/// makes of the rename, and moving it back restores an empty plan.
+#[test]
+fn state_mv_renames_a_record() {
+    let dir = TempDir::new().unwrap();
+    assert!(run(dir.path(), 20, &["apply", "--yes"]).status.success());
+    let show = |name: &str| {
+        let output = run(dir.path(), 20, &["state", "show", name]);
+        serde_json::from_slice::<serde_json::Value>(&output.stdout).unwrap()
+    };
+    let id = show("n0-0")["id"].clone();
+
+    let mv = run(dir.path(), 20, &["state", "mv", "n0-0", "legacy-0"]);
+    assert!(mv.status.success(), "{}", text(&mv));
+    assert!(text(&mv).contains("Moved `n0-0` to `legacy-0`"));
+    assert_eq!(show("legacy-0")["id"], id);
+    // Records that depended on it follow the rename.
+    assert_eq!(
+        show("n1-0")["dependencies"],
+        serde_json::json!(["legacy-0", "n0-1"])
+    );
+    assert_eq!(cloud_names(dir.path()).len(), 20);
+    // The program still calls it `n0-0`: the plan would create that and delete `legacy-0`.
+    let plan = run(dir.path(), 20, &["plan", "--refresh=false"]);
+    assert!(
+        text(&plan).contains("1 to create") && text(&plan).contains("1 to delete"),
+        "{}",
+        text(&plan)
+    );
+
+    let taken = run(dir.path(), 20, &["state", "mv", "legacy-0", "n0-1"]);
+    assert_eq!(taken.status.code(), Some(1));
+    assert!(
+        text(&taken).contains("the state already records `n0-1`"),
+        "{}",
+        text(&taken)
+    );
+    let missing = run(dir.path(), 20, &["state", "mv", "nope", "n0-0"]);
+    assert!(text(&missing).contains("no resource `nope`"));
+
+    let back = run(dir.path(), 20, &["state", "mv", "legacy-0", "n0-0"]);
+    assert!(back.status.success(), "{}", text(&back));
+    let plan = run(dir.path(), 20, &["plan", "--detailed-exitcode"]);
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
+    assert_eq!(show("n0-0")["id"], id);
+}

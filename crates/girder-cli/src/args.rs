@@ -162,6 +162,14 @@ pub enum StateCommand {
         /// The resource name.
         resource: String,
     },
+    /// Rename a recorded resource (the cloud resource stays); for one-off renames, where a
+    /// `moved` declaration in the program does not fit.
+    Mv {
+        /// The recorded name.
+        from: String,
+        /// The new name.
+        to: String,
+    },
     /// Remove a lock left behind.
     Unlock {
         /// The lock id the refusal message named.

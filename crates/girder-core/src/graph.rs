@@ -7,6 +7,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 
 use crate::diagnostics::{Diagnostic, Diagnostics};
 use crate::expr::Expr;
+use crate::moved::Moved;
 use crate::resource::{NodeKind, NodeSpec};
 
 /// The typed id of a node: which stack it belongs to and where.
@@ -58,6 +59,7 @@ pub struct Graph {
     order: Vec<usize>,
     by_name: HashMap<String, usize>,
     outputs: BTreeMap<String, Expr>,
+    moved: Vec<Moved>,
     warnings: Diagnostics,
 }
 
@@ -99,6 +101,7 @@ impl Graph {
         specs: Vec<NodeSpec>,
         extra_edges: Vec<(crate::graph::NodeId, crate::graph::NodeId)>,
         outputs: BTreeMap<String, Expr>,
+        moved: Vec<Moved>,
         mut diagnostics: Diagnostics,
     ) -> Result<Graph, Diagnostics> {
         let count = specs.len();
@@ -207,6 +210,7 @@ impl Graph {
             deps.sort_unstable();
             deps.dedup();
         }
+        crate::moved::check(&moved, &by_name, &mut diagnostics);
 
         let order = match topological_order(&dependencies) {
             Ok(order) => order,
@@ -255,6 +259,7 @@ impl Graph {
             order,
             by_name,
             outputs,
+            moved,
             warnings: diagnostics,
         })
     }
@@ -311,6 +316,11 @@ impl Graph {
     /// The stack's exported outputs.
     pub fn outputs(&self) -> &BTreeMap<String, Expr> {
         &self.outputs
+    }
+
+    /// The declared renames ([`Stack::moved`](crate::Stack::moved)).
+    pub fn moved(&self) -> &[Moved] {
+        &self.moved
     }
 
     /// Warnings reported while building (errors make [`Stack::finish`](crate::Stack::finish)

@@ -14,6 +14,7 @@
 pub mod diagnostics;
 pub mod expr;
 pub mod graph;
+pub mod moved;
 pub mod output;
 pub mod path;
 pub mod reference;
@@ -24,6 +25,7 @@ pub mod value;
 pub use diagnostics::{Diagnostic, Diagnostics, Severity};
 pub use expr::{Expr, ExprError, OutputRef};
 pub use graph::{Graph, Node, NodeId};
+pub use moved::Moved;
 pub use output::{Data, Input, IntoInput, Output};
 pub use path::{FieldPath, PathError, Segment};
 pub use reference::{OutputKey, STACK_REFERENCE_TYPE, StackRef, StackReference};

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use crate::diagnostics::{Diagnostic, Diagnostics};
 use crate::expr::Expr;
 use crate::graph::{Graph, NodeId};
+use crate::moved::Moved;
 use crate::resource::{Dependable, NodeSpec};
 
 /// Distinguishes stacks, so a handle from one stack used in another is caught as dangling.
@@ -30,6 +31,7 @@ pub struct Stack {
     nodes: Vec<NodeSpec>,
     extra_edges: Vec<(NodeId, NodeId)>,
     outputs: BTreeMap<String, Expr>,
+    moved: Vec<Moved>,
     diagnostics: Diagnostics,
 }
 
@@ -42,6 +44,7 @@ impl Stack {
             nodes: Vec::new(),
             extra_edges: Vec::new(),
             outputs: BTreeMap::new(),
+            moved: Vec::new(),
             diagnostics: Diagnostics::new(),
         }
     }
@@ -89,6 +92,26 @@ impl Stack {
         self.outputs.insert(name, value.into());
     }
 
+    /// Declares that the resource recorded as `from` is called `to` now, so that renaming a
+    /// resource (or the module that names it) moves its record instead of deleting the cloud
+    /// resource and creating it again. Keep the declaration until every stack has applied it;
+    /// afterwards it is harmless. `to` must be declared by the program (or moved on by
+    /// another declaration), `from` must not be.
+    ///
+    /// ```
+    /// use girder_core::{ResourceDecl, Stack};
+    /// let mut s = Stack::new("dev");
+    /// ResourceDecl::new("sim:resource", "orders-db").add(&mut s);
+    /// s.moved("db", "orders-db"); // was `ResourceDecl::new("sim:resource", "db")`
+    /// assert_eq!(s.finish().unwrap().moved().len(), 1);
+    /// ```
+    pub fn moved(&mut self, from: impl Into<String>, to: impl Into<String>) {
+        self.moved.push(Moved {
+            from: from.into(),
+            to: to.into(),
+        });
+    }
+
     /// Reports a diagnostic (DSL builders use this for invalid literal values).
     pub fn report(&mut self, diagnostic: Diagnostic) {
         self.diagnostics.push(diagnostic);
@@ -117,8 +140,8 @@ impl Stack {
     /// Validates the program and freezes it into a graph.
     ///
     /// Every problem is reported at once: duplicate names, invalid names, references to
-    /// resources of another stack, cycles, invalid option paths, and whatever the builders
-    /// reported. Warnings alone do not fail; they are kept on the graph.
+    /// resources of another stack, cycles, invalid option paths, moves that lead nowhere, and
+    /// whatever the builders reported. Warnings alone do not fail; they are kept on the graph.
     pub fn finish(self) -> Result<Graph, Diagnostics> {
         Graph::build(
             self.name,
@@ -126,6 +149,7 @@ impl Stack {
             self.nodes,
             self.extra_edges,
             self.outputs,
+            self.moved,
             self.diagnostics,
         )
     }

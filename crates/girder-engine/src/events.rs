@@ -104,6 +104,14 @@ pub enum Event {
         /// Actions that call a provider.
         actions: usize,
     },
+    /// A resource's record was renamed ([`Stack::moved`](girder_core::Stack::moved)); its
+    /// cloud object is kept.
+    Moved {
+        /// The old name.
+        from: String,
+        /// The new name.
+        to: String,
+    },
     /// An action started.
     ActionStarted {
         /// The resource.

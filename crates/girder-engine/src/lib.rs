@@ -14,6 +14,7 @@
 mod apply;
 pub mod diff;
 pub mod events;
+pub mod moves;
 pub mod ops;
 pub mod plan;
 pub mod provider;

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use girder_core::{Diagnostic, Diagnostics, FieldPath, Graph, NodeKind, Value};
+use girder_core::{Diagnostic, Diagnostics, FieldPath, Graph, Moved, NodeKind, Value};
 use serde::{Deserialize, Serialize};
 
 use crate::diff::{FieldDiff, diff, keep_recorded, touches};
@@ -97,12 +97,18 @@ pub struct Step {
     /// The cloud id to adopt, for imports.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub import_id: Option<String>,
+    /// The name the resource was recorded under, when the program renamed it
+    /// ([`Stack::moved`](girder_core::Stack::moved)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moved_from: Option<String>,
 }
 
 impl Step {
     /// True for steps that change something in the cloud or the state.
     pub fn is_change(&self) -> bool {
-        !matches!(self.kind, StepKind::Same | StepKind::Read) || self.metadata_changed
+        !matches!(self.kind, StepKind::Same | StepKind::Read)
+            || self.metadata_changed
+            || self.moved_from.is_some()
     }
 
     /// True for provider nodes, which are configuration rather than cloud resources.
@@ -128,12 +134,15 @@ pub struct PlanSummary {
     pub read: usize,
     /// Resources unchanged.
     pub same: usize,
+    /// Resources renamed in the state (whatever else their step does).
+    #[serde(default)]
+    pub moved: usize,
 }
 
 impl PlanSummary {
     /// True if the plan changes any cloud resource.
     pub fn has_changes(&self) -> bool {
-        self.create + self.update + self.replace + self.delete + self.import > 0
+        self.create + self.update + self.replace + self.delete + self.import + self.moved > 0
     }
 }
 
@@ -146,6 +155,9 @@ impl std::fmt::Display for PlanSummary {
         )?;
         if self.import > 0 {
             write!(f, ", {} to import", self.import)?;
+        }
+        if self.moved > 0 {
+            write!(f, ", {} to move", self.moved)?;
         }
         Ok(())
     }
@@ -185,6 +197,9 @@ pub struct Plan {
     /// Resources refresh found changed outside girder (their inputs drifted) or gone.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub drift: Vec<String>,
+    /// Records renamed before the first action ([`Stack::moved`](girder_core::Stack::moved)).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub moves: Vec<Moved>,
 }
 
 impl Plan {
@@ -192,6 +207,9 @@ impl Plan {
     pub fn summary(&self) -> PlanSummary {
         let mut summary = PlanSummary::default();
         for step in self.steps.iter().filter(|s| !s.is_provider()) {
+            if step.moved_from.is_some() {
+                summary.moved += 1;
+            }
             match step.kind {
                 StepKind::Same => summary.same += 1,
                 StepKind::Create => summary.create += 1,
@@ -247,6 +265,15 @@ pub fn plan(
     diagnostics.extend(graph.warnings().iter().cloned());
     let mut steps = Vec::with_capacity(graph.len() + 8);
     let mut outputs = BTreeMap::new();
+    // Plan against the state as it will look once the renames are recorded.
+    let moves = crate::moves::resolve(graph, snapshot, &mut diagnostics);
+    let renamed;
+    let snapshot = if moves.is_empty() {
+        snapshot
+    } else {
+        renamed = crate::moves::apply(snapshot, &moves);
+        &renamed
+    };
 
     if options.destroy {
         plan_destroy(snapshot, options, &mut steps, &mut diagnostics);
@@ -303,6 +330,14 @@ pub fn plan(
     if diagnostics.has_errors() {
         return Err(diagnostics);
     }
+    for moved in &moves {
+        if let Some(step) = steps
+            .iter_mut()
+            .find(|s| s.resource == moved.to && s.deposed_key.is_none())
+        {
+            step.moved_from = Some(moved.from.clone());
+        }
+    }
     Ok(Plan {
         stack: snapshot.stack.clone(),
         lineage: snapshot.lineage.clone(),
@@ -313,6 +348,7 @@ pub fn plan(
         destroy: options.destroy,
         refresh: Vec::new(),
         drift: Vec::new(),
+        moves,
     })
 }
 
@@ -447,6 +483,7 @@ fn plan_nodes(
             retain_on_delete: spec.options.retain_on_delete,
             metadata_changed: false,
             import_id: None,
+            moved_from: None,
         };
 
         if spec.kind == NodeKind::Provider {
@@ -683,6 +720,7 @@ fn delete_step(
         retain_on_delete: resource.retain_on_delete,
         metadata_changed: false,
         import_id: None,
+        moved_from: None,
     }
 }
 

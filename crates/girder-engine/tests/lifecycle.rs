@@ -786,3 +786,121 @@ async fn fields_a_new_resource_does_not_list_are_unknown_not_absent() {
         Some(&Value::Unknown)
     );
 }
+
+/// db <- app, as version 1 of a program names them.
+fn named(db: &str, app: &str, size: i64, moves: &[(&str, &str)]) -> girder_core::Graph {
+    let mut s = Stack::new("dev");
+    let db = SimResource::new(db).input("size", size).add(&mut s);
+    SimResource::new(app).parent(db.id()).add(&mut s);
+    for (from, to) in moves {
+        s.moved(*from, *to);
+    }
+    s.finish().unwrap()
+}
+
+#[tokio::test]
+async fn renamed_resources_move_their_records_and_keep_their_cloud_objects() {
+    let h = harness();
+    assert!(
+        h.up(&named("db", "app", 1, &[]))
+            .await
+            .unwrap()
+            .is_success()
+    );
+    let before = h.snapshot();
+    let live_before = h.sim.live().unwrap();
+
+    // Without a declaration, a rename deletes and creates.
+    let plan = h.plan(&named("orders-db", "app", 1, &[])).await.unwrap();
+    assert_eq!(plan.step("orders-db").unwrap().kind, StepKind::Create);
+    assert_eq!(plan.step("db").unwrap().kind, StepKind::Delete);
+
+    // With it, nothing happens in the cloud; the record moves, dependents' records follow.
+    let graph = named("orders-db", "app", 1, &[("db", "orders-db")]);
+    let plan = h.plan(&graph).await.unwrap();
+    assert_eq!(plan.summary().moved, 1);
+    assert_eq!(plan.summary().create + plan.summary().delete, 0);
+    assert!(plan.has_changes());
+    let step = plan.step("orders-db").unwrap();
+    assert_eq!(
+        (step.kind, step.moved_from.as_deref()),
+        (StepKind::Same, Some("db"))
+    );
+    assert!(plan.step("db").is_none());
+    assert!(plan.summary().to_string().ends_with(", 1 to move"));
+    let report = h.apply(&graph, plan).await.unwrap();
+    assert!(report.is_success(), "{report:?}");
+    assert!(h.events.events().contains(&Event::Moved {
+        from: "db".into(),
+        to: "orders-db".into()
+    }));
+    let after = h.snapshot();
+    assert_eq!(after.resources["orders-db"].id, before.resources["db"].id);
+    assert!(!after.resources.contains_key("db"));
+    assert_eq!(
+        after.resources["app"].dependencies,
+        vec!["orders-db".to_owned()]
+    );
+    assert_eq!(h.sim.live().unwrap(), live_before, "the cloud is untouched");
+    // Applied: the declaration is now harmless.
+    assert!(!h.plan(&graph).await.unwrap().has_changes());
+
+    // A chain that also changes an input: one move, one in-place update.
+    let graph = named(
+        "orders-primary",
+        "app",
+        2,
+        &[("db", "orders-db"), ("orders-db", "orders-primary")],
+    );
+    let plan = h.plan(&graph).await.unwrap();
+    let step = plan.step("orders-primary").unwrap();
+    assert_eq!(
+        (step.kind, step.moved_from.as_deref()),
+        (StepKind::Update, Some("orders-db"))
+    );
+    assert!(h.apply(&graph, plan).await.unwrap().is_success());
+    assert_eq!(
+        h.snapshot().resources["orders-primary"].id,
+        before.resources["db"].id
+    );
+    assert_eq!(h.sim.live().unwrap().len(), 2);
+    assert!(!h.plan(&graph).await.unwrap().has_changes());
+}
+
+#[tokio::test]
+async fn moves_that_cannot_hold_are_refused_before_anything_changes() {
+    let h = Harness::new(
+        "dev",
+        SimPackage::in_memory().with_type("sim:other", TypeBehavior::default()),
+    );
+    let mut s = Stack::new("dev");
+    SimResource::new("a").add(&mut s);
+    SimResource::new("b").add(&mut s);
+    ResourceDecl::new("sim:other", "c").add(&mut s);
+    assert!(h.up(&s.finish().unwrap()).await.unwrap().is_success());
+    let serial = h.snapshot().serial;
+
+    // `a` -> `b` while `b` is recorded too; `a` (sim:resource) -> `c2` (sim:other).
+    let mut s = Stack::new("dev");
+    SimResource::new("b").add(&mut s);
+    ResourceDecl::new("sim:other", "c").add(&mut s);
+    ResourceDecl::new("sim:other", "c2").add(&mut s);
+    s.moved("a", "b");
+    let graph = s.finish().unwrap();
+    let error = h.plan(&graph).await.unwrap_err().to_string();
+    assert!(
+        error.contains("cannot move `a` to `b`: the state also records `b`"),
+        "{error}"
+    );
+    let mut s = Stack::new("dev");
+    SimResource::new("b").add(&mut s);
+    ResourceDecl::new("sim:other", "c").add(&mut s);
+    ResourceDecl::new("sim:other", "c2").add(&mut s);
+    s.moved("a", "c2");
+    let error = h.plan(&s.finish().unwrap()).await.unwrap_err().to_string();
+    assert!(
+        error.contains("cannot move `a` (a `sim:resource`) to `c2` (a `sim:other`)"),
+        "{error}"
+    );
+    assert_eq!(h.snapshot().serial, serial, "nothing was recorded");
+}

@@ -79,6 +79,11 @@ impl Run {
                 self.locked(&store, "state rm", self.remove(&store, resource))
                     .await
             }
+            StateCommand::Mv { from, to } => {
+                let store = self.open_store().await?;
+                self.locked(&store, "state mv", self.rename(&store, from, to))
+                    .await
+            }
             StateCommand::Unlock { lock_id, force } => self.unlock(lock_id, force).await,
             StateCommand::Migrate { to } => {
                 let store = self.open_store().await?;
@@ -101,6 +106,42 @@ impl Run {
             .await
             .map_err(|e| CliError::Refused(e.to_string()))?;
         self.say(&format!("Removed `{resource}` from the state; the cloud resource itself is untouched (delete or import it yourself)."));
+        Ok(0)
+    }
+
+    async fn rename(
+        &self,
+        store: &Arc<dyn StateStore>,
+        from: String,
+        to: String,
+    ) -> Result<u8, CliError> {
+        let snapshot = store.load().await?;
+        if !snapshot.resources.contains_key(&from) {
+            return Err(self.no_such(&from, &snapshot));
+        }
+        if to.trim().is_empty() || to == from {
+            return Err(CliError::Refused(format!(
+                "`state mv {from} {to}`: give the new name the program declares"
+            )));
+        }
+        if snapshot.resources.contains_key(&to) {
+            return Err(CliError::Refused(format!(
+                "the state already records `{to}`; `state rm {to}` first if that record should be forgotten"
+            )));
+        }
+        if !snapshot.pending.is_empty() {
+            return Err(CliError::Refused("the state has unfinished operations; run `refresh` (which recovers them) before renaming".into()));
+        }
+        store.backup().await?;
+        let moves = [girder_core::Moved {
+            from: from.clone(),
+            to: to.clone(),
+        }];
+        store
+            .record(&girder_engine::moves::mutations(&snapshot, &moves))
+            .await
+            .map_err(|e| CliError::Refused(e.to_string()))?;
+        self.say(&format!("Moved `{from}` to `{to}` in the state; the cloud resource is untouched. The program must declare `{to}` now, or the next plan deletes it."));
         Ok(0)
     }
 

@@ -92,16 +92,23 @@ fn verb(step: &Step) -> String {
             "will be imported from `{}`",
             step.import_id.as_deref().unwrap_or("?")
         ),
-        StepKind::Same => "is unchanged".into(),
+        StepKind::Same => match &step.moved_from {
+            Some(from) => format!("has moved from `{from}` (the cloud resource is kept)"),
+            None => "is unchanged".into(),
+        },
     }
 }
 
 /// Renders one step.
 pub fn render_step(step: &Step, palette: Palette, out: &mut String) {
     let symbol = palette.for_kind(step.kind, &format!("{:>3}", step.kind.symbol()));
+    let moved = match (&step.moved_from, step.kind) {
+        (Some(from), kind) if kind != StepKind::Same => format!(" (moved from `{from}`)"),
+        _ => String::new(),
+    };
     let _ = writeln!(
         out,
-        "{symbol} {} {}{}",
+        "{symbol} {}{moved} {}{}",
         palette.bold(&format!("{} {}", step.type_name, step.resource)),
         verb(step),
         step.reason
@@ -148,7 +155,11 @@ pub fn render_plan(plan: &Plan, palette: Palette) -> String {
     let changes: Vec<&Step> = plan
         .steps
         .iter()
-        .filter(|s| s.is_change() && !s.is_provider() && s.kind != StepKind::Same)
+        .filter(|s| {
+            s.is_change()
+                && !s.is_provider()
+                && (s.kind != StepKind::Same || s.moved_from.is_some())
+        })
         .collect();
     for warning in plan.warnings.iter() {
         let _ = writeln!(
@@ -236,6 +247,7 @@ mod tests {
             retain_on_delete: false,
             metadata_changed: false,
             import_id: None,
+            moved_from: None,
         }
     }
 
@@ -251,6 +263,44 @@ mod tests {
         assert!(
             out.contains("password = [secret]") && !out.contains("hunter2"),
             "{out}"
+        );
+    }
+
+    #[test]
+    fn moved_resources_name_their_old_name() {
+        let mut moved = step(StepKind::Same);
+        moved.moved_from = Some("old-web".into());
+        let mut out = String::new();
+        render_step(&moved, Palette::new(false), &mut out);
+        assert!(
+            out.contains("sim:resource web has moved from `old-web` (the cloud resource is kept)"),
+            "{out}"
+        );
+        moved.kind = StepKind::Update;
+        let mut out = String::new();
+        render_step(&moved, Palette::new(false), &mut out);
+        assert!(
+            out.contains("sim:resource web (moved from `old-web`) will be updated in place"),
+            "{out}"
+        );
+        let json = crate::display::terraform::terraform_json(&Plan {
+            stack: "dev".into(),
+            lineage: "l".into(),
+            base_serial: 0,
+            steps: vec![moved],
+            outputs: Default::default(),
+            warnings: Default::default(),
+            destroy: false,
+            refresh: vec![],
+            drift: vec![],
+            moves: vec![girder_core::Moved {
+                from: "old-web".into(),
+                to: "web".into(),
+            }],
+        });
+        assert_eq!(
+            json["resource_changes"][0]["previous_address"],
+            "sim_resource.old-web"
         );
     }
 

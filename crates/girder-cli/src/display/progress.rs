@@ -215,6 +215,11 @@ impl EventSink for Progress {
             Event::Cancelling { in_flight } => {
                 self.line(format!("Interrupted: starting nothing new; waiting for {in_flight} call(s) in flight to finish and be recorded (press Ctrl-C again to stop waiting)"));
             }
+            Event::Moved { from, to } => {
+                self.line(format!(
+                    "{to}: moved from `{from}` (the cloud resource is kept)"
+                ));
+            }
             Event::RecoveryStarted { pending } => {
                 self.line(format!(
                     "Recovering {pending} operation(s) an earlier run left unfinished..."

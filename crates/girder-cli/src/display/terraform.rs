@@ -129,6 +129,10 @@ fn resource_change(step: &Step) -> Json {
     if let Some(reason) = &step.reason {
         entry["action_reason"] = json!(reason);
     }
+    if let Some(from) = &step.moved_from {
+        // Terraform's field for `moved` blocks.
+        entry["previous_address"] = json!(format!("{kind}.{}", tf_name(from)));
+    }
     entry
 }
 

@@ -179,6 +179,9 @@ pub enum ApplyError {
         "the plan does not match the program: it has a step for `{0}`, which the program does not declare; make a new plan"
     )]
     PlanMismatch(String),
+    /// Recording the plan's renames failed; nothing was applied.
+    #[error("recording the renamed resources failed, so nothing was applied: {0}")]
+    Journal(#[from] crate::state::JournalError),
 }
 
 /// Applies `plan` to the program `graph`, whose recorded state is `snapshot`.
@@ -191,6 +194,27 @@ pub async fn apply(
 ) -> Result<ApplyReport, ApplyError> {
     let started = Instant::now();
     let action_graph = actions::build(&plan, graph).map_err(ApplyError::PlanMismatch)?;
+    // Renames are recorded first, in one journal write: every action below addresses the
+    // records by their new names.
+    let renamed;
+    let snapshot = if plan.moves.is_empty() {
+        snapshot
+    } else {
+        let mutations = crate::moves::mutations(snapshot, &plan.moves);
+        ctx.journal.record(&mutations).await?;
+        for moved in &plan.moves {
+            ctx.events.emit(Event::Moved {
+                from: moved.from.clone(),
+                to: moved.to.clone(),
+            });
+        }
+        let mut moved = snapshot.clone();
+        for mutation in &mutations {
+            moved.apply(mutation);
+        }
+        renamed = moved;
+        &renamed
+    };
     let actions = action_graph.actions;
     let plan = Arc::new(plan);
     let provider_configs = plan
