@@ -60,6 +60,7 @@ pub struct Graph {
     by_name: HashMap<String, usize>,
     outputs: BTreeMap<String, Expr>,
     moved: Vec<Moved>,
+    moved_prefixes: Vec<Moved>,
     warnings: Diagnostics,
 }
 
@@ -102,6 +103,7 @@ impl Graph {
         extra_edges: Vec<(crate::graph::NodeId, crate::graph::NodeId)>,
         outputs: BTreeMap<String, Expr>,
         moved: Vec<Moved>,
+        moved_prefixes: Vec<Moved>,
         mut diagnostics: Diagnostics,
     ) -> Result<Graph, Diagnostics> {
         let count = specs.len();
@@ -211,6 +213,7 @@ impl Graph {
             deps.dedup();
         }
         crate::moved::check(&moved, &by_name, &mut diagnostics);
+        crate::moved::check_prefixes(&moved_prefixes, &by_name, &mut diagnostics);
 
         let order = match topological_order(&dependencies) {
             Ok(order) => order,
@@ -260,6 +263,7 @@ impl Graph {
             by_name,
             outputs,
             moved,
+            moved_prefixes,
             warnings: diagnostics,
         })
     }
@@ -321,6 +325,12 @@ impl Graph {
     /// The declared renames ([`Stack::moved`](crate::Stack::moved)).
     pub fn moved(&self) -> &[Moved] {
         &self.moved
+    }
+
+    /// The declared renames of name prefixes
+    /// ([`Stack::moved_prefix`](crate::Stack::moved_prefix)).
+    pub fn moved_prefixes(&self) -> &[Moved] {
+        &self.moved_prefixes
     }
 
     /// Warnings reported while building (errors make [`Stack::finish`](crate::Stack::finish)

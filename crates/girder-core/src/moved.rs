@@ -109,6 +109,36 @@ pub(crate) fn check(
     }
 }
 
+/// Checks the declared prefix moves: each must change the prefix, and the program must
+/// declare a resource under the new one.
+pub(crate) fn check_prefixes(
+    moved: &[Moved],
+    by_name: &HashMap<String, usize>,
+    diagnostics: &mut Diagnostics,
+) {
+    for m in moved {
+        let declaration = format!("moved prefix `{}` -> `{}`", m.from, m.to);
+        if m.from.is_empty() || m.from == m.to {
+            diagnostics.push(
+                Diagnostic::error(format!("{declaration} renames nothing"))
+                    .field("moved_prefix")
+                    .value(&m.from)
+                    .fix("give the old prefix (such as `main-`) and a different new one"),
+            );
+        } else if !by_name.keys().any(|name| name.starts_with(&m.to)) {
+            diagnostics.push(
+                Diagnostic::error(format!(
+                    "{declaration}: the program declares no resource whose name starts with `{}`",
+                    m.to
+                ))
+                .field("moved_prefix.to")
+                .value(&m.to)
+                .fix("use the prefix the renamed module gives its resources (`plan` lists the names)"),
+            );
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,6 +195,19 @@ mod tests {
         );
         assert!(all.contains("part of a cycle of moves"), "{all}");
         assert!(all.contains("`d` is moved twice"), "{all}");
+        let mut prefixes = Diagnostics::new();
+        check_prefixes(
+            &moved(&[("main-", "main-"), ("main-", "core-"), ("old-", "gone-")]),
+            &names(&["core-vpc"]),
+            &mut prefixes,
+        );
+        let prefixes: Vec<String> = prefixes.iter().map(ToString::to_string).collect();
+        assert_eq!(prefixes.len(), 2, "{prefixes:?}");
+        assert!(prefixes[0].contains("renames nothing"), "{prefixes:?}");
+        assert!(
+            prefixes[1].contains("no resource whose name starts with `gone-`"),
+            "{prefixes:?}"
+        );
         let twice_to = errors(&[("a", "new"), ("b", "new")], &["new"]);
         assert!(
             twice_to

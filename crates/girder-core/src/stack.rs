@@ -32,6 +32,7 @@ pub struct Stack {
     extra_edges: Vec<(NodeId, NodeId)>,
     outputs: BTreeMap<String, Expr>,
     moved: Vec<Moved>,
+    moved_prefixes: Vec<Moved>,
     diagnostics: Diagnostics,
 }
 
@@ -45,6 +46,7 @@ impl Stack {
             extra_edges: Vec::new(),
             outputs: BTreeMap::new(),
             moved: Vec::new(),
+            moved_prefixes: Vec::new(),
             diagnostics: Diagnostics::new(),
         }
     }
@@ -112,6 +114,26 @@ impl Stack {
         });
     }
 
+    /// Declares that every recorded resource whose name starts with `from` is called `to`
+    /// followed by the rest of its name now — for a renamed module, whose resources all carry
+    /// its name (Terraform's `moved` block for a module). A recorded resource moves only if
+    /// the program declares its new name and not its old one.
+    ///
+    /// ```
+    /// use girder_core::{ResourceDecl, Stack};
+    /// let mut s = Stack::new("dev");
+    /// ResourceDecl::new("sim:resource", "core-vpc").add(&mut s);
+    /// ResourceDecl::new("sim:resource", "core-subnet-a").add(&mut s);
+    /// s.moved_prefix("main-", "core-"); // the module was `Vpc::new("main")`
+    /// assert_eq!(s.finish().unwrap().moved_prefixes().len(), 1);
+    /// ```
+    pub fn moved_prefix(&mut self, from: impl Into<String>, to: impl Into<String>) {
+        self.moved_prefixes.push(Moved {
+            from: from.into(),
+            to: to.into(),
+        });
+    }
+
     /// Reports a diagnostic (DSL builders use this for invalid literal values).
     pub fn report(&mut self, diagnostic: Diagnostic) {
         self.diagnostics.push(diagnostic);
@@ -150,6 +172,7 @@ impl Stack {
             self.extra_edges,
             self.outputs,
             self.moved,
+            self.moved_prefixes,
             self.diagnostics,
         )
     }

@@ -13,22 +13,20 @@ use girder_core::{Diagnostic, Diagnostics, Graph, Moved};
 use crate::state::{Mutation, Snapshot};
 
 /// The moves to record: for each declared chain that ends at a resource of the program, the
-/// one recorded name it starts from (chains collapsed; moves already applied dropped).
+/// one recorded name it starts from (chains collapsed; moves already applied dropped), then
+/// the recorded names that a prefix move gives a declared name.
 pub fn resolve(graph: &Graph, snapshot: &Snapshot, diagnostics: &mut Diagnostics) -> Vec<Moved> {
     let declared = graph.moved();
-    if declared.is_empty() {
-        return Vec::new();
-    }
+    let mut moves = Vec::new();
     let from_of: HashMap<&str, &str> = declared
         .iter()
         .map(|m| (m.to.as_str(), m.from.as_str()))
         .collect();
-    let mut moves = Vec::new();
     for end in declared.iter().filter_map(|m| graph.find(&m.to)) {
-        let spec = &graph.node_at(end).spec;
+        let to = graph.node_at(end).spec.name.as_str();
         // The names this resource had, newest first (the graph checked the chain is finite).
         let mut earlier = Vec::new();
-        let mut name = spec.name.as_str();
+        let mut name = to;
         while let Some(&from) = from_of.get(name) {
             if earlier.len() > declared.len() {
                 break;
@@ -43,54 +41,79 @@ pub fn resolve(graph: &Graph, snapshot: &Snapshot, diagnostics: &mut Diagnostics
         let Some(&from) = recorded.first() else {
             continue; // applied before, or never created
         };
-        let also_recorded: Vec<&str> = recorded[1..]
-            .iter()
-            .copied()
-            .chain(
-                snapshot
-                    .resources
-                    .contains_key(&spec.name)
-                    .then_some(spec.name.as_str()),
-            )
-            .collect();
-        if !also_recorded.is_empty() {
-            diagnostics.push(
-                Diagnostic::error(format!(
-                    "cannot move `{from}` to `{}`: the state also records {}",
-                    spec.name,
-                    also_recorded
-                        .iter()
-                        .map(|n| format!("`{n}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ))
-                .resource(spec.name.clone())
-                .field("moved")
-                .value(from)
-                .fix("keep one of them: `state rm` the record that should be forgotten, or remove the `moved` declaration"),
-            );
-            continue;
+        if let Some(moved) = checked(graph, snapshot, from, to, &recorded[1..], diagnostics) {
+            moves.push(moved);
         }
-        let old_type = &snapshot.resources[from].type_name;
-        if old_type != &spec.type_name {
-            diagnostics.push(
-                Diagnostic::error(format!(
-                    "cannot move `{from}` (a `{old_type}`) to `{}` (a `{}`): a move keeps the cloud resource, so the types must match",
-                    spec.name, spec.type_name
-                ))
-                .resource(spec.name.clone())
-                .field("moved")
-                .value(from)
-                .fix("remove the `moved` declaration to replace the resource instead"),
-            );
-            continue;
+    }
+    for prefix in graph.moved_prefixes() {
+        for from in snapshot.resources.keys() {
+            let Some(rest) = from.strip_prefix(&prefix.from) else {
+                continue;
+            };
+            let to = format!("{}{rest}", prefix.to);
+            let claimed = moves.iter().any(|m| m.from == *from || m.to == to);
+            if claimed || graph.find(from).is_some() || graph.find(&to).is_none() {
+                continue;
+            }
+            if let Some(moved) = checked(graph, snapshot, from, &to, &[], diagnostics) {
+                moves.push(moved);
+            }
         }
-        moves.push(Moved {
-            from: from.to_owned(),
-            to: spec.name.clone(),
-        });
     }
     moves
+}
+
+/// The move of the record `from` to the program's `to`, if it can hold: `to` is not recorded
+/// too (nor any of `also_recorded`), and the types match.
+fn checked(
+    graph: &Graph,
+    snapshot: &Snapshot,
+    from: &str,
+    to: &str,
+    also_recorded: &[&str],
+    diagnostics: &mut Diagnostics,
+) -> Option<Moved> {
+    let spec = &graph.node_at(graph.find(to)?).spec;
+    let taken: Vec<&str> = also_recorded
+        .iter()
+        .copied()
+        .chain(snapshot.resources.contains_key(to).then_some(to))
+        .collect();
+    if !taken.is_empty() {
+        diagnostics.push(
+            Diagnostic::error(format!(
+                "cannot move `{from}` to `{to}`: the state also records {}",
+                taken
+                    .iter()
+                    .map(|n| format!("`{n}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+            .resource(to.to_owned())
+            .field("moved")
+            .value(from)
+            .fix("keep one of them: `state rm` the record that should be forgotten, or remove the `moved` declaration"),
+        );
+        return None;
+    }
+    let old_type = &snapshot.resources.get(from)?.type_name;
+    if old_type != &spec.type_name {
+        diagnostics.push(
+            Diagnostic::error(format!(
+                "cannot move `{from}` (a `{old_type}`) to `{to}` (a `{}`): a move keeps the cloud resource, so the types must match",
+                spec.type_name
+            ))
+            .resource(to.to_owned())
+            .field("moved")
+            .value(from)
+            .fix("remove the `moved` declaration to replace the resource instead"),
+        );
+        return None;
+    }
+    Some(Moved {
+        from: from.to_owned(),
+        to: to.to_owned(),
+    })
 }
 
 /// The mutations that rename the records: each moved record under its new name, and every

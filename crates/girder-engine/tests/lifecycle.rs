@@ -904,3 +904,52 @@ async fn moves_that_cannot_hold_are_refused_before_anything_changes() {
     );
     assert_eq!(h.snapshot().serial, serial, "nothing was recorded");
 }
+
+/// A renamed module renames all its resources: one prefix declaration moves them all.
+#[tokio::test]
+async fn a_renamed_module_moves_every_resource_it_names() {
+    let h = harness();
+    let module = |prefix: &str, moves: bool| {
+        let mut s = Stack::new("dev");
+        let vpc = SimResource::new(format!("{prefix}vpc")).add(&mut s);
+        for az in ["a", "b"] {
+            SimResource::new(format!("{prefix}subnet-{az}"))
+                .parent(vpc.id())
+                .add(&mut s);
+        }
+        SimResource::new("unrelated").add(&mut s);
+        if moves {
+            s.moved_prefix("main-", "core-");
+        }
+        s.finish().unwrap()
+    };
+    assert!(h.up(&module("main-", false)).await.unwrap().is_success());
+    let ids: Vec<String> = ["vpc", "subnet-a", "subnet-b"]
+        .iter()
+        .map(|n| h.snapshot().resources[&format!("main-{n}")].id.clone())
+        .collect();
+
+    let graph = module("core-", true);
+    let plan = h.plan(&graph).await.unwrap();
+    let summary = plan.summary();
+    assert_eq!(
+        (summary.moved, summary.create, summary.delete),
+        (3, 0, 0),
+        "{summary:?}"
+    );
+    assert_eq!(
+        plan.step("core-subnet-b").unwrap().moved_from.as_deref(),
+        Some("main-subnet-b")
+    );
+    assert!(h.apply(&graph, plan).await.unwrap().is_success());
+    let state = h.snapshot();
+    for (name, id) in ["vpc", "subnet-a", "subnet-b"].iter().zip(&ids) {
+        assert_eq!(&state.resources[&format!("core-{name}")].id, id);
+    }
+    assert_eq!(
+        state.resources["core-subnet-a"].dependencies,
+        vec!["core-vpc".to_owned()]
+    );
+    assert_eq!(h.sim.live().unwrap().len(), 4);
+    assert!(!h.plan(&graph).await.unwrap().has_changes());
+}
