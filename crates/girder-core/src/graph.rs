@@ -7,7 +7,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 
 use crate::diagnostics::{Diagnostic, Diagnostics};
 use crate::expr::Expr;
-use crate::moved::Moved;
+use crate::moved::{Moved, Renames};
 use crate::resource::{NodeKind, NodeSpec};
 
 /// The typed id of a node: which stack it belongs to and where.
@@ -59,8 +59,7 @@ pub struct Graph {
     order: Vec<usize>,
     by_name: HashMap<String, usize>,
     outputs: BTreeMap<String, Expr>,
-    moved: Vec<Moved>,
-    moved_prefixes: Vec<Moved>,
+    renames: Renames,
     warnings: Diagnostics,
 }
 
@@ -102,8 +101,7 @@ impl Graph {
         specs: Vec<NodeSpec>,
         extra_edges: Vec<(crate::graph::NodeId, crate::graph::NodeId)>,
         outputs: BTreeMap<String, Expr>,
-        moved: Vec<Moved>,
-        moved_prefixes: Vec<Moved>,
+        renames: Renames,
         mut diagnostics: Diagnostics,
     ) -> Result<Graph, Diagnostics> {
         let count = specs.len();
@@ -212,8 +210,8 @@ impl Graph {
             deps.sort_unstable();
             deps.dedup();
         }
-        crate::moved::check(&moved, &by_name, &mut diagnostics);
-        crate::moved::check_prefixes(&moved_prefixes, &by_name, &mut diagnostics);
+        crate::moved::check(&renames.exact, &by_name, &mut diagnostics);
+        crate::moved::check_prefixes(&renames.prefixes, &by_name, &mut diagnostics);
 
         let order = match topological_order(&dependencies) {
             Ok(order) => order,
@@ -262,8 +260,7 @@ impl Graph {
             order,
             by_name,
             outputs,
-            moved,
-            moved_prefixes,
+            renames,
             warnings: diagnostics,
         })
     }
@@ -324,13 +321,13 @@ impl Graph {
 
     /// The declared renames ([`Stack::moved`](crate::Stack::moved)).
     pub fn moved(&self) -> &[Moved] {
-        &self.moved
+        &self.renames.exact
     }
 
     /// The declared renames of name prefixes
     /// ([`Stack::moved_prefix`](crate::Stack::moved_prefix)).
     pub fn moved_prefixes(&self) -> &[Moved] {
-        &self.moved_prefixes
+        &self.renames.prefixes
     }
 
     /// Warnings reported while building (errors make [`Stack::finish`](crate::Stack::finish)

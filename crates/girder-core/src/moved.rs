@@ -20,6 +20,15 @@ pub struct Moved {
     pub to: String,
 }
 
+/// The renames a program declares: single resources and name prefixes.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Renames {
+    /// [`Stack::moved`](crate::Stack::moved).
+    pub exact: Vec<Moved>,
+    /// [`Stack::moved_prefix`](crate::Stack::moved_prefix).
+    pub prefixes: Vec<Moved>,
+}
+
 /// Checks the declared moves against the program's names; reports every problem.
 pub(crate) fn check(
     moved: &[Moved],

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use crate::diagnostics::{Diagnostic, Diagnostics};
 use crate::expr::Expr;
 use crate::graph::{Graph, NodeId};
-use crate::moved::Moved;
+use crate::moved::{Moved, Renames};
 use crate::resource::{Dependable, NodeSpec};
 
 /// Distinguishes stacks, so a handle from one stack used in another is caught as dangling.
@@ -31,8 +31,7 @@ pub struct Stack {
     nodes: Vec<NodeSpec>,
     extra_edges: Vec<(NodeId, NodeId)>,
     outputs: BTreeMap<String, Expr>,
-    moved: Vec<Moved>,
-    moved_prefixes: Vec<Moved>,
+    renames: Renames,
     diagnostics: Diagnostics,
 }
 
@@ -45,8 +44,7 @@ impl Stack {
             nodes: Vec::new(),
             extra_edges: Vec::new(),
             outputs: BTreeMap::new(),
-            moved: Vec::new(),
-            moved_prefixes: Vec::new(),
+            renames: Renames::default(),
             diagnostics: Diagnostics::new(),
         }
     }
@@ -108,7 +106,7 @@ impl Stack {
     /// assert_eq!(s.finish().unwrap().moved().len(), 1);
     /// ```
     pub fn moved(&mut self, from: impl Into<String>, to: impl Into<String>) {
-        self.moved.push(Moved {
+        self.renames.exact.push(Moved {
             from: from.into(),
             to: to.into(),
         });
@@ -128,7 +126,7 @@ impl Stack {
     /// assert_eq!(s.finish().unwrap().moved_prefixes().len(), 1);
     /// ```
     pub fn moved_prefix(&mut self, from: impl Into<String>, to: impl Into<String>) {
-        self.moved_prefixes.push(Moved {
+        self.renames.prefixes.push(Moved {
             from: from.into(),
             to: to.into(),
         });
@@ -171,8 +169,7 @@ impl Stack {
             self.nodes,
             self.extra_edges,
             self.outputs,
-            self.moved,
-            self.moved_prefixes,
+            self.renames,
             self.diagnostics,
         )
     }
