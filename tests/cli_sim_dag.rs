@@ -375,3 +375,27 @@ fn state_mv_renames_a_record() {
     assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
     assert_eq!(show("n0-0")["id"], id);
 }
+
+#[test]
+fn replace_flag_replaces_an_unchanged_resource() {
+    let dir = TempDir::new().unwrap();
+    assert!(run(dir.path(), 20, &["apply", "--yes"]).status.success());
+    let plan = run(
+        dir.path(),
+        20,
+        &["plan", "--replace", "n9-0", "--detailed-exitcode"],
+    );
+    assert_eq!(plan.status.code(), Some(2), "{}", text(&plan));
+    assert!(
+        text(&plan).contains("Plan: 0 to create, 0 to update, 1 to replace, 0 to delete")
+            && text(&plan).contains("replacement requested with `--replace`"),
+        "{}",
+        text(&plan)
+    );
+    let apply = run(dir.path(), 20, &["apply", "--yes", "--replace", "n9-0"]);
+    assert!(apply.status.success(), "{}", text(&apply));
+    assert_eq!(cloud_names(dir.path()).len(), 20);
+    let unknown = run(dir.path(), 20, &["plan", "--replace", "nope"]);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(text(&unknown).contains("--replace names no resource"));
+}

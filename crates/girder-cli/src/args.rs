@@ -40,6 +40,9 @@ pub struct GlobalArgs {
     /// Everything except this resource and what depends on it (repeatable).
     #[arg(long, global = true, value_name = "RESOURCE")]
     pub exclude: Vec<String>,
+    /// Replace this resource although nothing changed (repeatable; plan and apply).
+    #[arg(long, global = true, value_name = "RESOURCE")]
+    pub replace: Vec<String>,
     /// Machine-readable output: one JSON event per line (and JSON results).
     #[arg(long, global = true)]
     pub json: bool,

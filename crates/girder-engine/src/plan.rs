@@ -245,6 +245,9 @@ pub struct PlanOptions {
     pub targets: Vec<String>,
     /// Everything except these resources and what depends on them.
     pub excludes: Vec<String>,
+    /// Replace these resources although nothing changed (a node that misbehaves, a secret
+    /// to rotate): Terraform's `-replace`, Pulumi's `--replace`.
+    pub replace: Vec<String>,
     /// Plan to delete everything.
     pub destroy: bool,
     /// Adopt existing cloud resources: resource name → cloud id (the `import` command).
@@ -279,6 +282,19 @@ pub fn plan(
         plan_destroy(snapshot, options, &mut steps, &mut diagnostics);
     } else {
         let selected = selection(graph, options, &mut diagnostics);
+        for name in &options.replace {
+            if graph.find(name).is_none() {
+                diagnostics.push(unknown_name("--replace", name));
+            } else if !snapshot.resources.contains_key(name) {
+                diagnostics.push(
+                    Diagnostic::warning(
+                        "`--replace` names a resource that does not exist yet; it is created",
+                    )
+                    .resource(name.clone())
+                    .field("--replace"),
+                );
+            }
+        }
         for name in options.imports.keys() {
             if graph.find(name).is_none() {
                 diagnostics.push(
@@ -583,6 +599,9 @@ fn plan_nodes(
                 step.kind = if old.tainted {
                     step.reason =
                         Some("tainted: an earlier apply created it but did not finish".into());
+                    StepKind::Replace
+                } else if options.replace.contains(&spec.name) {
+                    step.reason = Some("replacement requested with `--replace`".into());
                     StepKind::Replace
                 } else if step.diffs.is_empty() {
                     StepKind::Same

@@ -953,3 +953,51 @@ async fn a_renamed_module_moves_every_resource_it_names() {
     assert_eq!(h.sim.live().unwrap().len(), 4);
     assert!(!h.plan(&graph).await.unwrap().has_changes());
 }
+
+/// `--replace`: a resource with no changes is replaced on request; dependents see its new id.
+#[tokio::test]
+async fn replace_on_request() {
+    let h = harness();
+    let graph = chain("z1", None);
+    assert!(h.up(&graph).await.unwrap().is_success());
+    let old_b = h.snapshot().resources["b"].id.clone();
+    let options = PlanOptions {
+        replace: vec!["b".into()],
+        ..PlanOptions::default()
+    };
+    let plan = h.plan_with(&graph, options.clone()).await.unwrap();
+    let step = plan.step("b").unwrap();
+    assert_eq!(step.kind, StepKind::Replace);
+    assert!(step.reason.as_deref().unwrap().contains("--replace"));
+    assert_eq!(plan.step("a").unwrap().kind, StepKind::Same);
+    assert_eq!(
+        plan.step("c").unwrap().inputs.get("parent"),
+        Some(&Value::Unknown)
+    );
+    assert!(h.apply(&graph, plan).await.unwrap().is_success());
+    let state = h.snapshot();
+    assert_ne!(state.resources["b"].id, old_b);
+    assert_eq!(
+        state.resources["c"]
+            .inputs
+            .get("parent")
+            .and_then(Value::as_str),
+        Some(state.resources["b"].id.as_str())
+    );
+    assert_eq!(h.sim.live().unwrap().len(), 4);
+    assert!(!h.plan(&graph).await.unwrap().has_changes());
+
+    let Err(OperationError::Plan(d)) = h
+        .plan_with(
+            &graph,
+            PlanOptions {
+                replace: vec!["nope".into()],
+                ..PlanOptions::default()
+            },
+        )
+        .await
+    else {
+        panic!("an unknown name must be refused")
+    };
+    assert!(d.to_string().contains("--replace names no resource"), "{d}");
+}

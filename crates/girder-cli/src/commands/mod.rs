@@ -81,6 +81,7 @@ impl Run {
         PlanOptions {
             targets: self.global.target.clone(),
             excludes: self.global.exclude.clone(),
+            replace: self.global.replace.clone(),
             ..PlanOptions::default()
         }
     }
