@@ -1,7 +1,5 @@
 //! `aws:ec2/eip`: an Elastic IP address in the VPC domain (for NAT gateways).
 
-use std::collections::HashMap;
-
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{Address, DomainType, Filter, ResourceType};
 use girder_core::FieldPath;
@@ -105,22 +103,17 @@ impl TypedResource<AwsClients> for EipResource {
         _ctx: &CallContext,
     ) -> Result<Vec<Option<TypedObserved<EipInputs, EipOutputs>>>, ProviderError> {
         let ec2 = clients.ec2().await?;
-        let ids: Vec<String> = items.iter().map(|i| i.id.clone()).collect();
-        let mut found = HashMap::new();
-        for chunk in tags::chunks(&ids) {
-            for address in describe(
-                ec2,
-                vec![tags::ec2_filter("allocation-id", chunk.iter().cloned())],
-            )
-            .await?
-            {
-                found.insert(
-                    address.allocation_id().unwrap_or_default().to_owned(),
-                    observe(&address),
-                );
-            }
-        }
-        Ok(items.iter().map(|i| found.remove(&i.id)).collect())
+        let found = super::describe_by_ids(
+            &items,
+            "allocation-id",
+            |f| describe(ec2, f),
+            Address::allocation_id,
+        )
+        .await?;
+        Ok(items
+            .iter()
+            .map(|i| found.get(&i.id).map(observe))
+            .collect())
     }
 
     async fn update(

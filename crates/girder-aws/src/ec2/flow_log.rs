@@ -1,8 +1,6 @@
 //! `aws:ec2/flowLog`: a VPC flow log (to CloudWatch Logs or S3). Flow logs cannot be changed
 //! after creation, except their tags: every other change replaces them.
 
-use std::collections::HashMap;
-
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{
     Filter, FlowLog, FlowLogsResourceType, LogDestinationType, ResourceType, TrafficType,
@@ -201,18 +199,13 @@ impl TypedResource<AwsClients> for FlowLogResource {
         _ctx: &CallContext,
     ) -> Result<Vec<Option<TypedObserved<FlowLogInputs, FlowLogOutputs>>>, ProviderError> {
         let ec2 = clients.ec2().await?;
-        let ids: Vec<String> = items.iter().map(|i| i.id.clone()).collect();
-        let mut found = HashMap::new();
-        for chunk in tags::chunks(&ids) {
-            for log in describe(
-                ec2,
-                vec![tags::ec2_filter("flow-log-id", chunk.iter().cloned())],
-            )
-            .await?
-            {
-                found.insert(log.flow_log_id().unwrap_or_default().to_owned(), log);
-            }
-        }
+        let found = super::describe_by_ids(
+            &items,
+            "flow-log-id",
+            |f| describe(ec2, f),
+            FlowLog::flow_log_id,
+        )
+        .await?;
         Ok(items
             .iter()
             .map(|i| found.get(&i.id).map(|l| observe(l, i.inputs.as_ref())))

@@ -3,8 +3,6 @@
 //! The attachment is part of the gateway (its `vpc_id`), as in the EC2 API: a gateway is
 //! attached to at most one VPC, and moving it is a detach and an attach.
 
-use std::collections::HashMap;
-
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{AttachmentStatus, Filter, InternetGateway, ResourceType};
 use girder_core::FieldPath;
@@ -174,25 +172,17 @@ impl TypedResource<AwsClients> for InternetGatewayResource {
     > {
         let ec2 = clients.ec2().await?;
         let region = clients.region().await?;
-        let ids: Vec<String> = items.iter().map(|i| i.id.clone()).collect();
-        let mut found = HashMap::new();
-        for chunk in tags::chunks(&ids) {
-            for igw in describe(
-                ec2,
-                vec![tags::ec2_filter(
-                    "internet-gateway-id",
-                    chunk.iter().cloned(),
-                )],
-            )
-            .await?
-            {
-                found.insert(
-                    igw.internet_gateway_id().unwrap_or_default().to_owned(),
-                    observe(region, &igw),
-                );
-            }
-        }
-        Ok(items.iter().map(|i| found.remove(&i.id)).collect())
+        let found = super::describe_by_ids(
+            &items,
+            "internet-gateway-id",
+            |f| describe(ec2, f),
+            InternetGateway::internet_gateway_id,
+        )
+        .await?;
+        Ok(items
+            .iter()
+            .map(|i| found.get(&i.id).map(|igw| observe(region, igw)))
+            .collect())
     }
 
     async fn update(

@@ -1,8 +1,6 @@
 //! `aws:ec2/natGateway`: a NAT gateway; create waits until it is available and delete until it
 //! is deleted (minutes on AWS), polling under the call's deadline.
 
-use std::collections::HashMap;
-
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{ConnectivityType, Filter, NatGateway, NatGatewayState, ResourceType};
 use girder_core::FieldPath;
@@ -181,25 +179,18 @@ impl TypedResource<AwsClients> for NatGatewayResource {
     ) -> Result<Vec<Option<TypedObserved<NatGatewayInputs, NatGatewayOutputs>>>, ProviderError>
     {
         let ec2 = clients.ec2().await?;
-        let ids: Vec<String> = items.iter().map(|i| i.id.clone()).collect();
-        let mut found = HashMap::new();
-        for chunk in tags::chunks(&ids) {
-            for nat in describe(
-                ec2,
-                vec![tags::ec2_filter("nat-gateway-id", chunk.iter().cloned())],
-            )
-            .await?
-            {
-                // Deleted and failed gateways stay listed for about an hour; they are gone.
-                if is_live(&nat) {
-                    found.insert(
-                        nat.nat_gateway_id().unwrap_or_default().to_owned(),
-                        observe(&nat),
-                    );
-                }
-            }
-        }
-        Ok(items.iter().map(|i| found.remove(&i.id)).collect())
+        let found = super::describe_by_ids(
+            &items,
+            "nat-gateway-id",
+            |f| describe(ec2, f),
+            NatGateway::nat_gateway_id,
+        )
+        .await?;
+        // Deleted and failed gateways stay listed for about an hour; they are gone.
+        Ok(items
+            .iter()
+            .map(|i| found.get(&i.id).filter(|nat| is_live(nat)).map(observe))
+            .collect())
     }
 
     async fn update(

@@ -124,22 +124,17 @@ impl TypedResource<AwsClients> for RouteTableResource {
     {
         let ec2 = clients.ec2().await?;
         let region = clients.region().await?;
-        let ids: Vec<String> = items.iter().map(|i| i.id.clone()).collect();
-        let mut found = HashMap::new();
-        for chunk in tags::chunks(&ids) {
-            for table in describe_route_tables(
-                ec2,
-                vec![tags::ec2_filter("route-table-id", chunk.iter().cloned())],
-            )
-            .await?
-            {
-                found.insert(
-                    table.route_table_id().unwrap_or_default().to_owned(),
-                    observe_table(region, &table),
-                );
-            }
-        }
-        Ok(items.iter().map(|i| found.remove(&i.id)).collect())
+        let found = super::describe_by_ids(
+            &items,
+            "route-table-id",
+            |f| describe_route_tables(ec2, f),
+            RouteTable::route_table_id,
+        )
+        .await?;
+        Ok(items
+            .iter()
+            .map(|i| found.get(&i.id).map(|t| observe_table(region, t)))
+            .collect())
     }
 
     async fn update(

@@ -4,8 +4,6 @@
 //! replacement can be created before the old group goes). Rules are separate resources with
 //! their own ids (`sgr-…`) and tags; the default allow-all egress rule AWS adds is left as is.
 
-use std::collections::HashMap;
-
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{
     Filter, IpPermission, IpRange, ResourceType, SecurityGroup, SecurityGroupRule,
@@ -175,18 +173,13 @@ impl TypedResource<AwsClients> for SecurityGroupResource {
     {
         let ec2 = clients.ec2().await?;
         let region = clients.region().await?;
-        let ids: Vec<String> = items.iter().map(|i| i.id.clone()).collect();
-        let mut found = HashMap::new();
-        for chunk in tags::chunks(&ids) {
-            for group in describe_groups(
-                ec2,
-                vec![tags::ec2_filter("group-id", chunk.iter().cloned())],
-            )
-            .await?
-            {
-                found.insert(group.group_id().unwrap_or_default().to_owned(), group);
-            }
-        }
+        let found = super::describe_by_ids(
+            &items,
+            "group-id",
+            |f| describe_groups(ec2, f),
+            SecurityGroup::group_id,
+        )
+        .await?;
         Ok(items
             .iter()
             .map(|i| {
@@ -445,25 +438,17 @@ impl TypedResource<AwsClients> for SecurityGroupRuleResource {
         ProviderError,
     > {
         let ec2 = clients.ec2().await?;
-        let ids: Vec<String> = items.iter().map(|i| i.id.clone()).collect();
-        let mut found = HashMap::new();
-        for chunk in tags::chunks(&ids) {
-            for rule in describe_rules(
-                ec2,
-                vec![tags::ec2_filter(
-                    "security-group-rule-id",
-                    chunk.iter().cloned(),
-                )],
-            )
-            .await?
-            {
-                found.insert(
-                    rule.security_group_rule_id().unwrap_or_default().to_owned(),
-                    observe_rule(&rule),
-                );
-            }
-        }
-        Ok(items.iter().map(|i| found.remove(&i.id)).collect())
+        let found = super::describe_by_ids(
+            &items,
+            "security-group-rule-id",
+            |f| describe_rules(ec2, f),
+            SecurityGroupRule::security_group_rule_id,
+        )
+        .await?;
+        Ok(items
+            .iter()
+            .map(|i| found.get(&i.id).map(observe_rule))
+            .collect())
     }
 
     async fn update(

@@ -1,7 +1,5 @@
 //! `aws:ec2/subnet`: a subnet in one availability zone.
 
-use std::collections::HashMap;
-
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{AttributeBooleanValue, Filter, ResourceType, Subnet};
 use girder_core::FieldPath;
@@ -150,22 +148,13 @@ impl TypedResource<AwsClients> for SubnetResource {
         _ctx: &CallContext,
     ) -> Result<Vec<Option<TypedObserved<SubnetInputs, SubnetOutputs>>>, ProviderError> {
         let ec2 = clients.ec2().await?;
-        let ids: Vec<String> = items.iter().map(|i| i.id.clone()).collect();
-        let mut found = HashMap::new();
-        for chunk in tags::chunks(&ids) {
-            for subnet in describe(
-                ec2,
-                vec![tags::ec2_filter("subnet-id", chunk.iter().cloned())],
-            )
-            .await?
-            {
-                found.insert(
-                    subnet.subnet_id().unwrap_or_default().to_owned(),
-                    observe(&subnet),
-                );
-            }
-        }
-        Ok(items.iter().map(|i| found.remove(&i.id)).collect())
+        let found =
+            super::describe_by_ids(&items, "subnet-id", |f| describe(ec2, f), Subnet::subnet_id)
+                .await?;
+        Ok(items
+            .iter()
+            .map(|i| found.get(&i.id).map(observe))
+            .collect())
     }
 
     async fn update(

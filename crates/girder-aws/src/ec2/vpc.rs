@@ -1,7 +1,5 @@
 //! `aws:ec2/vpc`: a VPC with DNS support and hostnames settings.
 
-use std::collections::HashMap;
-
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, VpcAttributeName, VpcState};
 use girder_core::FieldPath;
@@ -224,15 +222,13 @@ impl TypedResource<AwsClients> for VpcResource {
         _ctx: &CallContext,
     ) -> Result<Vec<Option<TypedObserved<VpcInputs, VpcOutputs>>>, ProviderError> {
         let ec2 = clients.ec2().await?;
-        let ids: Vec<String> = items.iter().map(|i| i.id.clone()).collect();
-        let mut found = HashMap::new();
-        for chunk in tags::chunks(&ids) {
-            for vpc in
-                describe(ec2, vec![tags::ec2_filter("vpc-id", chunk.iter().cloned())]).await?
-            {
-                found.insert(vpc.vpc_id().unwrap_or_default().to_owned(), vpc);
-            }
-        }
+        let found = super::describe_by_ids(
+            &items,
+            "vpc-id",
+            |f| describe(ec2, f),
+            aws_sdk_ec2::types::Vpc::vpc_id,
+        )
+        .await?;
         let mut results = Vec::with_capacity(items.len());
         for item in &items {
             results.push(match found.get(&item.id) {
