@@ -830,6 +830,7 @@ async fn renamed_resources_move_their_records_and_keep_their_cloud_objects() {
     assert!(plan.summary().to_string().ends_with(", 1 to move"));
     let report = h.apply(&graph, plan).await.unwrap();
     assert!(report.is_success(), "{report:?}");
+    assert_eq!(report.moved.len(), 1);
     assert!(h.events.events().contains(&Event::Moved {
         from: "db".into(),
         to: "orders-db".into()

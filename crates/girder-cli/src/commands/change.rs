@@ -292,6 +292,7 @@ impl Run {
                     "skipped": report.skipped.len(),
                     "not_started": report.not_started.len(),
                     "cancelled": report.cancelled,
+                    "moved": report.moved.len(),
                     "elapsed_ms": report.elapsed.as_millis() as u64,
                     "outputs": outputs,
                 })
@@ -311,8 +312,12 @@ impl Run {
             } else {
                 palette.red("Apply finished with errors.")
             };
+            let moved = match report.moved.len() {
+                0 => String::new(),
+                n => format!(", {n} moved"),
+            };
             self.say(&format!(
-                "{headline} Resources: {} created, {} updated, {} replaced, {} deleted ({:.1}s).",
+                "{headline} Resources: {} created, {} updated, {} replaced, {} deleted{moved} ({:.1}s).",
                 count(&[ActionKind::Create, ActionKind::Import]),
                 count(&[ActionKind::Update]),
                 count(&[ActionKind::CreateReplacement]),

@@ -80,6 +80,8 @@ pub struct ApplyReport {
     pub not_started: Vec<(String, ActionKind)>,
     /// True if cancellation was requested.
     pub cancelled: bool,
+    /// Records renamed before the actions ran.
+    pub moved: Vec<girder_core::Moved>,
     /// The stack outputs after the apply (known ones).
     pub outputs: BTreeMap<String, Value>,
     /// Wall time.
@@ -261,7 +263,10 @@ pub async fn apply(
     let mut status = vec![Status::Waiting; actions.len()];
     let mut deposed_keys: HashMap<usize, String> = HashMap::new();
     let mut ready: VecDeque<usize> = (0..actions.len()).filter(|&a| remaining[a] == 0).collect();
-    let mut report = ApplyReport::default();
+    let mut report = ApplyReport {
+        moved: plan.moves.clone(),
+        ..ApplyReport::default()
+    };
     let mut running: JoinSet<(usize, Duration, Result<JobOutcome, JobError>)> = JoinSet::new();
     let mut running_ids: HashMap<tokio::task::Id, usize> = HashMap::new();
     let calls = actions
