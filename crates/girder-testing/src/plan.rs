@@ -384,6 +384,45 @@ impl PlanView {
         }
     }
 
+    /// The renames the plan records ([`Stack::moved`](girder_core::Stack::moved)).
+    pub fn moves(&self) -> &[girder_core::Moved] {
+        &self.plan.moves
+    }
+
+    /// Asserts that the plan renames exactly these records, `(from, to)` — for module upgrades
+    /// that rename resources and must keep them. [`PlanView::assert_changes`] leaves moved
+    /// resources out unless something else changes about them.
+    ///
+    /// ```
+    /// use girder_testing::plan::TestProgram;
+    /// use girder_testing::sim::SimResource;
+    /// let upgrade = TestProgram::new()
+    ///     .upgrade(
+    ///         |s| { SimResource::new("db").add(s); },
+    ///         |s| { SimResource::new("orders-db").add(s); s.moved("db", "orders-db"); },
+    ///     )
+    ///     .unwrap();
+    /// upgrade.assert_moves(&[("db", "orders-db")]);
+    /// upgrade.assert_changes(&[]);
+    /// ```
+    #[track_caller]
+    pub fn assert_moves(&self, expected: &[(&str, &str)]) {
+        let mut actual: Vec<(&str, &str)> = self
+            .plan
+            .moves
+            .iter()
+            .map(|m| (m.from.as_str(), m.to.as_str()))
+            .collect();
+        actual.sort();
+        let mut wanted = expected.to_vec();
+        wanted.sort();
+        assert!(
+            actual == wanted,
+            "the plan's renames differ:\n  expected: {wanted:?}\n  planned: {actual:?}\n  plan: {}",
+            self.plan.summary()
+        );
+    }
+
     /// The plan as stable text for snapshot tests: resources sorted by name, inputs sorted by
     /// key, unknowns as `(known after apply)`, secrets masked.
     pub fn snapshot(&self) -> String {

@@ -63,6 +63,22 @@ fn a_failed_upgrade_assertion_lists_the_difference() {
 }
 
 #[test]
+#[should_panic(expected = "expected: [(\"db\", \"orders-db\")]\n  planned: []")]
+fn an_upgrade_that_forgets_its_move_fails_the_move_assertion() {
+    let upgrade = TestProgram::new()
+        .upgrade(
+            |s| {
+                SimResource::new("db").add(s);
+            },
+            |s| {
+                SimResource::new("orders-db").add(s);
+            },
+        )
+        .unwrap();
+    upgrade.assert_moves(&[("db", "orders-db")]);
+}
+
+#[test]
 fn mocked_outputs_flow_through_interpolation() {
     let deployed = TestProgram::new()
         .apply_mocked(
