@@ -63,7 +63,7 @@ fn plan_unchanged(c: &mut Criterion) {
         let applied = graph(size);
         let report = rt.block_on(harness.up(&applied)).expect("applies");
         assert!(report.is_success());
-        let snapshot = harness.snapshot();
+        let snapshot = girder_benches::as_loaded(&harness.snapshot());
         let registry = Registry::new().with(sim);
         group.throughput(Throughput::Elements(size as u64));
         group.bench_with_input(BenchmarkId::from_parameter(size), &size, |b, _| {

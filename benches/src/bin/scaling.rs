@@ -63,7 +63,7 @@ fn measure(size: usize) {
     let rss_apply = peak_rss_mib();
     assert!(report.is_success());
 
-    let snapshot = harness.snapshot();
+    let snapshot = girder_benches::as_loaded(&harness.snapshot());
     let t = Instant::now();
     let same = plan(&graph, &snapshot, &registry, &PlanOptions::default()).expect("plans");
     let plan_same = t.elapsed();

@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet};
 
 use girder_core::{Diagnostic, Diagnostics, Graph, Moved};
 
-use crate::state::{Mutation, Snapshot};
+use crate::state::{Mutation, ResourceState, Snapshot};
 
 /// The moves to record: for each declared chain that ends at a resource of the program, the
 /// one recorded name it starts from (chains collapsed; moves already applied dropped), then
@@ -145,7 +145,7 @@ pub fn mutations(snapshot: &Snapshot, moves: &[Moved]) -> Vec<Mutation> {
         if !(moves_it || refers) {
             continue;
         }
-        let mut updated = resource.clone();
+        let mut updated = ResourceState::clone(resource);
         updated.name = rename(name);
         updated.dependencies = resource.dependencies.iter().map(|d| rename(d)).collect();
         updated.provider = resource.provider.as_deref().map(rename);

@@ -3,6 +3,7 @@
 //! per-field diffs, propagating unknowns. Pure and synchronous: no provider is called.
 
 use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
 
 use girder_core::{Diagnostic, Diagnostics, FieldPath, Graph, Moved, NodeKind, Value};
 use serde::{Deserialize, Serialize};
@@ -63,9 +64,9 @@ pub struct Step {
     /// The explicit provider node, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider: Option<String>,
-    /// The recorded resource, if any.
+    /// The recorded resource, if any (shared with the snapshot, not copied).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub old: Option<ResourceState>,
+    pub old: Option<Arc<ResourceState>>,
     /// The desired inputs (may contain unknowns); `null` for deletes.
     pub inputs: Value,
     /// The planned outputs (unknown where only apply tells).
@@ -717,7 +718,7 @@ fn planned_update_outputs(
 }
 
 fn delete_step(
-    resource: &ResourceState,
+    resource: &Arc<ResourceState>,
     deposed_key: Option<String>,
     reason: Option<String>,
 ) -> Step {
@@ -781,7 +782,7 @@ fn plan_removals(
     }
     for deposed in &snapshot.deposed {
         steps.push(delete_step(
-            &deposed.resource,
+            &Arc::new(deposed.resource.clone()),
             Some(deposed.key.clone()),
             Some("replaced by an earlier apply".into()),
         ));
@@ -839,7 +840,7 @@ fn plan_destroy(
     }
     for deposed in &snapshot.deposed {
         steps.push(delete_step(
-            &deposed.resource,
+            &Arc::new(deposed.resource.clone()),
             Some(deposed.key.clone()),
             Some("replaced by an earlier apply".into()),
         ));

@@ -229,9 +229,13 @@ async fn resolve(
                 (_, None) => vec![Mutation::Remove { name: name.clone() }],
                 (OperationKind::Delete, Some(_)) => Vec::new(),
                 (_, Some(observed)) => {
-                    let mut resource = snapshot.resources.get(name).cloned().unwrap_or_else(|| {
-                        state_for(id, observed.inputs.clone(), observed.outputs.clone())
-                    });
+                    let mut resource = snapshot
+                        .resources
+                        .get(name)
+                        .map(|r| ResourceState::clone(r))
+                        .unwrap_or_else(|| {
+                            state_for(id, observed.inputs.clone(), observed.outputs.clone())
+                        });
                     resource.outputs =
                         recorded_outputs_for(id, observed.outputs, &observed.inputs, schema);
                     resource.inputs = observed.inputs;

@@ -2,6 +2,7 @@
 //! (a tag edited, a route deleted, a resource removed out of band) shows in the next plan.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -208,7 +209,7 @@ pub async fn refresh(
                         report
                             .snapshot
                             .resources
-                            .insert(resource.name.clone(), updated.clone());
+                            .insert(resource.name.clone(), Arc::new(updated.clone()));
                         report
                             .mutations
                             .push(Mutation::Upsert { resource: updated });
@@ -363,8 +364,10 @@ pub async fn read_data(
             retain_on_delete: false,
             tainted: false,
         };
-        if snapshot.resources.get(&state.name) != Some(&state) {
-            snapshot.resources.insert(state.name.clone(), state.clone());
+        if snapshot.resources.get(&state.name).map(|r| &**r) != Some(&state) {
+            snapshot
+                .resources
+                .insert(state.name.clone(), Arc::new(state.clone()));
             mutations.push(Mutation::Upsert { resource: state });
         }
     }

@@ -505,7 +505,9 @@ impl StateStore for SqliteStore {
             "SELECT name, body, checksum FROM resources ORDER BY name",
         )? {
             let resource = self.decode_resource(&body)?;
-            snapshot.resources.insert(resource.name.clone(), resource);
+            snapshot
+                .resources
+                .insert(resource.name.clone(), std::sync::Arc::new(resource));
         }
         for (_, body, _) in self.rows(
             &connection,
@@ -547,7 +549,12 @@ impl StateStore for SqliteStore {
             tx.execute_batch("DELETE FROM resources; DELETE FROM deposed; DELETE FROM pending; DELETE FROM outputs;")
                 .map_err(storage)?;
             for resource in snapshot.resources.values() {
-                self.apply_mutation(tx, &Mutation::Upsert { resource: resource.clone() })?;
+                self.apply_mutation(
+                    tx,
+                    &Mutation::Upsert {
+                        resource: ResourceState::clone(resource),
+                    },
+                )?;
             }
             for deposed in &snapshot.deposed {
                 let resource_body = self.encode_resource(&deposed.resource)?;

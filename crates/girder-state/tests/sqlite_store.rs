@@ -91,7 +91,7 @@ async fn journal_round_trip_survives_reopening() {
         .await
         .unwrap();
     assert!(snapshot.pending.is_empty());
-    assert_eq!(snapshot.resources["a"], resource("a", None));
+    assert_eq!(*snapshot.resources["a"], resource("a", None));
     assert_eq!(snapshot.outputs["x"], Value::from(1));
     assert_eq!(snapshot.serial, 3);
     assert!(!snapshot.lineage.is_empty());
@@ -158,7 +158,7 @@ async fn secrets_are_encrypted_on_disk() {
         .await
         .unwrap();
     assert_eq!(
-        loaded.resources["db"],
+        *loaded.resources["db"],
         resource("db", Some("hunter2-very-secret"))
     );
     assert!(

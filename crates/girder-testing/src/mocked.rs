@@ -179,7 +179,10 @@ impl Deployed {
 
     /// A recorded resource.
     pub fn resource(&self, name: &str) -> Option<ResourceState> {
-        self.state().resources.get(name).cloned()
+        self.state()
+            .resources
+            .get(name)
+            .map(|r| ResourceState::clone(r))
     }
 
     /// A recorded input of a resource (known now: the mocks answered).

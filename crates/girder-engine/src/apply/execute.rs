@@ -663,7 +663,7 @@ impl Shared {
         }
         // Bring the adopted resource in line with the program in the same run.
         let as_recorded = Step {
-            old: Some(imported),
+            old: Some(Arc::new(imported)),
             ..step.clone()
         };
         self.update(&as_recorded, job).await

@@ -475,7 +475,7 @@ async fn run_inline(
             if step.metadata_changed
                 && let Some(old) = &step.old
             {
-                let mut updated = old.clone();
+                let mut updated = crate::state::ResourceState::clone(old);
                 updated.dependencies = step.dependencies.clone();
                 updated.protect = step.protect;
                 updated.retain_on_delete = step.retain_on_delete;
