@@ -268,13 +268,7 @@ impl TypedResource<AwsClients> for LogGroupResource {
             }
         }
         if old.inputs.tags != inputs.tags {
-            let removed: Vec<String> = old
-                .inputs
-                .tags
-                .keys()
-                .filter(|k| !inputs.tags.contains_key(*k))
-                .cloned()
-                .collect();
+            let removed = crate::tags::removed_keys(&old.inputs.tags, &inputs.tags);
             if !removed.is_empty() {
                 logs.untag_resource()
                     .resource_arn(&old.outputs.arn)

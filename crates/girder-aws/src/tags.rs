@@ -98,6 +98,14 @@ pub fn ec2_filter(name: &str, values: impl IntoIterator<Item = impl Into<String>
         .build()
 }
 
+/// The keys of `old` that `new` no longer has: the tags (or labels) to remove.
+pub fn removed_keys<V>(old: &BTreeMap<String, V>, new: &BTreeMap<String, V>) -> Vec<String> {
+    old.keys()
+        .filter(|k| !new.contains_key(*k))
+        .cloned()
+        .collect()
+}
+
 /// Brings an EC2 resource's tags from `old` to `new` (user tags; the identity tags are
 /// rewritten too, in case someone removed them).
 pub async fn ec2_update_tags(
@@ -107,9 +115,8 @@ pub async fn ec2_update_tags(
     old: &Tags,
     new: &Tags,
 ) -> Result<(), ProviderError> {
-    let removed: Vec<Tag> = old
-        .keys()
-        .filter(|k| !new.contains_key(*k))
+    let removed: Vec<Tag> = removed_keys(old, new)
+        .into_iter()
         .map(|k| Tag::builder().key(k).build())
         .collect();
     if !removed.is_empty() {
@@ -137,6 +144,14 @@ pub fn chunks(ids: &[String]) -> impl Iterator<Item = &[String]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn removed_keys_are_those_the_new_set_lacks() {
+        let old = Tags::from([("a".into(), "1".into()), ("b".into(), "2".into())]);
+        let new = Tags::from([("b".into(), "3".into()), ("c".into(), "4".into())]);
+        assert_eq!(removed_keys(&old, &new), ["a"]);
+        assert!(removed_keys(&new, &new).is_empty());
+    }
 
     fn identity() -> ResourceIdentity {
         ResourceIdentity {

@@ -482,13 +482,7 @@ impl TypedResource<AwsClients> for TableResource {
             set_pitr(dynamodb, name, inputs.point_in_time_recovery, identity).await?;
         }
         if old.inputs.tags != inputs.tags {
-            let removed: Vec<String> = old
-                .inputs
-                .tags
-                .keys()
-                .filter(|k| !inputs.tags.contains_key(*k))
-                .cloned()
-                .collect();
+            let removed = crate::tags::removed_keys(&old.inputs.tags, &inputs.tags);
             if !removed.is_empty() {
                 dynamodb
                     .untag_resource()

@@ -76,11 +76,7 @@ pub(crate) async fn update_tags(
     old: &Tags,
     new: &Tags,
 ) -> Result<(), ProviderError> {
-    let removed: Vec<String> = old
-        .keys()
-        .filter(|k| !new.contains_key(*k))
-        .cloned()
-        .collect();
+    let removed = crate::tags::removed_keys(old, new);
     if !removed.is_empty() {
         eks.untag_resource()
             .resource_arn(arn)

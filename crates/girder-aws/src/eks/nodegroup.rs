@@ -463,13 +463,7 @@ impl TypedResource<AwsClients> for NodegroupResource {
                 request = request.scaling_config(scaling_config(&scaling));
             }
             if old.inputs.labels != inputs.labels {
-                let removed: Vec<String> = old
-                    .inputs
-                    .labels
-                    .keys()
-                    .filter(|k| !inputs.labels.contains_key(*k))
-                    .cloned()
-                    .collect();
+                let removed = crate::tags::removed_keys(&old.inputs.labels, &inputs.labels);
                 let changed: std::collections::HashMap<String, String> = inputs
                     .labels
                     .iter()

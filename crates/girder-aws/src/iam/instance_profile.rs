@@ -212,13 +212,7 @@ impl TypedResource<AwsClients> for InstanceProfileResource {
             }
         }
         if old.inputs.tags != inputs.tags {
-            let removed: Vec<String> = old
-                .inputs
-                .tags
-                .keys()
-                .filter(|k| !inputs.tags.contains_key(*k))
-                .cloned()
-                .collect();
+            let removed = crate::tags::removed_keys(&old.inputs.tags, &inputs.tags);
             if !removed.is_empty() {
                 iam.untag_instance_profile()
                     .instance_profile_name(&old.id)

@@ -238,13 +238,7 @@ impl TypedResource<AwsClients> for PolicyResource {
             }
         }
         if old.inputs.tags != inputs.tags {
-            let removed: Vec<String> = old
-                .inputs
-                .tags
-                .keys()
-                .filter(|k| !inputs.tags.contains_key(*k))
-                .cloned()
-                .collect();
+            let removed = crate::tags::removed_keys(&old.inputs.tags, &inputs.tags);
             if !removed.is_empty() {
                 iam.untag_policy()
                     .policy_arn(&old.id)

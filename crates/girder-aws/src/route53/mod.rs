@@ -59,11 +59,7 @@ pub(crate) async fn update_zone_tags(
     old: &Tags,
     new: &Tags,
 ) -> Result<(), ProviderError> {
-    let removed: Vec<String> = old
-        .keys()
-        .filter(|k| !new.contains_key(*k))
-        .cloned()
-        .collect();
+    let removed = crate::tags::removed_keys(old, new);
     route53
         .change_tags_for_resource()
         .resource_type(TagResourceType::Hostedzone)
