@@ -11,7 +11,10 @@ use girder_core::{Graph, NodeKind};
 
 use crate::apply::{EngineContext, recorded_outputs_for};
 use crate::events::Event;
-use crate::provider::{CallContext, FindRequest, ProviderError, ReadItem, ReadRequest};
+use crate::provider::{
+    CallContext, FindRequest, Found, Provider, ProviderError, ReadItem, ReadRequest,
+    ResourceIdentity,
+};
 use crate::providers::{Unavailable, provider_for};
 use crate::state::{Mutation, OperationKind, PendingOperation, ResourceState, Snapshot};
 
@@ -88,6 +91,64 @@ pub async fn recover(
     Ok(report)
 }
 
+/// What a create left in the cloud although its result was never recorded (a crash, or a
+/// response lost before a retry).
+pub(crate) struct Landed {
+    /// The object to adopt.
+    pub adopted: Found,
+    /// Further copies (several attempts that all landed), to be deleted.
+    pub extras: Vec<Found>,
+}
+
+/// Asks the provider for objects tagged with `identity` that girder does not know yet
+/// (`known`: the ids recorded under the name). The choice among several is by id, so
+/// recovery and a retried create pick the same one.
+pub(crate) async fn find_landed(
+    provider: &dyn Provider,
+    identity: &ResourceIdentity,
+    known: &[String],
+    ctx: &CallContext,
+) -> Result<Option<Landed>, ProviderError> {
+    let request = FindRequest {
+        identity: identity.clone(),
+    };
+    let mut new: Vec<Found> = provider
+        .find(request, ctx)
+        .await?
+        .found
+        .into_iter()
+        .filter(|found| !known.contains(&found.id))
+        .collect();
+    new.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut new = new.into_iter();
+    Ok(new.next().map(|adopted| Landed {
+        adopted,
+        extras: new.collect(),
+    }))
+}
+
+/// Records extra copies of `name` as deposed, so the next apply deletes them instead of
+/// leaving them untracked.
+pub(crate) fn duplicates(
+    name: &str,
+    operation: u64,
+    extras: impl IntoIterator<Item = ResourceState>,
+) -> Vec<Mutation> {
+    extras
+        .into_iter()
+        .enumerate()
+        .flat_map(|(i, resource)| {
+            [
+                Mutation::Upsert { resource },
+                Mutation::Depose {
+                    name: name.to_owned(),
+                    key: format!("duplicate-{operation}-{i}"),
+                },
+            ]
+        })
+        .collect()
+}
+
 async fn resolve(
     operation: &PendingOperation,
     snapshot: &Snapshot,
@@ -131,38 +192,29 @@ async fn resolve(
 
     match operation.kind {
         OperationKind::Create | OperationKind::CreateReplacement | OperationKind::Import => {
-            let ctx_call = CallContext::detached(TIMEOUT);
-            let found = configured
-                .provider
-                .find(
-                    FindRequest {
-                        identity: operation.identity.clone(),
-                    },
-                    &ctx_call,
-                )
-                .await
-                .map_err(provider_fail)?
-                .found;
             // Ids girder already knows under this name are not the pending create's result.
-            let known: Vec<&str> = snapshot
+            let known: Vec<String> = snapshot
                 .resources
                 .get(name)
-                .map(|r| r.id.as_str())
+                .map(|r| r.id.clone())
                 .into_iter()
                 .chain(
                     snapshot
                         .deposed
                         .iter()
                         .filter(|d| &d.resource.name == name)
-                        .map(|d| d.resource.id.as_str()),
+                        .map(|d| d.resource.id.clone()),
                 )
                 .collect();
-            let mut new: Vec<_> = found
-                .into_iter()
-                .filter(|f| !known.contains(&f.id.as_str()))
-                .collect();
-            new.sort_by(|a, b| a.id.cmp(&b.id));
-            let Some(first) = new.first() else {
+            let landed = find_landed(
+                configured.provider.as_ref(),
+                &operation.identity,
+                &known,
+                &CallContext::detached(TIMEOUT),
+            )
+            .await
+            .map_err(provider_fail)?;
+            let Some(landed) = landed else {
                 report.dropped.push(name.clone());
                 return Ok(Vec::new());
             };
@@ -174,26 +226,19 @@ async fn resolve(
                     key: format!("recovered-{}", operation.id),
                 });
             }
-            for (i, extra) in new.iter().enumerate().skip(1) {
-                // An extra copy is adopted as deposed so the next apply deletes it.
-                mutations.push(Mutation::Upsert {
-                    resource: state_for(
-                        &extra.id,
-                        extra.observed.inputs.clone(),
-                        extra.observed.outputs.clone(),
-                    ),
-                });
-                mutations.push(Mutation::Depose {
-                    name: name.clone(),
-                    key: format!("duplicate-{}-{i}", operation.id),
-                });
+            for extra in &landed.extras {
                 report.duplicates.push(format!("{name} ({})", extra.id));
             }
+            let extras = landed
+                .extras
+                .into_iter()
+                .map(|extra| state_for(&extra.id, extra.observed.inputs, extra.observed.outputs));
+            mutations.extend(duplicates(name, operation.id, extras));
             mutations.push(Mutation::Upsert {
                 resource: state_for(
-                    &first.id,
+                    &landed.adopted.id,
                     operation.inputs.clone(),
-                    first.observed.outputs.clone(),
+                    landed.adopted.observed.outputs,
                 ),
             });
             report.adopted.push(name.clone());

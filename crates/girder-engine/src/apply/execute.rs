@@ -13,10 +13,10 @@ use super::call::CallPolicy;
 use crate::events::ActionKind;
 use crate::plan::Step;
 use crate::provider::{
-    CallContext, CreateRequest, CreateResponse, DeleteRequest, ErrorKind, FindRequest, Found,
-    Provider, ProviderError, ReadItem, ReadRequest, ResourceIdentity, ResourceSchema,
-    UpdateRequest,
+    CreateRequest, CreateResponse, DeleteRequest, ErrorKind, ProviderError, ReadItem, ReadRequest,
+    ResourceIdentity, ResourceSchema, UpdateRequest,
 };
+use crate::recovery::{duplicates, find_landed};
 use crate::registry::{Configured, ProviderKey};
 use crate::state::{Mutation, OperationKind, PendingOperation, ResourceState};
 
@@ -117,40 +117,6 @@ pub(crate) fn recorded_outputs(
         }
     }
     outputs
-}
-
-/// What an earlier, failed create attempt left in the cloud.
-struct Landed {
-    /// The object the create adopts.
-    adopted: Found,
-    /// Further copies (several attempts that all landed), to be deleted.
-    extras: Vec<Found>,
-}
-
-/// Asks the provider for objects tagged with `identity` that girder does not know yet.
-async fn find_landed(
-    provider: &dyn Provider,
-    identity: &ResourceIdentity,
-    known: &[String],
-    ctx: &CallContext,
-) -> Result<Option<Landed>, ProviderError> {
-    let request = FindRequest {
-        identity: identity.clone(),
-    };
-    let mut new: Vec<Found> = provider
-        .find(request, ctx)
-        .await?
-        .found
-        .into_iter()
-        .filter(|found| !known.contains(&found.id))
-        .collect();
-    // Deterministic choice, the same one crash recovery makes.
-    new.sort_by(|a, b| a.id.cmp(&b.id));
-    let mut new = new.into_iter();
-    Ok(new.next().map(|adopted| Landed {
-        adopted,
-        extras: new.collect(),
-    }))
 }
 
 impl Shared {
@@ -409,23 +375,21 @@ impl Shared {
                     });
                     deposed_key = Some(key);
                 }
-                // Further copies that failed attempts left behind are recorded as deposed, so
-                // the next apply deletes them instead of leaving them untracked.
+                // Further copies that failed attempts left behind go the way crash recovery
+                // sends them: deposed, deleted by the next apply.
                 let extras = extras.into_inner().unwrap_or_else(|p| p.into_inner());
-                for (i, extra) in extras.into_iter().enumerate() {
-                    mutations.push(Mutation::Upsert {
-                        resource: self.state_of(
+                mutations.extend(duplicates(
+                    &step.resource,
+                    operation.id,
+                    extras.into_iter().map(|extra| {
+                        self.state_of(
                             step,
                             extra.id,
                             extra.observed.inputs,
                             extra.observed.outputs,
-                        ),
-                    });
-                    mutations.push(Mutation::Depose {
-                        name: step.resource.clone(),
-                        key: format!("duplicate-{}-{i}", operation.id),
-                    });
-                }
+                        )
+                    }),
+                ));
                 mutations.push(Mutation::Upsert { resource: state });
                 self.journal.commit(operation.id, &mutations).await?;
                 Ok(JobOutcome {
