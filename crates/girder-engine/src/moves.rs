@@ -157,8 +157,6 @@ pub fn mutations(snapshot: &Snapshot, moves: &[Moved]) -> Vec<Mutation> {
 /// The state as it looks once `moves` are recorded.
 pub fn apply(snapshot: &Snapshot, moves: &[Moved]) -> Snapshot {
     let mut moved = snapshot.clone();
-    for mutation in mutations(snapshot, moves) {
-        moved.apply(&mutation);
-    }
+    moved.apply_all(&mutations(snapshot, moves));
     moved
 }

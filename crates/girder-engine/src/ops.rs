@@ -143,9 +143,7 @@ pub async fn apply_plan(
     let mut current = snapshot.clone();
     if !plan.refresh.is_empty() {
         ctx.journal.record(&plan.refresh).await?;
-        for mutation in &plan.refresh {
-            current.apply(mutation);
-        }
+        current.apply_all(&plan.refresh);
     }
     Ok(apply(graph, plan, &current, ctx, options).await?)
 }

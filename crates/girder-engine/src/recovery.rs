@@ -77,9 +77,7 @@ pub async fn recover(
                 kind: operation.kind,
                 message: e.to_string(),
             })?;
-        for mutation in &mutations {
-            working.apply(mutation);
-        }
+        working.apply_all(&mutations);
         working.pending.retain(|p| p.id != operation.id);
         working.serial += 1;
     }

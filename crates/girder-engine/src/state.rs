@@ -207,6 +207,13 @@ impl Snapshot {
         }
     }
 
+    /// Applies mutations in order, as one journal call records them.
+    pub fn apply_all(&mut self, mutations: &[Mutation]) {
+        for mutation in mutations {
+            self.apply(mutation);
+        }
+    }
+
     /// Number of resources (excluding providers) recorded.
     pub fn resource_count(&self) -> usize {
         self.resources

@@ -198,7 +198,7 @@ pub async fn apply(
     let action_graph = actions::build(&plan, graph).map_err(ApplyError::PlanMismatch)?;
     // Renames are recorded first, in one journal write: every action below addresses the
     // records by their new names.
-    let renamed;
+    let mut renamed;
     let snapshot = if plan.moves.is_empty() {
         snapshot
     } else {
@@ -210,11 +210,8 @@ pub async fn apply(
                 to: moved.to.clone(),
             });
         }
-        let mut moved = snapshot.clone();
-        for mutation in &mutations {
-            moved.apply(mutation);
-        }
-        renamed = moved;
+        renamed = snapshot.clone();
+        renamed.apply_all(&mutations);
         &renamed
     };
     let actions = action_graph.actions;

@@ -428,11 +428,11 @@ impl S3Store {
                     mutations,
                 } => {
                     snapshot.pending.retain(|p| p.id != operation);
-                    mutations.iter().for_each(|m| snapshot.apply(m));
+                    snapshot.apply_all(&mutations);
                     snapshot.serial += 1;
                 }
                 Entry::Record { mutations } => {
-                    mutations.iter().for_each(|m| snapshot.apply(m));
+                    snapshot.apply_all(&mutations);
                     snapshot.serial += 1;
                 }
             }
