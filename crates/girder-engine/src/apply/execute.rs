@@ -2,7 +2,6 @@
 //! policy, journal the result.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -322,12 +321,13 @@ impl Shared {
         self.journal.begin(&operation).await?;
         let identity = self.identity(step);
         let revealed = job.inputs.reveal();
-        let attempts = AtomicU32::new(0);
+        let mut attempts = 0u32;
         let extras = Mutex::new(Vec::new());
         let result = self
             .policy(step, &configured, job.timeout)
             .run(|ctx| {
-                let retrying = attempts.fetch_add(1, Ordering::Relaxed) > 0;
+                attempts += 1;
+                let retrying = attempts > 1;
                 let request = CreateRequest {
                     identity: identity.clone(),
                     inputs: revealed.clone(),
