@@ -5,7 +5,9 @@
 //! (k, i) depends on (k-1, i) and (k-1, (i+1) mod width). Every provider call takes
 //! `GIRDER_SIM_LATENCY_MS` (default 0) and fails with probability `GIRDER_SIM_FAIL_RATE`
 //! (default 0; retryable unless `GIRDER_SIM_FAILURE=permanent`). The simulated cloud lives in
-//! `GIRDER_SIM_DIR` (default `.girder-sim`), one file per live resource.
+//! `GIRDER_SIM_DIR` (default `.girder-sim`), one file per live resource. With
+//! `GIRDER_SIM_HOLD_FILE` set, creates after the first `GIRDER_SIM_HOLD_AFTER` (default 0)
+//! wait while that file exists (tests stop an apply at an exact point this way).
 //!
 //! ```text
 //! cargo run --example sim_dag -- plan
@@ -38,9 +40,12 @@ fn main() -> girder::Result<()> {
         _ => FailureKind::Retryable,
     };
     let dir = std::env::var("GIRDER_SIM_DIR").unwrap_or_else(|_| ".girder-sim".into());
-    let sim = SimPackage::in_dir(dir)?
+    let mut sim = SimPackage::in_dir(dir)?
         .latency(latency)
         .fail_rate(fail_rate, failure);
+    if let Ok(file) = std::env::var("GIRDER_SIM_HOLD_FILE") {
+        sim = sim.hold_creates_after(setting("GIRDER_SIM_HOLD_AFTER", 0u64)?, file);
+    }
 
     girder::Program::new().package(sim).run(move |s| {
         let layers = shape.add(s);

@@ -4,6 +4,7 @@
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
+use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::{
@@ -125,6 +126,44 @@ impl Aws {
         })
     }
 
+    /// The lock record of stack `dev` under `prefix`, as the store wrote it.
+    fn lock_record(&self, lock: Lock, prefix: &str) -> Option<serde_json::Value> {
+        runtime().block_on(async {
+            let text = match lock {
+                Lock::DynamoDb => {
+                    let item = self
+                        .dynamodb
+                        .get_item()
+                        .table_name("locks")
+                        .key(
+                            "LockID",
+                            aws_sdk_dynamodb::types::AttributeValue::S(format!(
+                                "team-state/{prefix}/dev/state.json"
+                            )),
+                        )
+                        .consistent_read(true)
+                        .send()
+                        .await
+                        .unwrap();
+                    item.item()?.get("Info")?.as_s().ok()?.clone()
+                }
+                Lock::S3 => {
+                    let object = self
+                        .s3
+                        .get_object()
+                        .bucket("team-state")
+                        .key(format!("{prefix}/dev/.lock"))
+                        .send()
+                        .await
+                        .ok()?;
+                    let bytes = object.body.collect().await.unwrap().into_bytes();
+                    String::from_utf8(bytes.to_vec()).unwrap()
+                }
+            };
+            Some(serde_json::from_str(&text).unwrap())
+        })
+    }
+
     fn dynamo_lock_held(&self) -> bool {
         runtime().block_on(async {
             let scan = self
@@ -136,6 +175,113 @@ impl Aws {
                 .unwrap();
             scan.count() > 0
         })
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Lock {
+    DynamoDb,
+    S3,
+}
+
+/// The two lock kinds, each with its own state prefix: `s3://team-state/{prefix}{-d|-s}?…`.
+fn both_locks(prefix: &str, options: &str) -> [(Lock, String, String); 2] {
+    [
+        (
+            Lock::DynamoDb,
+            format!("{prefix}-d"),
+            format!("s3://team-state/{prefix}-d?lock=dynamodb:locks{options}"),
+        ),
+        (
+            Lock::S3,
+            format!("{prefix}-s"),
+            format!("s3://team-state/{prefix}-s?lock=s3{options}"),
+        ),
+    ]
+}
+
+/// The expiry a lock record names, as a Unix time in seconds.
+fn expires(record: &serde_json::Value) -> i64 {
+    let text = record["expires"]
+        .as_str()
+        .expect("a remote lock has an expiry");
+    jiff::Timestamp::from_str(text).unwrap().as_second()
+}
+
+fn now() -> i64 {
+    jiff::Timestamp::now().as_second()
+}
+
+/// Polls `condition` every 20 ms until it holds; fails with `what` after a generous deadline
+/// (these tests run on busy machines).
+fn wait_for(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !condition() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// An apply started in the background whose creates after the first `after` wait until
+/// [`Held::release`] (the sim provider's hold file).
+struct Held {
+    child: std::process::Child,
+    hold: std::path::PathBuf,
+    stderr: std::sync::mpsc::Receiver<String>,
+}
+
+impl Held {
+    fn start(aws: &Aws, dir: &Path, state: &str, n: usize, after: usize) -> Held {
+        let hold = dir.join("hold");
+        std::fs::write(&hold, b"").unwrap();
+        let mut child = aws
+            .sim(dir, state, n, 0)
+            .env("GIRDER_SIM_HOLD_FILE", &hold)
+            .env("GIRDER_SIM_HOLD_AFTER", after.to_string())
+            .args(["apply", "--yes"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (lines, stderr) = std::sync::mpsc::channel();
+        let pipe = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(pipe).lines().map_while(Result::ok) {
+                if lines.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Held {
+            child,
+            hold,
+            stderr,
+        }
+    }
+
+    fn release(&self) {
+        std::fs::remove_file(&self.hold).unwrap();
+    }
+
+    /// Waits for a line of the run's stderr containing `needle`.
+    fn wait_for_stderr(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.stderr.recv_timeout(left) {
+                Ok(line) if line.contains(needle) => return line,
+                Ok(_) => {}
+                Err(_) => panic!("the run never printed `{needle}`"),
+            }
+        }
+    }
+
+    /// The rest of stderr and the exit status.
+    fn finish(mut self) -> (std::process::ExitStatus, String) {
+        let status = self.child.wait().unwrap();
+        let rest: Vec<String> = self.stderr.iter().collect();
+        (status, rest.join("\n"))
     }
 }
 
@@ -224,77 +370,84 @@ fn state_round_trips_through_s3_with_both_lock_kinds() {
 #[test]
 fn a_second_apply_is_refused_with_the_holder_named() {
     let aws = aws();
-    for (state, lock_held) in [
-        (
-            "s3://team-state/race-d?lock=dynamodb:locks",
-            Box::new(|aws: &Aws| aws.dynamo_lock_held()) as Box<dyn Fn(&Aws) -> bool>,
-        ),
-        (
-            "s3://team-state/race-s?lock=s3",
-            Box::new(|aws: &Aws| aws.keys("race-s/dev/.lock").len() == 1),
-        ),
-    ] {
+    for (lock, prefix, state) in both_locks("race", "") {
         let dir = TempDir::new().unwrap();
-        let first = aws
-            .sim(dir.path(), state, 100, 40)
-            .args(["apply", "--yes"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !lock_held(&aws) {
-            assert!(
-                Instant::now() < deadline,
-                "the first apply never took the lock"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let second = aws.run(dir.path(), state, 100, &["apply", "--yes"]);
+        // The first apply stops after 10 creates and holds the lock until released.
+        let first = Held::start(&aws, dir.path(), &state, 100, 10);
+        wait_for("the first apply holds the lock and created 10", || {
+            cloud_count(dir.path()) == 10 && aws.lock_record(lock, &prefix).is_some()
+        });
+        let second = aws.run(dir.path(), &state, 100, &["apply", "--yes"]);
         assert_eq!(second.status.code(), Some(1), "{}", text(&second));
         let message = text(&second);
         assert!(
             message.contains("is locked: apply by")
-                && message.contains(&format!("pid {}", first.id())),
+                && message.contains(&format!("pid {}", first.child.id())),
             "{message}"
         );
-        assert!(first.wait_with_output().unwrap().status.success());
+        first.release();
+        let (status, stderr) = first.finish();
+        assert!(status.success(), "{stderr}");
         assert_eq!(cloud_count(dir.path()), 100);
-        assert_eq!(listed(&aws, dir.path(), state), 100);
+        assert_eq!(listed(&aws, dir.path(), &state), 100);
+        assert!(aws.lock_record(lock, &prefix).is_none(), "released");
+    }
+}
+
+#[test]
+fn a_killed_holders_lock_is_refused_while_its_lease_lasts() {
+    let aws = aws();
+    // A 10-minute lease: the refusal below cannot race its expiry, however busy the machine.
+    for (lock, prefix, state) in both_locks("killed", "&lease=10m") {
+        let dir = TempDir::new().unwrap();
+        let mut holder = Held::start(&aws, dir.path(), &state, 200, 30);
+        // Killed mid-apply: 30 resources exist, the next creates are journaled and in flight.
+        wait_for("the holder created 30 and holds the lock", || {
+            cloud_count(dir.path()) == 30 && aws.lock_record(lock, &prefix).is_some()
+        });
+        holder.child.kill().unwrap();
+        holder.child.wait().unwrap();
+        let record = aws
+            .lock_record(lock, &prefix)
+            .expect("the dead holder's lock stays");
+
+        let refused = aws.run(dir.path(), &state, 200, &["apply", "--yes"]);
+        assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+        assert!(text(&refused).contains("is locked"), "{}", text(&refused));
+        assert_eq!(cloud_count(dir.path()), 30, "a refused run changes nothing");
+
+        // Breaking the dead holder's lock by its id lets the next run recover and converge.
+        let id = record["id"].as_str().unwrap();
+        let unlock = aws.run(dir.path(), &state, 200, &["state", "unlock", id]);
+        assert!(unlock.status.success(), "{}", text(&unlock));
+        std::fs::remove_file(dir.path().join("hold")).unwrap();
+        let converge = aws.run(dir.path(), &state, 200, &["apply", "--yes"]);
+        assert!(converge.status.success(), "{state}: {}", text(&converge));
+        assert_eq!(cloud_count(dir.path()), 200, "no duplicates, nothing lost");
+        assert_eq!(listed(&aws, dir.path(), &state), 200);
     }
 }
 
 #[test]
 fn a_killed_holders_lease_expires_and_the_next_apply_converges() {
     let aws = aws();
-    for state in [
-        "s3://team-state/crash-d?lock=dynamodb:locks&lease=2s",
-        "s3://team-state/crash-s?lock=s3&lease=2s",
-    ] {
+    for (lock, prefix, state) in both_locks("crash", "&lease=2s") {
         let dir = TempDir::new().unwrap();
-        let mut holder = aws
-            .sim(dir.path(), state, 200, 30)
-            .args(["apply", "--yes"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        // Kill it mid-apply: some resources exist, some calls are pending.
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while cloud_count(dir.path()) < 30 {
-            assert!(Instant::now() < deadline, "the apply never got going");
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        holder.kill().unwrap();
-        holder.wait().unwrap();
+        let mut holder = Held::start(&aws, dir.path(), &state, 200, 30);
+        wait_for("the holder created 30 and holds the lock", || {
+            cloud_count(dir.path()) == 30 && aws.lock_record(lock, &prefix).is_some()
+        });
+        holder.child.kill().unwrap();
+        holder.child.wait().unwrap();
+        std::fs::remove_file(dir.path().join("hold")).unwrap();
+        // Nobody renews the dead holder's lease: wait until the record itself says it ran out
+        // (whole seconds, as the stores compare them).
+        wait_for("the dead holder's lease ran out", || {
+            aws.lock_record(lock, &prefix)
+                .is_none_or(|record| expires(&record) < now())
+        });
 
-        // Right away the lock is still leased to the dead holder.
-        let refused = aws.run(dir.path(), state, 200, &["apply", "--yes"]);
-        assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
-        assert!(text(&refused).contains("is locked"), "{}", text(&refused));
-
-        std::thread::sleep(Duration::from_millis(2500));
-        let converge = aws.run(dir.path(), state, 200, &["apply", "--yes"]);
+        let converge = aws.run(dir.path(), &state, 200, &["apply", "--yes"]);
         assert!(converge.status.success(), "{state}: {}", text(&converge));
         assert!(
             text(&converge).contains("took over the expired lock"),
@@ -302,10 +455,87 @@ fn a_killed_holders_lease_expires_and_the_next_apply_converges() {
             text(&converge)
         );
         assert_eq!(cloud_count(dir.path()), 200, "no duplicates, nothing lost");
-        assert_eq!(listed(&aws, dir.path(), state), 200);
-        let plan = aws.run(dir.path(), state, 200, &["plan", "--detailed-exitcode"]);
+        assert_eq!(listed(&aws, dir.path(), &state), 200);
+        let plan = aws.run(dir.path(), &state, 200, &["plan", "--detailed-exitcode"]);
         assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
     }
+}
+
+#[test]
+fn the_heartbeat_keeps_an_apply_locked_long_past_its_lease() {
+    let aws = aws();
+    for (lock, prefix, state) in both_locks("beat", "&lease=3s") {
+        let dir = TempDir::new().unwrap();
+        let holder = Held::start(&aws, dir.path(), &state, 60, 20);
+        wait_for("the holder created 20 and holds the lock", || {
+            cloud_count(dir.path()) == 20 && aws.lock_record(lock, &prefix).is_some()
+        });
+        let first = aws.lock_record(lock, &prefix).unwrap();
+        // Well past the first lease: only renewals keep the lock.
+        wait_for("the lease was renewed past its first expiry", || {
+            now() > expires(&first) + 1
+                && aws
+                    .lock_record(lock, &prefix)
+                    .is_some_and(|record| expires(&record) >= now())
+        });
+        let refused = aws.run(dir.path(), &state, 60, &["apply", "--yes"]);
+        assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+        assert!(text(&refused).contains("is locked"), "{}", text(&refused));
+        let renewed = aws.lock_record(lock, &prefix).unwrap();
+        assert_eq!(renewed["id"], first["id"], "the same holder");
+
+        holder.release();
+        let (status, stderr) = holder.finish();
+        assert!(status.success(), "{stderr}");
+        assert_eq!(cloud_count(dir.path()), 60);
+        assert_eq!(listed(&aws, dir.path(), &state), 60);
+    }
+}
+
+#[test]
+fn a_holder_whose_lock_is_broken_stops_before_its_next_write() {
+    let aws = aws();
+    for (lock, prefix, state) in both_locks("broken", "&lease=3s") {
+        let dir = TempDir::new().unwrap();
+        let holder = Held::start(&aws, dir.path(), &state, 100, 20);
+        wait_for("the holder created 20 and holds the lock", || {
+            cloud_count(dir.path()) == 20 && aws.lock_record(lock, &prefix).is_some()
+        });
+        // Someone breaks the lock while the holder still works.
+        let record = aws.lock_record(lock, &prefix).unwrap();
+        let id = record["id"].as_str().unwrap();
+        let unlock = aws.run(dir.path(), &state, 100, &["state", "unlock", id]);
+        assert!(unlock.status.success(), "{}", text(&unlock));
+        // Its next heartbeat finds the lock gone; from then on it writes nothing.
+        holder.wait_for_stderr("lost the state lock");
+        let journal_before = journal_objects(&aws, &prefix);
+        holder.release();
+        let (status, stderr) = holder.finish();
+        assert_eq!(status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains("the lock on stack `dev` was lost"),
+            "{stderr}"
+        );
+        assert_eq!(
+            journal_objects(&aws, &prefix),
+            journal_before,
+            "nothing was written after the lock was lost"
+        );
+        assert!(cloud_count(dir.path()) < 100, "it stopped starting work");
+
+        // The next run recovers the calls left in flight and converges without duplicates.
+        let converge = aws.run(dir.path(), &state, 100, &["apply", "--yes"]);
+        assert!(converge.status.success(), "{state}: {}", text(&converge));
+        assert_eq!(cloud_count(dir.path()), 100, "no duplicates, nothing lost");
+        assert_eq!(listed(&aws, dir.path(), &state), 100);
+    }
+}
+
+fn journal_objects(aws: &Aws, prefix: &str) -> usize {
+    aws.keys(&format!("{prefix}/dev/"))
+        .iter()
+        .filter(|k| k.contains("/journal/"))
+        .count()
 }
 
 #[test]

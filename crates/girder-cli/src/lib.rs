@@ -11,6 +11,7 @@ pub mod display;
 mod error;
 mod planfile;
 pub mod references;
+mod signals;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -22,6 +23,7 @@ use girder_core::{Graph, Stack};
 use girder_engine::provider::ProviderPackage;
 use girder_engine::{EngineContext, EventSink, Registry};
 use girder_state::StateStore;
+use tokio_util::sync::CancellationToken;
 
 pub use args::{Cli, Command, GlobalArgs};
 pub use error::CliError;
@@ -212,8 +214,15 @@ impl App {
             graph,
             renderer: self.renderer,
             color: console::colors_enabled(),
+            stop: CancellationToken::new(),
+            abort: CancellationToken::new(),
         };
-        runtime.block_on(run.dispatch(cli.command))
+        runtime.block_on(async {
+            let signals = tokio::spawn(signals::watch(run.stop.clone(), run.abort.clone()));
+            let result = run.dispatch(cli.command).await;
+            signals.abort();
+            result
+        })
     }
 }
 

@@ -12,15 +12,17 @@
 //! - `s3` (feature `s3`): the stack's state in S3, locked with DynamoDB or an S3 lockfile.
 
 pub mod crypto;
+mod guard;
 pub mod lock;
 #[cfg(feature = "s3")]
 pub mod s3;
 pub mod sqlite;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub use girder_engine::state::{Journal, JournalError, Snapshot};
+pub use guard::{LockGuard, acquire};
 pub use lock::LockInfo;
 
 /// What can go wrong with a state store.
@@ -33,6 +35,17 @@ pub enum StateError {
         stack: String,
         /// Who holds it.
         holder: Box<LockInfo>,
+    },
+    /// This run's lock on the stack ended while it was working: its lease could not be
+    /// renewed in time, or another run broke or took it. The run stops before its next write.
+    #[error(
+        "the lock on stack `{stack}` was lost: {reason}; stopped before writing anything more\n  fix: run the command again; it recovers the unfinished calls (if another run holds the stack now, wait for it)"
+    )]
+    LockLost {
+        /// The stack.
+        stack: String,
+        /// Why the lock is gone.
+        reason: String,
     },
     /// The state is damaged.
     #[error("the state at {location} is corrupted: {detail}\n  fix: {fix}")]
@@ -131,124 +144,6 @@ pub trait StateStore: Journal + Locker {
 
     /// The encryption of secrets for this state (also used for saved plan files).
     fn secrets(&self) -> Result<&crypto::Crypter, StateError>;
-}
-
-/// A held lock. Release it with [`LockGuard::release`]; dropping it releases it in the
-/// background. A lease-based lock is renewed by a heartbeat for as long as the guard lives.
-pub struct LockGuard {
-    store: Arc<dyn StateStore>,
-    info: LockInfo,
-    released: bool,
-    heartbeat: Option<tokio::task::JoinHandle<()>>,
-}
-
-impl std::fmt::Debug for LockGuard {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LockGuard")
-            .field("info", &self.info)
-            .finish()
-    }
-}
-
-impl LockGuard {
-    /// The lock record.
-    pub fn info(&self) -> &LockInfo {
-        &self.info
-    }
-
-    /// Releases the lock now, reporting failure.
-    pub async fn release(mut self) -> Result<(), StateError> {
-        self.released = true;
-        if let Some(heartbeat) = self.heartbeat.take() {
-            heartbeat.abort();
-        }
-        self.store.unlock(&self.info.id).await
-    }
-}
-
-impl Drop for LockGuard {
-    fn drop(&mut self) {
-        if let Some(heartbeat) = self.heartbeat.take() {
-            heartbeat.abort();
-        }
-        if self.released {
-            return;
-        }
-        let store = self.store.clone();
-        let id = self.info.id.clone();
-        match tokio::runtime::Handle::try_current() {
-            Ok(handle) => {
-                // Unlocking needs the runtime; the caller should have awaited `release`.
-                handle.spawn(async move {
-                    if let Err(error) = store.unlock(&id).await {
-                        tracing::error!(%error, "could not release the state lock");
-                    }
-                });
-            }
-            Err(_) => tracing::error!(
-                "a state lock was dropped outside a runtime and stays held until its holder is found dead or it expires"
-            ),
-        }
-    }
-}
-
-/// Takes the lock of `store` for `operation`, waiting up to `timeout` for another holder.
-///
-/// A lock whose holder is known to be gone — a process of this host that no longer runs, or a
-/// remote lease that expired — is taken over with a warning (the crash it left behind is
-/// recovered by the engine).
-pub async fn acquire(
-    store: &Arc<dyn StateStore>,
-    operation: &str,
-    timeout: Duration,
-) -> Result<LockGuard, StateError> {
-    let mut info = LockInfo::for_current_process(operation);
-    let lease = store.lease();
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(lease) = lease {
-            info.expires = Some(lock::expiry_after(lease));
-        }
-        match store.try_lock(&info).await {
-            Ok(()) => {
-                let heartbeat = lease.map(|lease| {
-                    let store = store.clone();
-                    let id = info.id.clone();
-                    tokio::spawn(async move {
-                        loop {
-                            tokio::time::sleep(lease / 3).await;
-                            if let Err(error) = store.renew(&id).await {
-                                tracing::error!(%error, "could not renew the state lock's lease");
-                            }
-                        }
-                    })
-                });
-                return Ok(LockGuard {
-                    store: store.clone(),
-                    info,
-                    released: false,
-                    heartbeat,
-                });
-            }
-            Err(StateError::Locked { holder, stack }) => {
-                // Remote locks take over an expired lease atomically in `try_lock`; breaking
-                // one here could delete a lock another run just took.
-                if lease.is_none() && holder.holder_is_dead() {
-                    tracing::warn!("taking over the lock of a holder that is gone: {holder}");
-                    eprintln!(
-                        "Warning: taking over the lock of a holder that is gone ({holder}); its unfinished work is recovered now."
-                    );
-                    store.force_unlock().await?;
-                    continue;
-                }
-                if Instant::now() >= deadline {
-                    return Err(StateError::Locked { holder, stack });
-                }
-                tokio::time::sleep(Duration::from_millis(250).min(deadline - Instant::now())).await;
-            }
-            Err(other) => return Err(other),
-        }
-    }
 }
 
 /// Opens the state of `stack` at `location`: a directory (the embedded store) or, with the

@@ -43,8 +43,10 @@ impl Run {
 
     pub async fn plan(&self, args: PlanArgs) -> Result<u8, CliError> {
         let store = self.open_store().await?;
-        self.locked(&store, "plan", self.plan_locked(&store, args))
-            .await
+        self.locked(&store, "plan", async |store| {
+            self.plan_locked(&store, args).await
+        })
+        .await
     }
 
     async fn plan_locked(
@@ -92,8 +94,10 @@ impl Run {
 
     pub async fn apply(&self, args: ApplyArgs) -> Result<u8, CliError> {
         let store = self.open_store().await?;
-        self.locked(&store, "apply", self.apply_locked(&store, args))
-            .await
+        self.locked(&store, "apply", async |store| {
+            self.apply_locked(&store, args).await
+        })
+        .await
     }
 
     async fn apply_locked(
@@ -143,8 +147,10 @@ impl Run {
 
     pub async fn destroy(&self, yes: bool) -> Result<u8, CliError> {
         let store = self.open_store().await?;
-        self.locked(&store, "destroy", self.destroy_locked(&store, yes))
-            .await
+        self.locked(&store, "destroy", async |store| {
+            self.destroy_locked(&store, yes).await
+        })
+        .await
     }
 
     async fn destroy_locked(&self, store: &Arc<dyn StateStore>, yes: bool) -> Result<u8, CliError> {
@@ -186,11 +192,9 @@ impl Run {
         yes: bool,
     ) -> Result<u8, CliError> {
         let store = self.open_store().await?;
-        self.locked(
-            &store,
-            "import",
-            self.import_locked(&store, resource, cloud_id, yes),
-        )
+        self.locked(&store, "import", async |store| {
+            self.import_locked(&store, resource, cloud_id, yes).await
+        })
         .await
     }
 
@@ -225,8 +229,10 @@ impl Run {
 
     pub async fn refresh(&self) -> Result<u8, CliError> {
         let store = self.open_store().await?;
-        self.locked(&store, "refresh", self.refresh_locked(&store))
-            .await
+        self.locked(&store, "refresh", async |store| {
+            self.refresh_locked(&store).await
+        })
+        .await
     }
 
     async fn refresh_locked(&self, store: &Arc<dyn StateStore>) -> Result<u8, CliError> {

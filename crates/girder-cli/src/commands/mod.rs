@@ -23,6 +23,10 @@ pub(crate) struct Run {
     pub graph: Graph,
     pub renderer: Option<Renderer>,
     pub color: bool,
+    /// Cancelled to stop starting new work: the first Ctrl-C or SIGTERM, or a lost lock.
+    pub stop: CancellationToken,
+    /// Cancelled to also abort in-flight waits: the second Ctrl-C or SIGTERM.
+    pub abort: CancellationToken,
 }
 
 impl Run {
@@ -52,7 +56,6 @@ impl Run {
         Ok(girder_state::open(&self.global.state, &self.global.stack).await?)
     }
 
-    /// Takes the stack's lock (waiting up to `--lock-timeout`) off the async threads.
     /// Takes the stack's lock (waiting up to `--lock-timeout`).
     pub async fn lock(
         &self,
@@ -63,14 +66,30 @@ impl Run {
     }
 
     /// Runs `work` holding the stack's lock, and releases the lock whatever happens.
+    ///
+    /// `work` writes through the store the guard hands it, which refuses writes once a remote
+    /// lock's lease is lost; losing it also stops the run from starting anything new.
     pub async fn locked<T>(
         &self,
         store: &Arc<dyn StateStore>,
         operation: &str,
-        work: impl std::future::Future<Output = Result<T, CliError>>,
+        work: impl AsyncFnOnce(Arc<dyn StateStore>) -> Result<T, CliError>,
     ) -> Result<T, CliError> {
         let guard = self.lock(store, operation).await?;
-        let result = work.await;
+        let (lost, stop) = (guard.lost(), self.stop.clone());
+        let watch = tokio::spawn(async move {
+            lost.cancelled().await;
+            stop.cancel();
+        });
+        let result = work(guard.store()).await;
+        watch.abort();
+        if result.is_err()
+            && let Err(lost) = guard.check()
+        {
+            // The run failed because its lock was lost (what it did is printed above); say so.
+            let _ = guard.release().await;
+            return Err(lost.into());
+        }
         let released = guard.release().await;
         let value = result?;
         released?;
@@ -86,24 +105,14 @@ impl Run {
         }
     }
 
-    /// Apply options with Ctrl-C wired: the first stops new work, the second aborts waits.
+    /// Apply options wired to the run's stop and abort signals.
     pub fn apply_options(&self) -> ApplyOptions {
-        let options = ApplyOptions {
+        ApplyOptions {
             parallelism: self.global.parallelism,
-            cancel: CancellationToken::new(),
-            abort: CancellationToken::new(),
+            cancel: self.stop.clone(),
+            abort: self.abort.clone(),
             ..ApplyOptions::default()
-        };
-        let (cancel, abort) = (options.cancel.clone(), options.abort.clone());
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                cancel.cancel();
-                if tokio::signal::ctrl_c().await.is_ok() {
-                    abort.cancel();
-                }
-            }
-        });
-        options
+        }
     }
 
     /// Prints to stdout.

@@ -76,19 +76,25 @@ impl Run {
             }
             StateCommand::Rm { resource } => {
                 let store = self.open_store().await?;
-                self.locked(&store, "state rm", self.remove(&store, resource))
-                    .await
+                self.locked(&store, "state rm", async |store| {
+                    self.remove(&store, resource).await
+                })
+                .await
             }
             StateCommand::Mv { from, to } => {
                 let store = self.open_store().await?;
-                self.locked(&store, "state mv", self.rename(&store, from, to))
-                    .await
+                self.locked(&store, "state mv", async |store| {
+                    self.rename(&store, from, to).await
+                })
+                .await
             }
             StateCommand::Unlock { lock_id, force } => self.unlock(lock_id, force).await,
             StateCommand::Migrate { to } => {
                 let store = self.open_store().await?;
-                self.locked(&store, "state migrate", self.migrate(&store, &to))
-                    .await
+                self.locked(&store, "state migrate", async |store| {
+                    self.migrate(&store, &to).await
+                })
+                .await
             }
         }
     }
@@ -187,11 +193,9 @@ impl Run {
             return Err(CliError::Refused("the state has unfinished operations; run `refresh` (which recovers them) before migrating".into()));
         }
         let target = girder_state::open(to, &self.global.stack).await?;
-        self.locked(
-            &target,
-            "state migrate",
-            self.copy_to(source, &target, snapshot, to),
-        )
+        self.locked(&target, "state migrate", async |target| {
+            self.copy_to(source, &target, snapshot, to).await
+        })
         .await
     }
 

@@ -52,6 +52,13 @@ impl S3Store {
         }
     }
 
+    fn lock_lost(&self, reason: &str) -> StateError {
+        StateError::LockLost {
+            stack: self.stack_name().to_owned(),
+            reason: reason.to_owned(),
+        }
+    }
+
     fn parse_info(&self, json: &str) -> Result<LockInfo, StateError> {
         serde_json::from_str(json)
             .map_err(|e| self.storage_error(format!("the lock record does not parse: {e}")))
@@ -164,13 +171,14 @@ impl S3Store {
             return Ok(());
         };
         let Some(mut info) = self.dynamo_get().await? else {
-            return Err(
-                self.storage_error("the lock is gone; another run may now change the stack")
-            );
+            return Err(self.lock_lost("its lock record is gone (broken with `state unlock`?)"));
         };
+        if info.id != id {
+            return Err(self.lock_lost(&format!("another run holds it now: {info}")));
+        }
         info.expires = Some(expiry_after(lease_of(self)));
         let json = serde_json::to_string(&info).map_err(|e| self.storage_error(e.to_string()))?;
-        client
+        let result = client
             .update_item()
             .table_name(table)
             .key("LockID", AttributeValue::S(self.lock_id()))
@@ -183,9 +191,16 @@ impl S3Store {
             .expression_attribute_values(":info", AttributeValue::S(json))
             .expression_attribute_values(":holder", AttributeValue::S(id.to_owned()))
             .send()
-            .await
-            .map_err(|e| self.storage_error(dynamo_error("renewing the lock's lease", &e)))?;
-        Ok(())
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(error) if is_conditional_failure(&error) => {
+                Err(self.lock_lost("another run took it while its lease was being renewed"))
+            }
+            Err(error) => {
+                Err(self.storage_error(dynamo_error("renewing the lock's lease", &error)))
+            }
+        }
     }
 
     // --- S3 lock object ---------------------------------------------------------------------
@@ -347,20 +362,20 @@ impl Locker for S3Store {
     async fn renew(&self, id: &str) -> Result<(), StateError> {
         match self.s3_location().lock {
             super::LockKind::DynamoDb { .. } => self.dynamo_renew(id).await,
-            super::LockKind::S3 => {
-                match self.s3_get_lock().await? {
-                    Some((mut info, Some(etag))) if info.id == id => {
-                        info.expires = Some(expiry_after(lease_of(self)));
-                        if self.s3_put_lock(&info, Some(&etag)).await? {
-                            Ok(())
-                        } else {
-                            Err(self.storage_error("the lock changed while its lease was renewed"))
-                        }
+            super::LockKind::S3 => match self.s3_get_lock().await? {
+                Some((mut info, Some(etag))) if info.id == id => {
+                    info.expires = Some(expiry_after(lease_of(self)));
+                    if self.s3_put_lock(&info, Some(&etag)).await? {
+                        Ok(())
+                    } else {
+                        Err(self.lock_lost("another run took it while its lease was being renewed"))
                     }
-                    _ => Err(self
-                        .storage_error("the lock is gone; another run may now change the stack")),
                 }
-            }
+                Some((holder, _)) if holder.id != id => {
+                    Err(self.lock_lost(&format!("another run holds it now: {holder}")))
+                }
+                _ => Err(self.lock_lost("its lock object is gone (broken with `state unlock`?)")),
+            },
         }
     }
 }

@@ -24,6 +24,7 @@ typed_id!(
 /// assert_eq!(graph.node(app.node()).dependencies, vec![db.node().index()]);
 /// ```
 #[derive(Clone, Debug)]
+#[must_use = "a builder declares nothing until it is added to the stack with `.add(…)`"]
 pub struct SimResource {
     decl: ResourceDecl,
 }

@@ -130,6 +130,15 @@ struct SimInner {
     rate_limit: Option<RateLimit>,
     log_calls: bool,
     stats: SimStats,
+    hold: Option<Hold>,
+}
+
+/// Creates after the first `after` wait while `file` exists: lets a test stop an apply at an
+/// exact point (some resources created, the next calls journaled and in flight) and release it.
+struct Hold {
+    file: PathBuf,
+    after: u64,
+    started: AtomicU64,
 }
 
 /// The simulated provider package.
@@ -171,6 +180,7 @@ impl SimPackage {
                 rate_limit: None,
                 log_calls: false,
                 stats: SimStats::default(),
+                hold: None,
             }),
         }
     }
@@ -221,6 +231,21 @@ impl SimPackage {
     /// Limits calls per second.
     pub fn rate_limit(self, limit: RateLimit) -> SimPackage {
         self.edit(|i| i.rate_limit = Some(limit))
+    }
+
+    /// Lets the first `after` creates through, then makes every further create wait for as
+    /// long as `file` exists (checked every 10 ms; an abort ends the wait). A test creates the
+    /// file, starts an apply, observes that exactly `after` resources exist, does what it must
+    /// with the apply stopped there (kill it, try a second run), and removes the file.
+    pub fn hold_creates_after(self, after: u64, file: impl Into<PathBuf>) -> SimPackage {
+        let file = file.into();
+        self.edit(|i| {
+            i.hold = Some(Hold {
+                file,
+                after,
+                started: AtomicU64::new(0),
+            })
+        })
     }
 
     /// Logs every create, update and delete with its start and finish time.
@@ -344,6 +369,25 @@ impl SimProvider {
         Ok(())
     }
 
+    /// Waits while the hold applies to this create (see [`SimPackage::hold_creates_after`]).
+    async fn held(&self, ctx: &CallContext) -> Result<(), ProviderError> {
+        let Some(hold) = &self.inner.hold else {
+            return Ok(());
+        };
+        if hold.started.fetch_add(1, Ordering::SeqCst) < hold.after {
+            return Ok(());
+        }
+        while hold.file.exists() {
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(10)) => {}
+                _ = ctx.cancellation().cancelled() => {
+                    return Err(ProviderError::new(ErrorKind::Cancelled, "aborted"));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Counts one more attempt under `key`; returns the count so far.
     fn count_attempt(&self, key: &str) -> u32 {
         let mut attempts = self
@@ -447,6 +491,7 @@ impl Provider for SimProvider {
     ) -> Result<CreateResponse, ProviderError> {
         let started = Instant::now();
         let behavior = self.behavior(&request.identity.type_name)?;
+        self.held(ctx).await?;
         self.delay(behavior, &request.inputs, ctx).await?;
         self.inject(behavior, "create", &request.identity.name, &request.inputs)?;
         let id = format!("sim-{}", &uuid::Uuid::new_v4().simple().to_string()[..16]);
