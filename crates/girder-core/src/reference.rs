@@ -81,6 +81,7 @@ impl Stack {
 /// The reference is read when planning (so its outputs are known in the plan) and on every
 /// apply. By default it reads the other stack from the same state location as this one.
 #[derive(Clone, Debug)]
+#[must_use = "a builder declares nothing until it is added to the stack with `.add(…)`"]
 pub struct StackReference {
     stack: String,
     state: Option<String>,

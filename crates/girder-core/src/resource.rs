@@ -257,6 +257,7 @@ pub fn package_of(type_name: &str) -> &str {
 /// assert_eq!(graph.node(b.node()).dependencies, vec![a.node().index()]);
 /// ```
 #[derive(Clone, Debug)]
+#[must_use = "a builder declares nothing until it is added to the stack with `.add(…)`"]
 pub struct ResourceDecl {
     spec: NodeSpec,
 }

@@ -42,6 +42,7 @@ impl IntoNamespace for &AppNamespace {
 /// assert!(girder_k8s::check::check(&graph).is_empty());
 /// ```
 #[derive(Clone, Debug)]
+#[must_use = "a builder declares nothing until it is added to the stack with `.add(…)`"]
 pub struct YoloApp {
     values: YoloAppValues,
     namespace: Option<NamespaceHandle>,

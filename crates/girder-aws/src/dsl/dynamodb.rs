@@ -73,6 +73,7 @@ impl Billing {
 /// assert!(s.finish().is_ok());
 /// ```
 #[derive(Clone, Debug)]
+#[must_use = "a builder declares nothing until it is added to the stack with `.add(…)`"]
 pub struct Table {
     resource: String,
     name: Option<String>,

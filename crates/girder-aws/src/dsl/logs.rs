@@ -21,6 +21,7 @@ use crate::tags::Tags;
 /// assert!(s.finish().is_ok());
 /// ```
 #[derive(Clone, Debug)]
+#[must_use = "a builder declares nothing until it is added to the stack with `.add(…)`"]
 pub struct LogGroup {
     resource: String,
     name: Option<String>,

@@ -127,6 +127,7 @@ impl Rule {
 /// # let _ = sg.id();
 /// ```
 #[derive(Clone, Debug)]
+#[must_use = "a builder declares nothing until it is added to the stack with `.add(…)`"]
 pub struct SecurityGroup {
     resource: String,
     vpc: Option<Input<VpcId>>,

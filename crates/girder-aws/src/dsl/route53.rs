@@ -37,6 +37,7 @@ use crate::tags::Tags;
 /// assert!(s.finish().is_ok());
 /// ```
 #[derive(Clone, Debug)]
+#[must_use = "a builder declares nothing until it is added to the stack with `.add(…)`"]
 pub struct HostedZone {
     domain: String,
     resource: Option<String>,

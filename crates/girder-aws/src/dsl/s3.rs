@@ -161,6 +161,7 @@ impl Default for PublicAccessBlock {
 /// assert!(s.finish().is_ok());
 /// ```
 #[derive(Clone, Debug)]
+#[must_use = "a builder declares nothing until it is added to the stack with `.add(…)`"]
 pub struct Bucket {
     resource: String,
     name: Option<String>,

@@ -69,6 +69,7 @@ impl Expander {
 /// assert!(s.finish().is_ok());
 /// ```
 #[derive(Clone, Debug)]
+#[must_use = "a builder declares nothing until it is added to the stack with `.add(…)`"]
 pub struct ClusterAutoscaler {
     cluster: Input<String>,
     region: Option<Input<String>>,

@@ -78,6 +78,7 @@ impl ZoneType {
 /// assert!(s.finish().is_ok());
 /// ```
 #[derive(Clone, Debug)]
+#[must_use = "a builder declares nothing until it is added to the stack with `.add(…)`"]
 pub struct ExternalDns {
     domain_filters: Vec<Input<String>>,
     txt_owner_id: Option<Input<String>>,

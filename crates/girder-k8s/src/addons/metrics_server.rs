@@ -37,6 +37,7 @@ const SECURE_PORT: u16 = 10250;
 /// assert!(s.finish().is_ok());
 /// ```
 #[derive(Clone, Debug)]
+#[must_use = "a builder declares nothing until it is added to the stack with `.add(…)`"]
 pub struct MetricsServer {
     namespace: AddonNamespace,
     image: String,

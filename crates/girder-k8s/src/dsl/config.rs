@@ -185,6 +185,7 @@ impl EnvFromRef {
 /// assert_eq!(level.key(), "LOG_LEVEL");
 /// ```
 #[derive(Clone, Debug)]
+#[must_use = "a builder declares nothing until it is added to the stack with `.add(…)`"]
 pub struct ConfigMap {
     obj: ObjectDecl,
     data: BTreeMap<String, Expr>,
@@ -285,6 +286,7 @@ impl Dependable for ConfigMapHandle {
 /// let _ = db.key("password");
 /// ```
 #[derive(Clone, Debug)]
+#[must_use = "a builder declares nothing until it is added to the stack with `.add(…)`"]
 pub struct Secret {
     obj: ObjectDecl,
     data: BTreeMap<String, Expr>,

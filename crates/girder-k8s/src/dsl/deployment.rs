@@ -37,6 +37,7 @@ pub const NAME_LABEL: &str = "app.kubernetes.io/name";
 /// assert!(s.finish().is_ok());
 /// ```
 #[derive(Clone, Debug)]
+#[must_use = "a builder declares nothing until it is added to the stack with `.add(…)`"]
 pub struct Deployment {
     obj: ObjectDecl,
     main: Container,

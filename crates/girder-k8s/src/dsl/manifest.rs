@@ -43,6 +43,7 @@ const SERVER_METADATA: [&str; 7] = [
 /// assert_eq!(handle.namespace(), Some("default"));
 /// ```
 #[derive(Clone, Debug)]
+#[must_use = "a builder declares nothing until it is added to the stack with `.add(…)`"]
 pub struct Manifest {
     obj: ObjectDecl,
     explicit_namespace: bool,

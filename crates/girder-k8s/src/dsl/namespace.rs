@@ -48,6 +48,7 @@ impl PodSecurity {
 /// assert_eq!(graph.node(config.node()).dependencies, vec![apps.node().index()]);
 /// ```
 #[derive(Clone, Debug)]
+#[must_use = "a builder declares nothing until it is added to the stack with `.add(…)`"]
 pub struct Namespace {
     obj: ObjectDecl,
     pod_security: PodSecurity,
@@ -137,6 +138,7 @@ impl Dependable for NamespaceHandle {
 /// assert!(s.finish().is_ok());
 /// ```
 #[derive(Clone, Debug)]
+#[must_use = "a builder declares nothing until it is added to the stack with `.add(…)`"]
 pub struct Kubernetes {
     name: String,
     inputs: BTreeMap<String, Expr>,

@@ -42,6 +42,7 @@ struct Rule {
 /// assert!(s.finish().is_ok());
 /// ```
 #[derive(Clone, Debug)]
+#[must_use = "a builder declares nothing until it is added to the stack with `.add(…)`"]
 pub struct NetworkPolicy {
     obj: ObjectDecl,
     target: Workload,

@@ -25,6 +25,7 @@ pub const IRSA_ANNOTATION: &str = "eks.amazonaws.com/role-arn";
 /// assert_eq!(account.object_name(), "external-dns");
 /// ```
 #[derive(Clone, Debug)]
+#[must_use = "a builder declares nothing until it is added to the stack with `.add(…)`"]
 pub struct ServiceAccount {
     obj: ObjectDecl,
 }
@@ -189,6 +190,7 @@ macro_rules! role_builder {
     ($(#[$doc:meta])* $builder:ident, $handle:ident, $kind:literal) => {
         $(#[$doc])*
         #[derive(Clone, Debug)]
+        #[must_use = "a builder declares nothing until it is added to the stack with `.add(…)`"]
         pub struct $builder {
             obj: ObjectDecl,
             rules: Vec<PolicyRule>,
@@ -297,6 +299,7 @@ macro_rules! binding_builder {
     ($(#[$doc:meta])* $builder:ident, $role:ident, $kind:literal, $role_kind:literal) => {
         $(#[$doc])*
         #[derive(Clone, Debug)]
+        #[must_use = "a builder declares nothing until it is added to the stack with `.add(…)`"]
         pub struct $builder {
             obj: ObjectDecl,
             role: $role,

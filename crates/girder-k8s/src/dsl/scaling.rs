@@ -29,6 +29,7 @@ use crate::kinds::Kind;
 /// assert!(s.finish().is_ok());
 /// ```
 #[derive(Clone, Debug)]
+#[must_use = "a builder declares nothing until it is added to the stack with `.add(…)`"]
 pub struct HorizontalPodAutoscaler {
     obj: ObjectDecl,
     target: Workload,
@@ -217,6 +218,7 @@ impl Dependable for HpaHandle {
 /// assert!(s.finish().is_ok());
 /// ```
 #[derive(Clone, Debug)]
+#[must_use = "a builder declares nothing until it is added to the stack with `.add(…)`"]
 pub struct PodDisruptionBudget {
     obj: ObjectDecl,
     target: Workload,

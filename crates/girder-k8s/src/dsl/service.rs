@@ -197,6 +197,7 @@ impl ServiceType {
 /// assert_eq!(legacy.host_name(), "legacy.default.svc.cluster.local");
 /// ```
 #[derive(Clone, Debug)]
+#[must_use = "a builder declares nothing until it is added to the stack with `.add(…)`"]
 pub struct Service {
     obj: ObjectDecl,
     ports: Vec<ServicePort>,
@@ -386,6 +387,7 @@ impl Service {
 /// assert_eq!(svc.host_name(), "web-service.default.svc.cluster.local");
 /// ```
 #[derive(Clone, Debug)]
+#[must_use = "a builder declares nothing until it is added to the stack with `.add(…)`"]
 pub struct ExposedService {
     service: Service,
 }

@@ -47,6 +47,7 @@ use crate::tags::Tags;
 /// assert!(s.finish().is_ok());
 /// ```
 #[derive(Clone, Debug)]
+#[must_use = "a builder declares nothing until it is added to the stack with `.add(…)`"]
 pub struct Eks {
     pub(super) name: String,
     pub(super) version: Option<String>,

@@ -195,6 +195,7 @@ impl Dependable for EksHandle {
 /// # let _ = role.arn();
 /// ```
 #[derive(Clone, Debug)]
+#[must_use = "a builder declares nothing until it is added to the stack with `.add(…)`"]
 pub struct ServiceAccountRole {
     cluster: String,
     oidc_arn: Output<OidcProviderArn>,

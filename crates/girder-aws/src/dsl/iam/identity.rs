@@ -25,6 +25,7 @@ use crate::tags::Tags;
 /// # let _ = profile.arn();
 /// ```
 #[derive(Clone, Debug)]
+#[must_use = "a builder declares nothing until it is added to the stack with `.add(…)`"]
 pub struct InstanceProfile {
     resource: String,
     role: Option<Output<RoleName>>,
@@ -115,6 +116,7 @@ impl Dependable for InstanceProfileHandle {
 /// # let _ = oidc.arn();
 /// ```
 #[derive(Clone, Debug)]
+#[must_use = "a builder declares nothing until it is added to the stack with `.add(…)`"]
 pub struct OidcProvider {
     resource: String,
     url: Option<Input<String>>,

@@ -34,6 +34,7 @@ use crate::tags::Tags;
 /// # let _ = role.arn();
 /// ```
 #[derive(Clone, Debug)]
+#[must_use = "a builder declares nothing until it is added to the stack with `.add(…)`"]
 pub struct IamRole {
     resource: String,
     name: Option<String>,
@@ -302,6 +303,7 @@ impl Dependable for IamRoleHandle {
 /// # let _ = policy.arn();
 /// ```
 #[derive(Clone, Debug)]
+#[must_use = "a builder declares nothing until it is added to the stack with `.add(…)`"]
 pub struct ManagedPolicy {
     resource: String,
     name: Option<String>,

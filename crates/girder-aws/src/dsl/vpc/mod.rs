@@ -214,6 +214,7 @@ impl FlowLogs {
 /// assert!(s.finish().is_ok());
 /// ```
 #[derive(Clone, Debug)]
+#[must_use = "a builder declares nothing until it is added to the stack with `.add(…)`"]
 pub struct Vpc {
     name: String,
     cidr: Option<String>,
