@@ -63,8 +63,12 @@
 //! clean-up; watches do not send periodic bookmarks or `DELETED` for objects leaving a
 //! selector; state is lost when the emulator stops.
 
+mod access;
 mod admission;
+mod auth;
+mod authz;
 mod cli;
+mod clock;
 mod config;
 mod controllers;
 mod deletion;
@@ -76,6 +80,7 @@ mod object;
 mod openapi;
 mod ops;
 mod patch;
+mod quantities;
 mod resources;
 mod scale;
 mod schema;
@@ -84,11 +89,22 @@ mod server;
 mod ssa;
 mod store;
 mod table;
+mod tls;
 mod watch;
 
+pub use access::{
+    ADMIN_POLICY, ADMIN_VIEW_POLICY, AccessEntry, AccessPolicyAssociation, AccessScope,
+    AccessSource, AccessSourceError, CLUSTER_ADMIN_POLICY, EDIT_POLICY, InMemoryAccessSource,
+    SECRET_READER_POLICY, VIEW_POLICY,
+};
+pub use auth::{
+    Authentication, EksAuthentication, SigningSecrets, StaticSigningSecrets, StaticTokens,
+    StsEndpoint, StsFlavor, UserInfo,
+};
 pub use cli::cli_main;
-pub use config::{CONTEXT_NAME, EmulatorConfig};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use config::{CONTEXT_NAME, DEFAULT_SERVER_VERSION, EmulatorConfig};
 pub use controllers::NODE_NAME;
 pub use discovery::GIT_VERSION;
 pub use error::{ApiError, Cause, EmulatorError};
-pub use server::KubeEmulator;
+pub use server::{KubeEmulator, KubeEmulatorBuilder};
