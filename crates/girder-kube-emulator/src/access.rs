@@ -220,9 +220,137 @@ impl AccessSource for InMemoryAccessSource {
     }
 }
 
+/// Access entries read from a YAML or JSON file on every request (so another process can
+/// change them), in the EKS API's shape:
+///
+/// ```yaml
+/// - principalArn: arn:aws:iam::123456789012:role/Deployer
+///   username: deployer            # optional
+///   kubernetesGroups: [deployers] # optional
+///   accessPolicies:
+///   - policyArn: arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy
+///     accessScope: {type: namespace, namespaces: [apps]}
+///   - policyArn: arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy
+///     accessScope: {type: cluster}
+/// ```
+#[derive(Debug, Clone)]
+pub struct FileAccessSource {
+    path: std::path::PathBuf,
+}
+
+impl FileAccessSource {
+    /// Entries from `path`.
+    pub fn new(path: impl Into<std::path::PathBuf>) -> FileAccessSource {
+        FileAccessSource { path: path.into() }
+    }
+
+    /// Reads and parses the file.
+    pub fn read(&self, cluster: &str) -> Result<Vec<AccessEntry>, AccessSourceError> {
+        let error = |message: String| AccessSourceError {
+            cluster: cluster.to_string(),
+            message,
+        };
+        let text = std::fs::read_to_string(&self.path)
+            .map_err(|e| error(format!("cannot read {}: {e}", self.path.display())))?;
+        let entries: Vec<FileEntry> = serde_yaml_ng::from_str(&text).map_err(|e| {
+            error(format!(
+                "{} is not a list of access entries (principalArn, username, kubernetesGroups, accessPolicies): {e}",
+                self.path.display()
+            ))
+        })?;
+        entries
+            .into_iter()
+            .map(|e| {
+                let policies = e
+                    .access_policies
+                    .into_iter()
+                    .map(|p| {
+                        let scope = match p.access_scope.kind.as_str() {
+                            "cluster" => AccessScope::Cluster,
+                            "namespace" => AccessScope::Namespaces(p.access_scope.namespaces),
+                            other => {
+                                return Err(error(format!(
+                                    "access scope type {other:?} of {} in {}: use \"cluster\" or \"namespace\"",
+                                    p.policy_arn,
+                                    self.path.display()
+                                )));
+                            }
+                        };
+                        Ok(AccessPolicyAssociation {
+                            policy_arn: p.policy_arn,
+                            access_scope: scope,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(AccessEntry {
+                    principal_arn: e.principal_arn,
+                    username: e.username,
+                    kubernetes_groups: e.kubernetes_groups,
+                    access_policies: policies,
+                })
+            })
+            .collect()
+    }
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct FileEntry {
+    principal_arn: String,
+    #[serde(default)]
+    username: Option<String>,
+    #[serde(default)]
+    kubernetes_groups: Vec<String>,
+    #[serde(default)]
+    access_policies: Vec<FilePolicy>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct FilePolicy {
+    policy_arn: String,
+    access_scope: FileScope,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileScope {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    namespaces: Vec<String>,
+}
+
+#[async_trait::async_trait]
+impl AccessSource for FileAccessSource {
+    async fn access_entries(&self, cluster: &str) -> Result<Vec<AccessEntry>, AccessSourceError> {
+        self.read(cluster)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn entries_read_from_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("entries.yaml");
+        std::fs::write(
+            &path,
+            "- principalArn: arn:aws:iam::1:role/R\n  kubernetesGroups: [g]\n  accessPolicies:\n  - policyArn: p\n    accessScope: {type: namespace, namespaces: [a]}\n",
+        )
+        .unwrap();
+        let entries = FileAccessSource::new(&path).read("c").unwrap();
+        assert_eq!(
+            entries,
+            vec![AccessEntry::new("arn:aws:iam::1:role/R")
+                .kubernetes_groups(["g"])
+                .policy("p", AccessScope::Namespaces(vec!["a".into()]))]
+        );
+        std::fs::write(&path, "- principalArn: x\n  accessPolicies:\n  - policyArn: p\n    accessScope: {type: galaxy}\n").unwrap();
+        assert!(FileAccessSource::new(&path).read("c").unwrap_err().message.contains("galaxy"));
+    }
 
     #[test]
     fn scopes() {

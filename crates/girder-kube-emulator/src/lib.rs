@@ -94,7 +94,8 @@ mod watch;
 
 pub use access::{
     ADMIN_POLICY, ADMIN_VIEW_POLICY, AccessEntry, AccessPolicyAssociation, AccessScope,
-    AccessSource, AccessSourceError, CLUSTER_ADMIN_POLICY, EDIT_POLICY, InMemoryAccessSource,
+    AccessSource, AccessSourceError, CLUSTER_ADMIN_POLICY, EDIT_POLICY, FileAccessSource,
+    InMemoryAccessSource,
     SECRET_READER_POLICY, VIEW_POLICY,
 };
 pub use auth::{
