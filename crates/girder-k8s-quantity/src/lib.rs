@@ -135,7 +135,9 @@ impl Quantity {
                 .and_then(|p| self.unscaled.checked_mul(p))
         } else {
             let divisor = 10u128.checked_pow(u32::try_from(-self.exponent).ok()?)?;
-            (self.unscaled % divisor == 0).then(|| self.unscaled / divisor)
+            self.unscaled
+                .is_multiple_of(divisor)
+                .then(|| self.unscaled / divisor)
         }
     }
 

@@ -344,12 +344,20 @@ mod tests {
         let entries = FileAccessSource::new(&path).read("c").unwrap();
         assert_eq!(
             entries,
-            vec![AccessEntry::new("arn:aws:iam::1:role/R")
-                .kubernetes_groups(["g"])
-                .policy("p", AccessScope::Namespaces(vec!["a".into()]))]
+            vec![
+                AccessEntry::new("arn:aws:iam::1:role/R")
+                    .kubernetes_groups(["g"])
+                    .policy("p", AccessScope::Namespaces(vec!["a".into()]))
+            ]
         );
         std::fs::write(&path, "- principalArn: x\n  accessPolicies:\n  - policyArn: p\n    accessScope: {type: galaxy}\n").unwrap();
-        assert!(FileAccessSource::new(&path).read("c").unwrap_err().message.contains("galaxy"));
+        assert!(
+            FileAccessSource::new(&path)
+                .read("c")
+                .unwrap_err()
+                .message
+                .contains("galaxy")
+        );
     }
 
     #[test]

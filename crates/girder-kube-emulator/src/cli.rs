@@ -69,7 +69,9 @@ struct Cli {
 
 /// The emulator's builder from the command line.
 fn builder(cli: &Cli) -> Result<crate::KubeEmulatorBuilder, String> {
-    use crate::{Authentication, EksAuthentication, FileAccessSource, StaticSigningSecrets, StsEndpoint};
+    use crate::{
+        Authentication, EksAuthentication, FileAccessSource, StaticSigningSecrets, StsEndpoint,
+    };
     let mut config = EmulatorConfig {
         rollout_step: Duration::from_millis(cli.rollout_step_ms),
         lb_hostname_delay: Duration::from_millis(cli.lb_delay_ms),
@@ -97,9 +99,9 @@ fn builder(cli: &Cli) -> Result<crate::KubeEmulatorBuilder, String> {
         .map_err(|e| e.to_string())?;
         let mut secrets = StaticSigningSecrets::new();
         for pair in &cli.signing_secrets {
-            let (id, secret) = pair.split_once('=').ok_or_else(|| {
-                format!("--signing-secret {pair:?} is not ACCESS_KEY_ID=SECRET")
-            })?;
+            let (id, secret) = pair
+                .split_once('=')
+                .ok_or_else(|| format!("--signing-secret {pair:?} is not ACCESS_KEY_ID=SECRET"))?;
             secrets = secrets.key(id, secret);
         }
         builder = builder

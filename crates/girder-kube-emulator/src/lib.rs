@@ -1,5 +1,9 @@
 //! An in-process **Kubernetes API emulator** for girder's tests: the real `kube::Client` and
-//! the real `kubectl` talk to it over plain HTTP on `http://127.0.0.1:PORT`.
+//! the real `kubectl` talk to it over plain HTTP on `http://127.0.0.1:PORT` — or, as the API
+//! endpoint of an EKS cluster, over HTTPS with its own CA ([`KubeEmulator::ca_pem`]),
+//! authenticating EKS bearer tokens through STS and authorizing them with the cluster's access
+//! entries and access policies (see [`KubeEmulatorBuilder`], [`Authentication`],
+//! [`EksAuthentication`], [`AccessSource`]).
 //!
 //! It is **not a cluster**. It keeps objects in memory, answers the REST API in the shape
 //! of the real API server, and simulates just enough controller behaviour for deployment
@@ -95,8 +99,7 @@ mod watch;
 pub use access::{
     ADMIN_POLICY, ADMIN_VIEW_POLICY, AccessEntry, AccessPolicyAssociation, AccessScope,
     AccessSource, AccessSourceError, CLUSTER_ADMIN_POLICY, EDIT_POLICY, FileAccessSource,
-    InMemoryAccessSource,
-    SECRET_READER_POLICY, VIEW_POLICY,
+    InMemoryAccessSource, SECRET_READER_POLICY, VIEW_POLICY,
 };
 pub use auth::{
     Authentication, EksAuthentication, SigningSecrets, StaticSigningSecrets, StaticTokens,

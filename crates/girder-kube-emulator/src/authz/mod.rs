@@ -143,10 +143,11 @@ pub(crate) fn authorize(
     if user.groups.iter().any(|g| g == "system:masters") {
         return Ok(());
     }
-    if !attrs.resource_request && matches!(attrs.verb.as_str(), "get" | "head") {
-        if is_health_path(&attrs.path) || (!principal.anonymous && is_discovery_path(&attrs.path)) {
-            return Ok(());
-        }
+    if !attrs.resource_request
+        && matches!(attrs.verb.as_str(), "get" | "head")
+        && (is_health_path(&attrs.path) || (!principal.anonymous && is_discovery_path(&attrs.path)))
+    {
+        return Ok(());
     }
     if !principal.anonymous && is_self_review(attrs) {
         return Ok(());

@@ -76,8 +76,7 @@ impl PolicyRule {
                 || *r == format!("{}/*", attrs.resource)
                 || *r == format!("*/{}", attrs.subresource)
         });
-        let name_ok =
-            self.resource_names.is_empty() || self.resource_names.iter().any(|n| *n == attrs.name);
+        let name_ok = self.resource_names.is_empty() || self.resource_names.contains(&attrs.name);
         group_ok && resource_ok && name_ok
     }
 }
