@@ -114,6 +114,7 @@ async fn handle(State(app): State<Arc<App>>, req: Request) -> Response {
     let started = std::time::Instant::now();
     // Authentication and authorization come first, as in the API server's filter chain: an
     // unknown caller learns nothing about what exists.
+    let mut caller = None;
     if app.auth.enabled() {
         let principal = match app.auth.authenticate(&headers, &path).await {
             Ok(Some(p)) => p,
@@ -131,14 +132,50 @@ async fn handle(State(app): State<Arc<App>>, req: Request) -> Response {
             );
             return error_response(&e);
         }
+        caller = Some(principal);
     }
-    let response = route(&app, &method, &path, &query, &headers, body).await;
+    let response = match review(&app, &method, &path, &headers, &body, caller.as_ref()) {
+        Some(answer) => answer,
+        None => route(&app, &method, &path, &query, &headers, body).await,
+    };
     let response = match response {
         Ok(r) => r,
         Err(e) => error_response(&e),
     };
     tracing::debug!(%method, path, status = response.status().as_u16(), elapsed_us = started.elapsed().as_micros() as u64, "request");
     response
+}
+
+/// `kubectl auth whoami` and `kubectl auth can-i`: reviews of the caller's own access.
+fn review(
+    app: &App,
+    method: &Method,
+    path: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+    caller: Option<&crate::auth::Principal>,
+) -> Option<Result<Response, ApiError>> {
+    if *method != Method::POST {
+        return None;
+    }
+    match path.trim_end_matches('/') {
+        "/apis/authentication.k8s.io/v1/selfsubjectreviews" => Some(Ok(json_response(
+            201,
+            &crate::reviews::self_subject_review(caller),
+        ))),
+        "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews" => {
+            let answer = if content_type(headers) == "application/vnd.kubernetes.protobuf" {
+                crate::reviews::access_review_from_protobuf(body)
+            } else {
+                object_body(headers, body)
+            }
+            .and_then(|review| {
+                crate::reviews::self_subject_access_review(&app.store.lock(), caller, &review)
+            });
+            Some(answer.map(|a| json_response(201, &a)))
+        }
+        _ => None,
+    }
 }
 
 /// An enabled authenticator always yields a principal or an error; should that ever change,

@@ -86,6 +86,7 @@ mod ops;
 mod patch;
 mod quantities;
 mod resources;
+mod reviews;
 mod scale;
 mod schema;
 mod selectors;

@@ -320,6 +320,29 @@ async fn assumed_roles_map_to_their_role_entry_and_groups_meet_rbac() {
         stderr.contains("Error from server (Forbidden): deployments.apps is forbidden"),
         "{stderr}"
     );
+    // `kubectl auth whoami` and `kubectl auth can-i` see the same mapping and decisions.
+    let me = kubectl.json(&["auth", "whoami"]);
+    assert_eq!(
+        me["status"]["userInfo"]["username"],
+        "arn:aws:sts::123456789012:assumed-role/Deployer/ci-example.com"
+    );
+    let groups = me["status"]["userInfo"]["groups"].as_array().unwrap();
+    assert!(
+        groups.contains(&json!("deployers")) && groups.contains(&json!("system:authenticated"))
+    );
+    assert_eq!(
+        me["status"]["userInfo"]["extra"]["canonicalArn"],
+        json!([role_arn])
+    );
+    assert_eq!(
+        kubectl
+            .ok(&["auth", "can-i", "create", "configmaps", "-n", "kube-system"])
+            .trim(),
+        "yes"
+    );
+    let denied = kubectl.run(&["auth", "can-i", "list", "deployments.apps"]);
+    assert!(!denied.status.success());
+    assert_eq!(String::from_utf8_lossy(&denied.stdout).trim(), "no");
     emu.stop();
 }
 
