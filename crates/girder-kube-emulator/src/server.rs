@@ -32,7 +32,6 @@ use crate::tls::{TlsListener, TlsMaterial};
 /// assert!(emulator.kubeconfig_yaml().contains("current-context: girder-emulator"));
 /// emulator.stop();
 /// ```
-#[derive(Debug)]
 pub struct KubeEmulator {
     addr: SocketAddr,
     ca_pem: Option<String>,
@@ -40,6 +39,15 @@ pub struct KubeEmulator {
     admin_token: Option<String>,
     shutdown: watch::Sender<bool>,
     thread: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for KubeEmulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KubeEmulator")
+            .field("url", &self.url())
+            .field("authentication", &self.admin_token.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 /// Starts a [`KubeEmulator`] with HTTPS, authentication, access entries, a clock, a port and
@@ -71,7 +79,6 @@ pub struct KubeEmulator {
 /// assert!(kubeconfig.contains(emulator.admin_token().unwrap()));
 /// emulator.stop();
 /// ```
-#[derive(Debug)]
 pub struct KubeEmulatorBuilder {
     port: u16,
     config: EmulatorConfig,
@@ -81,6 +88,22 @@ pub struct KubeEmulatorBuilder {
     tokens: StaticTokens,
     access: Option<Arc<dyn AccessSource>>,
     clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for KubeEmulatorBuilder {
+    /// Everything but the admin token.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KubeEmulatorBuilder")
+            .field("port", &self.port)
+            .field("config", &self.config)
+            .field("https", &self.https)
+            .field("authentication", &self.authentication)
+            .field("admin_token_set", &self.admin_token.is_some())
+            .field("tokens", &self.tokens)
+            .field("access", &self.access)
+            .field("clock", &self.clock)
+            .finish()
+    }
 }
 
 impl Default for KubeEmulatorBuilder {

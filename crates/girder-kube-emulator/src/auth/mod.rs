@@ -76,9 +76,19 @@ impl UserInfo {
 ///     .token("ci-token", UserInfo::new("ci").groups(["deployers"]));
 /// assert_eq!(tokens.user("ci-token").unwrap().username, "ci");
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct StaticTokens {
     tokens: BTreeMap<String, UserInfo>,
+}
+
+impl std::fmt::Debug for StaticTokens {
+    /// Names the users only: tokens stay out of logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let users: Vec<&str> = self.tokens.values().map(|u| u.username.as_str()).collect();
+        f.debug_struct("StaticTokens")
+            .field("users", &users)
+            .finish()
+    }
 }
 
 impl StaticTokens {
