@@ -1,5 +1,6 @@
 //! Per-kind defaulting, validation and allocation done synchronously on writes, as the real
-//! API server's registry strategies do: namespace phase, Service cluster IPs and node ports,
+//! API server's decoding and registry strategies do: canonical resource quantities,
+//! namespace phase, Service cluster IPs and node ports,
 //! Deployment/ReplicaSet defaults and selector checks, Pod container checks, and CRD
 //! acceptance (which registers the custom resource's API).
 
@@ -35,6 +36,7 @@ pub(crate) fn on_create(
     obj: &mut Value,
     dry_run: bool,
 ) -> Result<(), ApiError> {
+    crate::quantities::canonicalize(rt, obj)?;
     if is(rt, "", "namespaces") {
         let name = object::name(obj).to_string();
         let labels = meta_mut(obj)
@@ -79,6 +81,7 @@ pub(crate) fn on_update(
     new: &mut Value,
     dry_run: bool,
 ) -> Result<(), ApiError> {
+    crate::quantities::canonicalize(rt, new)?;
     if is(rt, "", "namespaces") {
         if let Some(s) = old.get("status") {
             set(new, "status", s.clone());
@@ -600,7 +603,7 @@ mod tests {
 
     #[test]
     fn services_get_unique_cluster_ips() {
-        let store = Store::new(Arc::new(EmulatorConfig::default()));
+        let store = Store::new(Arc::new(EmulatorConfig::default()), crate::clock::system());
         let mut state = store.lock();
         let rt = state.registry.lookup("", "v1", "services").unwrap();
         let mut ips = Vec::new();
@@ -618,7 +621,7 @@ mod tests {
 
     #[test]
     fn secrets_encode_string_data() {
-        let store = Store::new(Arc::new(EmulatorConfig::default()));
+        let store = Store::new(Arc::new(EmulatorConfig::default()), crate::clock::system());
         let mut state = store.lock();
         let rt = state.registry.lookup("", "v1", "secrets").unwrap();
         let mut s = json!({"metadata": {"name": "s"}, "stringData": {"password": "hunter2"}, "data": {"a": "YQ=="}});
@@ -631,7 +634,7 @@ mod tests {
 
     #[test]
     fn deployment_selector_must_match() {
-        let store = Store::new(Arc::new(EmulatorConfig::default()));
+        let store = Store::new(Arc::new(EmulatorConfig::default()), crate::clock::system());
         let mut state = store.lock();
         let rt = state.registry.lookup("apps", "v1", "deployments").unwrap();
         let mut d = json!({"metadata": {"name": "d"}, "spec": {"selector": {"matchLabels": {"app": "a"}},

@@ -33,11 +33,97 @@ struct Cli {
     /// Milliseconds before a LoadBalancer Service gets its hostname.
     #[arg(long, value_name = "MS", default_value_t = 200)]
     lb_delay_ms: u64,
+    /// Milliseconds the namespace controller waits before emptying a deleted namespace.
+    #[arg(long, value_name = "MS", default_value_t = 1000)]
+    namespace_deletion_delay_ms: u64,
+    /// The version /version reports, in EKS form (vMAJOR.MINOR.PATCH-eks-COMMIT).
+    #[arg(long, value_name = "VERSION", default_value = crate::config::DEFAULT_SERVER_VERSION)]
+    server_version: String,
+    /// Serve HTTPS with a CA made at start (the kubeconfig carries it).
+    #[arg(long)]
+    https: bool,
+    /// Write the CA certificate (PEM) to this file (with --https).
+    #[arg(long, value_name = "FILE", requires = "https")]
+    ca_out: Option<PathBuf>,
+    /// Require bearer tokens; this one is the admin's (system:masters) and goes into the
+    /// kubeconfig. Without it, --eks-cluster makes a random admin token.
+    #[arg(long, value_name = "TOKEN")]
+    admin_token: Option<String>,
+    /// Authenticate EKS tokens made for this cluster name (needs --sts-endpoint and
+    /// --access-entries).
+    #[arg(long, value_name = "NAME", requires_all = ["sts_endpoint", "access_entries"])]
+    eks_cluster: Option<String>,
+    /// The STS endpoint EKS tokens must be presigned for (the only host called).
+    #[arg(long, value_name = "URL")]
+    sts_endpoint: Option<String>,
+    /// The STS endpoint is a moto server.
+    #[arg(long, requires = "sts_endpoint")]
+    sts_moto: bool,
+    /// YAML or JSON file of access entries, in the EKS API's shape; read on every request.
+    #[arg(long, value_name = "FILE")]
+    access_entries: Option<PathBuf>,
+    /// A secret key for local signature checks, as ACCESS_KEY_ID=SECRET (repeatable).
+    #[arg(long = "signing-secret", value_name = "ID=SECRET")]
+    signing_secrets: Vec<String>,
+}
+
+/// The emulator's builder from the command line.
+fn builder(cli: &Cli) -> Result<crate::KubeEmulatorBuilder, String> {
+    use crate::{
+        Authentication, EksAuthentication, FileAccessSource, StaticSigningSecrets, StsEndpoint,
+    };
+    let mut config = EmulatorConfig {
+        rollout_step: Duration::from_millis(cli.rollout_step_ms),
+        lb_hostname_delay: Duration::from_millis(cli.lb_delay_ms),
+        namespace_deletion_delay: Duration::from_millis(cli.namespace_deletion_delay_ms),
+        server_version: cli.server_version.clone(),
+        ..EmulatorConfig::default()
+    };
+    config
+        .failing_image_patterns
+        .extend(cli.failing_images.iter().cloned());
+    let mut builder = KubeEmulator::builder().port(cli.port).config(config);
+    if cli.https {
+        builder = builder.https();
+    }
+    if let Some(token) = &cli.admin_token {
+        builder = builder.admin_token(token.clone());
+    }
+    if let Some(cluster) = &cli.eks_cluster {
+        let url = cli.sts_endpoint.as_deref().unwrap_or_default();
+        let sts = if cli.sts_moto {
+            StsEndpoint::moto(url)
+        } else {
+            StsEndpoint::new(url)
+        }
+        .map_err(|e| e.to_string())?;
+        let mut secrets = StaticSigningSecrets::new();
+        for pair in &cli.signing_secrets {
+            let (id, secret) = pair
+                .split_once('=')
+                .ok_or_else(|| format!("--signing-secret {pair:?} is not ACCESS_KEY_ID=SECRET"))?;
+            secrets = secrets.key(id, secret);
+        }
+        builder = builder
+            .authentication(Authentication::Eks(
+                EksAuthentication::new(cluster.clone(), sts).signing_secrets(secrets),
+            ))
+            .access_source(FileAccessSource::new(
+                cli.access_entries.clone().unwrap_or_default(),
+            ));
+    } else if cli.admin_token.is_some() {
+        builder = builder.authentication(Authentication::Tokens(crate::StaticTokens::new()));
+    }
+    Ok(builder)
 }
 
 /// Entry point of the `kube-emulator` binary: `--port N` (0 = free port),
-/// `--kubeconfig-out FILE`, `--failing-image PATTERN` (repeatable). Prints the URL on stdout,
-/// writes the kubeconfig, and serves until SIGTERM or SIGINT, then stops cleanly.
+/// `--kubeconfig-out FILE`, `--failing-image PATTERN` (repeatable), `--https` and
+/// `--ca-out FILE`, `--admin-token TOKEN`, EKS authentication with `--eks-cluster NAME
+/// --sts-endpoint URL [--sts-moto] --access-entries FILE [--signing-secret ID=SECRET]`,
+/// `--server-version`, `--namespace-deletion-delay-ms`. Prints the URL on stdout, writes the
+/// kubeconfig (admin token and CA included), and serves until SIGTERM or SIGINT, then stops
+/// cleanly.
 pub fn cli_main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
@@ -57,19 +143,20 @@ pub fn cli_main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .try_init();
-    let mut config = EmulatorConfig {
-        rollout_step: Duration::from_millis(cli.rollout_step_ms),
-        lb_hostname_delay: Duration::from_millis(cli.lb_delay_ms),
-        ..EmulatorConfig::default()
-    };
-    config.failing_image_patterns.extend(cli.failing_images);
-    let emulator = match KubeEmulator::start_on(cli.port, config) {
+    let emulator = match builder(&cli).and_then(|b| b.start().map_err(|e| e.to_string())) {
         Ok(e) => e,
         Err(e) => {
             eprintln!("kube-emulator: {e}");
             return ExitCode::FAILURE;
         }
     };
+    if let (Some(path), Some(pem)) = (&cli.ca_out, emulator.ca_pem())
+        && let Err(e) = write_atomically(path, pem)
+    {
+        eprintln!("kube-emulator: {e}");
+        emulator.stop();
+        return ExitCode::FAILURE;
+    }
     if let Some(path) = &cli.kubeconfig_out
         && let Err(e) = write_atomically(path, &emulator.kubeconfig_yaml())
     {

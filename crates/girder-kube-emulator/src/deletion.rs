@@ -14,6 +14,8 @@ use crate::store::{ObjKey, State};
 pub(crate) const FOREGROUND: &str = "foregroundDeletion";
 /// The finalizer of an orphaning deletion.
 pub(crate) const ORPHAN: &str = "orphan";
+/// The `spec.finalizers` entry the namespace controller removes once a namespace is empty.
+pub(crate) const NAMESPACE_FINALIZER: &str = "kubernetes";
 
 /// `propagationPolicy`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +49,8 @@ pub(crate) struct DeleteOptions {
     pub dry_run: bool,
     pub precondition_uid: Option<String>,
     pub precondition_rv: Option<String>,
+    /// `orphanDependents: false` (the legacy way to ask for cascading), answered with 202.
+    pub legacy_cascade: bool,
 }
 
 impl Default for DeleteOptions {
@@ -56,6 +60,7 @@ impl Default for DeleteOptions {
             dry_run: false,
             precondition_uid: None,
             precondition_rv: None,
+            legacy_cascade: false,
         }
     }
 }
@@ -141,10 +146,24 @@ fn delete_key(
     }
     let mut obj = old.clone();
     let mut finalizers = object::finalizers(&obj);
-    let is_namespace = rt.group.is_empty() && rt.plural == "namespaces" && rt.crd_name.is_none();
+    let is_namespace = rt.is_namespace();
     if is_namespace {
+        // The namespace stays, Terminating, until the namespace controller has emptied it and
+        // removed the `kubernetes` finalizer from its spec.
         if let Some(map) = obj.as_object_mut() {
-            map.insert("status".into(), json!({"phase": "Terminating"}));
+            let status = map.entry("status").or_insert_with(|| json!({}));
+            if let Some(status) = status.as_object_mut() {
+                status.insert("phase".into(), Value::from("Terminating"));
+            }
+            let spec = map.entry("spec").or_insert_with(|| json!({}));
+            if let Some(spec) = spec.as_object_mut() {
+                let finalizers = spec.entry("finalizers").or_insert_with(|| json!([]));
+                if let Some(list) = finalizers.as_array_mut()
+                    && !list.iter().any(|f| f == NAMESPACE_FINALIZER)
+                {
+                    list.push(Value::from(NAMESPACE_FINALIZER));
+                }
+            }
         }
     } else {
         match opts.propagation {
@@ -316,34 +335,160 @@ fn gc_pass(state: &mut State) {
             }
         }
     }
-    // Terminating namespaces.
+}
+
+/// The namespace controller: a terminating namespace is left alone for
+/// `namespace_deletion_delay` (on the emulator's clock, from when the controller first sees
+/// it), then its contents are deleted; once it is empty the `kubernetes` finalizer is removed
+/// from its spec, and the namespace goes when no finalizer is left. Its status conditions say
+/// what remains, as the real controller's do. Returns whether a namespace is still waiting
+/// for its delay.
+pub(crate) fn terminate_namespaces(
+    state: &mut State,
+    first_seen: &mut HashMap<String, std::time::SystemTime>,
+) -> bool {
+    let now = state.clock.now();
+    let delay = state.config.namespace_deletion_delay;
     let terminating: Vec<(ObjKey, Value)> = state
         .list("", "namespaces", Some(""))
         .into_iter()
         .filter(|(_, o)| is_deleting(o))
         .map(|(k, o)| (k.clone(), o.clone()))
         .collect();
+    let live: std::collections::HashSet<String> = terminating
+        .iter()
+        .map(|(_, ns)| object::uid(ns).to_string())
+        .collect();
+    first_seen.retain(|uid, _| live.contains(uid));
+    let mut waiting = false;
     for (ns_key, ns) in terminating {
+        if object::finalized(&ns, true) {
+            state.remove(&ns_key);
+            continue;
+        }
+        let since = *first_seen
+            .entry(object::uid(&ns).to_string())
+            .or_insert(now);
+        if now.duration_since(since).unwrap_or_default() < delay {
+            waiting = true;
+            continue;
+        }
         let contents: Vec<(ObjKey, Value)> = state
             .objects
             .iter()
             .filter(|(k, _)| k.namespace == ns_key.name)
             .map(|(k, o)| (k.clone(), o.clone()))
             .collect();
-        if contents.is_empty() {
-            if object::finalizers(&ns).is_empty() {
-                state.remove(&ns_key);
-            }
-            continue;
-        }
-        for (k, o) in contents {
-            if is_deleting(&o) {
+        for (k, o) in &contents {
+            if is_deleting(o) {
                 continue;
             }
-            if let Some(rt) = type_of(state, &k) {
-                let _ = delete_key(state, &rt, &k, o, &DeleteOptions::default());
+            if let Some(rt) = type_of(state, k) {
+                let _ = delete_key(state, &rt, k, o.clone(), &DeleteOptions::default());
             }
         }
+        let remaining: Vec<(ObjKey, Value)> = state
+            .objects
+            .iter()
+            .filter(|(k, _)| k.namespace == ns_key.name)
+            .map(|(k, o)| (k.clone(), o.clone()))
+            .collect();
+        let Some(mut updated) = state.get(&ns_key).cloned() else {
+            continue;
+        };
+        set_termination_conditions(&mut updated, &remaining, &ns);
+        if remaining.is_empty() {
+            let rest: Vec<String> = object::spec_finalizers(&updated)
+                .into_iter()
+                .filter(|f| f != NAMESPACE_FINALIZER)
+                .collect();
+            if let Some(spec) = updated.get_mut("spec").and_then(Value::as_object_mut) {
+                spec.insert("finalizers".into(), Value::from(rest));
+            }
+        }
+        if object::finalized(&updated, true) {
+            state.remove(&ns_key);
+        } else if Some(&updated) != state.get(&ns_key) {
+            state.put(ns_key, updated, false);
+        }
+    }
+    waiting
+}
+
+/// `NamespaceContentRemaining` and `NamespaceFinalizersRemaining`, as the namespace
+/// controller reports them (transition times kept while a condition does not change).
+fn set_termination_conditions(namespace: &mut Value, remaining: &[(ObjKey, Value)], old: &Value) {
+    let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
+    let mut finalizers: std::collections::BTreeMap<String, usize> = Default::default();
+    for (key, obj) in remaining {
+        let resource = if key.group.is_empty() {
+            key.resource.clone()
+        } else {
+            format!("{}.{}", key.resource, key.group)
+        };
+        *counts.entry(resource).or_default() += 1;
+        for f in object::finalizers(obj) {
+            *finalizers.entry(f).or_default() += 1;
+        }
+    }
+    let content = if counts.is_empty() {
+        (
+            "False",
+            "ContentRemoved",
+            "All content successfully removed".to_string(),
+        )
+    } else {
+        let list: Vec<String> = counts
+            .iter()
+            .map(|(r, n)| format!("{r} has {n} resource instances"))
+            .collect();
+        (
+            "True",
+            "SomeResourcesRemain",
+            format!("Some resources are remaining: {}", list.join(", ")),
+        )
+    };
+    let finalizer = if finalizers.is_empty() {
+        (
+            "False",
+            "ContentHasNoFinalizers",
+            "All content-preserving finalizers finished".to_string(),
+        )
+    } else {
+        let list: Vec<String> = finalizers
+            .iter()
+            .map(|(f, n)| format!("{f} in {n} resource instances"))
+            .collect();
+        (
+            "True",
+            "SomeFinalizersRemain",
+            format!(
+                "Some content in the namespace has finalizers remaining: {}",
+                list.join(", ")
+            ),
+        )
+    };
+    let previous = old
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let condition = |kind: &str, (status, reason, message): (&str, &str, String)| {
+        let kept = previous.iter().find(|c| {
+            c.get("type").and_then(Value::as_str) == Some(kind)
+                && c.get("status").and_then(Value::as_str) == Some(status)
+        });
+        let time = kept
+            .and_then(|c| c.get("lastTransitionTime").cloned())
+            .unwrap_or_else(|| Value::from(object::now_rfc3339()));
+        json!({"type": kind, "status": status, "reason": reason, "message": message, "lastTransitionTime": time})
+    };
+    let conditions = vec![
+        condition("NamespaceContentRemaining", content),
+        condition("NamespaceFinalizersRemaining", finalizer),
+    ];
+    if let Some(status) = namespace.get_mut("status").and_then(Value::as_object_mut) {
+        status.insert("conditions".into(), Value::Array(conditions));
     }
 }
 

@@ -9,20 +9,26 @@ use serde_json::{Value, json};
 
 use crate::resources::{Registry, ResourceType};
 
-/// The Kubernetes version the emulator claims to be.
-pub const GIT_VERSION: &str = "v1.33.0-girder-emulator";
+/// The Kubernetes version the emulator claims to be unless
+/// [`crate::EmulatorConfig::server_version`] says otherwise.
+pub const GIT_VERSION: &str = crate::config::DEFAULT_SERVER_VERSION;
 
-/// `/version`.
-pub(crate) fn version() -> Value {
+/// `/version` for a validated `server_version`, in EKS's shape.
+pub(crate) fn version(config: &crate::config::EmulatorConfig) -> Value {
+    let (major, minor) = config.version_numbers().unwrap_or((1, 35));
     json!({
-        "major": "1",
-        "minor": "33",
-        "gitVersion": GIT_VERSION,
+        "major": major.to_string(),
+        "minor": minor.to_string(),
+        "emulationMajor": major.to_string(),
+        "emulationMinor": minor.to_string(),
+        "minCompatibilityMajor": major.to_string(),
+        "minCompatibilityMinor": (minor.saturating_sub(1)).to_string(),
+        "gitVersion": config.server_version,
         "gitCommit": "0000000000000000000000000000000000000000",
         "gitTreeState": "clean",
-        "buildDate": "2025-01-01T00:00:00Z",
-        "goVersion": "emulated",
-        "compiler": "rustc",
+        "buildDate": "2026-11-20T00:00:00Z",
+        "goVersion": "go1.25.4",
+        "compiler": "gc",
         "platform": "linux/amd64"
     })
 }

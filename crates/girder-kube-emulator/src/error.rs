@@ -26,6 +26,12 @@ pub enum EmulatorError {
     /// The server thread ended before it reported being ready.
     #[error("the Kubernetes API emulator thread stopped before it was ready: {0}")]
     NotReady(String),
+    /// The emulator's configuration is inconsistent (the message says what to change).
+    #[error("invalid Kubernetes API emulator configuration: {0}")]
+    Config(String),
+    /// The TLS certificates or configuration could not be made.
+    #[error("cannot set up the Kubernetes API emulator's TLS: {0}")]
+    Tls(String),
     /// Writing the kubeconfig file failed.
     #[error("cannot write the kubeconfig to {path}: {source}")]
     WriteKubeconfig {
@@ -166,6 +172,49 @@ impl ApiError {
     /// 403 Forbidden.
     pub fn forbidden(message: impl Into<String>) -> Self {
         Self::new(403, "Forbidden", message)
+    }
+
+    /// 403 Forbidden about a resource (`apierrors.NewForbidden`): `deployments.apps "web" is
+    /// forbidden: REASON`, `deployments.apps is forbidden: REASON` without a name, or
+    /// `forbidden: REASON` without a resource. `details` names what is known.
+    pub fn forbidden_for(group: &str, resource: &str, name: &str, reason: &str) -> Self {
+        let message = if resource.is_empty() {
+            format!("forbidden: {reason}")
+        } else if name.is_empty() {
+            format!("{} is forbidden: {reason}", qualified(group, resource))
+        } else {
+            format!(
+                "{} \"{name}\" is forbidden: {reason}",
+                qualified(group, resource)
+            )
+        };
+        let mut details = serde_json::Map::new();
+        for (key, value) in [("name", name), ("group", group), ("kind", resource)] {
+            if !value.is_empty() {
+                details.insert(key.into(), Value::from(value));
+            }
+        }
+        Self::new(403, "Forbidden", message).with_details(Value::Object(details))
+    }
+
+    /// 401 Unauthorized, as the API server answers any failed authentication.
+    pub fn unauthorized() -> Self {
+        Self::new(401, "Unauthorized", "Unauthorized")
+    }
+
+    /// Adds a cause to `details.causes`.
+    pub fn with_cause(mut self, cause: Cause) -> Self {
+        let mut details = self.details.take().unwrap_or_else(|| json!({}));
+        if let Some(map) = details.as_object_mut() {
+            let causes = map.entry("causes").or_insert_with(|| json!([]));
+            if let Some(list) = causes.as_array_mut() {
+                list.push(
+                    json!({"reason": cause.reason, "message": cause.message, "field": cause.field}),
+                );
+            }
+        }
+        self.details = Some(details);
+        self
     }
 
     /// 405 MethodNotAllowed.

@@ -10,6 +10,7 @@ use http::{HeaderMap, Method, StatusCode, header};
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
+use crate::auth::Authenticator;
 use crate::deletion::{self, DeleteOptions, Deleted, Propagation};
 use crate::discovery;
 use crate::error::ApiError;
@@ -29,6 +30,7 @@ pub(crate) struct App {
     pub store: Arc<Store>,
     pub shutdown: watch::Receiver<bool>,
     pub server_address: String,
+    pub auth: Authenticator,
 }
 
 /// The axum router: one fallback handler that routes by path like the API server.
@@ -57,7 +59,7 @@ fn error_response(e: &ApiError) -> Response {
 pub(crate) struct Query(Vec<(String, String)>);
 
 impl Query {
-    fn parse(raw: Option<&str>) -> Self {
+    pub fn parse(raw: Option<&str>) -> Self {
         Query(
             url::form_urlencoded::parse(raw.unwrap_or("").as_bytes())
                 .into_owned()
@@ -110,13 +112,80 @@ async fn handle(State(app): State<Arc<App>>, req: Request) -> Response {
         }
     };
     let started = std::time::Instant::now();
-    let response = route(&app, &method, &path, &query, &headers, body).await;
+    // Authentication and authorization come first, as in the API server's filter chain: an
+    // unknown caller learns nothing about what exists.
+    let mut caller = None;
+    if app.auth.enabled() {
+        let principal = match app.auth.authenticate(&headers, &path).await {
+            Ok(Some(p)) => p,
+            Ok(None) => unreachable_principal(),
+            Err(e) => return error_response(&e),
+        };
+        let attrs = crate::authz::attributes(&method, &path, &query);
+        let allowed = crate::authz::authorize(&app.store.lock(), &principal, &attrs);
+        if let Err(e) = allowed {
+            tracing::info!(
+                user = principal.user.username,
+                verb = attrs.verb,
+                path,
+                "forbidden"
+            );
+            return error_response(&e);
+        }
+        caller = Some(principal);
+    }
+    let response = match review(&app, &method, &path, &headers, &body, caller.as_ref()) {
+        Some(answer) => answer,
+        None => route(&app, &method, &path, &query, &headers, body).await,
+    };
     let response = match response {
         Ok(r) => r,
         Err(e) => error_response(&e),
     };
     tracing::debug!(%method, path, status = response.status().as_u16(), elapsed_us = started.elapsed().as_micros() as u64, "request");
     response
+}
+
+/// `kubectl auth whoami` and `kubectl auth can-i`: reviews of the caller's own access.
+fn review(
+    app: &App,
+    method: &Method,
+    path: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+    caller: Option<&crate::auth::Principal>,
+) -> Option<Result<Response, ApiError>> {
+    if *method != Method::POST {
+        return None;
+    }
+    match path.trim_end_matches('/') {
+        "/apis/authentication.k8s.io/v1/selfsubjectreviews" => Some(Ok(json_response(
+            201,
+            &crate::reviews::self_subject_review(caller),
+        ))),
+        "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews" => {
+            let answer = if content_type(headers) == "application/vnd.kubernetes.protobuf" {
+                crate::reviews::access_review_from_protobuf(body)
+            } else {
+                object_body(headers, body)
+            }
+            .and_then(|review| {
+                crate::reviews::self_subject_access_review(&app.store.lock(), caller, &review)
+            });
+            Some(answer.map(|a| json_response(201, &a)))
+        }
+        _ => None,
+    }
+}
+
+/// An enabled authenticator always yields a principal or an error; should that ever change,
+/// the request acts as nobody in particular and is authorized as such.
+fn unreachable_principal() -> crate::auth::Principal {
+    crate::auth::Principal {
+        user: crate::auth::UserInfo::new("system:anonymous").groups(["system:unauthenticated"]),
+        policies: Vec::new(),
+        anonymous: true,
+    }
 }
 
 async fn route(
@@ -138,7 +207,7 @@ async fn route(
         }
     };
     match segs.as_slice() {
-        ["version"] => get_only(discovery::version()),
+        ["version"] => get_only(discovery::version(&app.store.lock().config)),
         ["healthz" | "readyz" | "livez", ..] => Ok(Response::builder()
             .status(200)
             .header(header::CONTENT_TYPE, "text/plain")
@@ -408,13 +477,13 @@ async fn resource(
             &accept,
             &ctx,
         ),
-        (Some(name), Some("finalize")) if rt.plural == "namespaces" => object_request(
+        (Some(name), Some("finalize")) if rt.is_namespace() => object_request(
             app,
             method,
             &rt,
             ns.as_deref(),
             name,
-            Sub::Main,
+            Sub::Finalize,
             query,
             headers,
             &body,
@@ -502,7 +571,12 @@ fn object_request(
             notify(app);
             Ok(match result {
                 Deleted::Gone(obj) => json_response(200, &deletion::success_status(rt, &obj)),
-                Deleted::Pending(obj) => json_response(202, &ops::served(obj, rt)),
+                // The API server answers 202 only when the client asked for cascading with
+                // the legacy orphanDependents=false; otherwise 200 with the object.
+                Deleted::Pending(obj) => json_response(
+                    if opts.legacy_cascade { 202 } else { 200 },
+                    &ops::served(obj, rt),
+                ),
             })
         }
         _ => Err(ApiError::method_not_allowed(format!(
@@ -531,6 +605,10 @@ fn delete_options(query: &Query, body: &[u8]) -> Result<DeleteOptions, ApiError>
         || query.flag("orphanDependents")
     {
         opts.propagation = Propagation::Orphan;
+    } else if body.get("orphanDependents").and_then(Value::as_bool) == Some(false)
+        || query.get("orphanDependents") == Some("false")
+    {
+        opts.legacy_cascade = true;
     }
     if let Some(d) = body.get("dryRun").and_then(Value::as_array) {
         opts.dry_run |= d.iter().any(|v| v == "All");

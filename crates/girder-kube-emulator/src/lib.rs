@@ -1,5 +1,9 @@
 //! An in-process **Kubernetes API emulator** for girder's tests: the real `kube::Client` and
-//! the real `kubectl` talk to it over plain HTTP on `http://127.0.0.1:PORT`.
+//! the real `kubectl` talk to it over plain HTTP on `http://127.0.0.1:PORT` — or, as the API
+//! endpoint of an EKS cluster, over HTTPS with its own CA ([`KubeEmulator::ca_pem`]),
+//! authenticating EKS bearer tokens through STS and authorizing them with the cluster's access
+//! entries and access policies (see [`KubeEmulatorBuilder`], [`Authentication`],
+//! [`EksAuthentication`], [`AccessSource`]).
 //!
 //! It is **not a cluster**. It keeps objects in memory, answers the REST API in the shape
 //! of the real API server, and simulates just enough controller behaviour for deployment
@@ -63,8 +67,12 @@
 //! clean-up; watches do not send periodic bookmarks or `DELETED` for objects leaving a
 //! selector; state is lost when the emulator stops.
 
+mod access;
 mod admission;
+mod auth;
+mod authz;
 mod cli;
+mod clock;
 mod config;
 mod controllers;
 mod deletion;
@@ -76,7 +84,9 @@ mod object;
 mod openapi;
 mod ops;
 mod patch;
+mod quantities;
 mod resources;
+mod reviews;
 mod scale;
 mod schema;
 mod selectors;
@@ -84,11 +94,22 @@ mod server;
 mod ssa;
 mod store;
 mod table;
+mod tls;
 mod watch;
 
+pub use access::{
+    ADMIN_POLICY, ADMIN_VIEW_POLICY, AccessEntry, AccessPolicyAssociation, AccessScope,
+    AccessSource, AccessSourceError, CLUSTER_ADMIN_POLICY, EDIT_POLICY, FileAccessSource,
+    InMemoryAccessSource, SECRET_READER_POLICY, VIEW_POLICY,
+};
+pub use auth::{
+    Authentication, EksAuthentication, SigningSecrets, StaticSigningSecrets, StaticTokens,
+    StsEndpoint, StsFlavor, UserInfo,
+};
 pub use cli::cli_main;
-pub use config::{CONTEXT_NAME, EmulatorConfig};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use config::{CONTEXT_NAME, DEFAULT_SERVER_VERSION, EmulatorConfig};
 pub use controllers::NODE_NAME;
 pub use discovery::GIT_VERSION;
 pub use error::{ApiError, Cause, EmulatorError};
-pub use server::KubeEmulator;
+pub use server::{KubeEmulator, KubeEmulatorBuilder};

@@ -67,6 +67,26 @@ pub(crate) fn finalizers(obj: &Value) -> Vec<String> {
 }
 
 /// Replaces `metadata.finalizers` (removing the key when empty).
+/// A namespace's `spec.finalizers` (what the namespace controller removes once the
+/// namespace is empty).
+pub(crate) fn spec_finalizers(obj: &Value) -> Vec<String> {
+    obj.pointer("/spec/finalizers")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Whether a deleted object may go: no `metadata.finalizers` left and, for a namespace, no
+/// `spec.finalizers` either.
+pub(crate) fn finalized(obj: &Value, is_namespace: bool) -> bool {
+    finalizers(obj).is_empty() && (!is_namespace || spec_finalizers(obj).is_empty())
+}
+
 pub(crate) fn set_finalizers(obj: &mut Value, finalizers: &[String]) {
     let meta = meta_mut(obj);
     if finalizers.is_empty() {

@@ -26,6 +26,8 @@ pub(crate) enum Sub {
     Main,
     /// `/status`: only `status` changes.
     Status,
+    /// A namespace's `/finalize`: only `spec.finalizers` changes.
+    Finalize,
 }
 
 impl Sub {
@@ -33,6 +35,7 @@ impl Sub {
         match self {
             Sub::Main => "",
             Sub::Status => "status",
+            Sub::Finalize => "finalize",
         }
     }
 }
@@ -80,8 +83,8 @@ pub(crate) fn schema_of(rt: &ResourceType) -> Schema {
 fn scope_of(rt: &ResourceType, sub: Sub) -> Scope {
     match sub {
         Sub::Status => Scope::StatusOnly,
-        Sub::Main if rt.has_status => Scope::NoStatus,
-        Sub::Main => Scope::All,
+        Sub::Main | Sub::Finalize if rt.has_status => Scope::NoStatus,
+        Sub::Main | Sub::Finalize => Scope::All,
     }
 }
 
@@ -208,9 +211,19 @@ fn namespace_must_accept(
     }
     match state.get(&ObjKey::new("", "namespaces", "", ns)) {
         None => Err(ApiError::not_found("", "namespaces", ns)),
-        Some(n) if is_deleting(n) => Err(ApiError::forbidden(format!(
-            "{} \"{name}\" is forbidden: unable to create new content in namespace {ns} because it is being terminated",
-            crate::error::qualified(&rt.group, &rt.plural)
+        // The NamespaceLifecycle admission plugin's answer.
+        Some(n) if is_deleting(n) => Err(ApiError::forbidden_for(
+            &rt.group,
+            &rt.plural,
+            name,
+            &format!(
+                "unable to create new content in namespace {ns} because it is being terminated"
+            ),
+        )
+        .with_cause(cause(
+            "NamespaceTerminating",
+            "metadata.namespace",
+            format!("namespace {ns} is being terminated"),
         ))),
         Some(_) => Ok(()),
     }
@@ -454,6 +467,9 @@ fn apply(
             "PATCH with application/apply-patch+yaml requires the fieldManager query parameter",
         ));
     }
+    // Quantities are compared in canonical form, as the server decodes the configuration
+    // into typed fields before merging (`0.5` applied over a stored `500m` is no change).
+    crate::quantities::canonicalize(&rt, &mut config)?;
     let expected = meta_str(&config, "resourceVersion").to_string();
     let req = ssa::ApplyRequest {
         manager: &ctx.manager,
@@ -570,11 +586,39 @@ fn commit_update(
         );
         map.insert("kind".into(), Value::from(rt.kind.clone()));
     }
+    if rt.is_namespace() {
+        // spec.finalizers changes only through /finalize, and /finalize changes nothing else.
+        let finalizers = if ctx.sub == Sub::Finalize {
+            let wanted = candidate.pointer("/spec/finalizers").cloned();
+            let managed_fields = candidate.pointer("/metadata/managedFields").cloned();
+            candidate = old.clone();
+            if let Some(mf) = managed_fields {
+                meta_mut(&mut candidate).insert("managedFields".into(), mf);
+            }
+            wanted
+        } else {
+            old.pointer("/spec/finalizers").cloned()
+        };
+        if let Some(spec) = candidate
+            .as_object_mut()
+            .map(|m| m.entry("spec").or_insert_with(|| json!({})))
+            .and_then(Value::as_object_mut)
+        {
+            match finalizers {
+                Some(f) => {
+                    spec.insert("finalizers".into(), f);
+                }
+                None => {
+                    spec.shift_remove("finalizers");
+                }
+            }
+        }
+    }
     match ctx.sub {
-        Sub::Main if rt.has_status => {
+        Sub::Main | Sub::Finalize if rt.has_status => {
             set_field(&mut candidate, "status", old.get("status").cloned())
         }
-        Sub::Main => {}
+        Sub::Main | Sub::Finalize => {}
         Sub::Status => {
             let status = candidate.get("status").cloned();
             let managed_fields = candidate.pointer("/metadata/managedFields").cloned();
@@ -639,7 +683,7 @@ fn commit_update(
     if ctx.dry_run {
         return Ok(served(candidate, &rt));
     }
-    if is_deleting(&candidate) && object::finalizers(&candidate).is_empty() {
+    if is_deleting(&candidate) && object::finalized(&candidate, rt.is_namespace()) {
         let removed = state.remove(&key).unwrap_or(candidate);
         return Ok(served(removed, &rt));
     }

@@ -38,6 +38,11 @@ pub(crate) struct ResourceType {
 }
 
 impl ResourceType {
+    /// Whether this is the built-in `namespaces` resource.
+    pub fn is_namespace(&self) -> bool {
+        self.group.is_empty() && self.plural == "namespaces" && self.crd_name.is_none()
+    }
+
     /// `apps/v1`, or `v1` for the core group.
     pub fn api_version(&self) -> String {
         if self.group.is_empty() {

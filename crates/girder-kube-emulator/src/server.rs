@@ -1,4 +1,5 @@
-//! [`KubeEmulator`]: the server on its own thread and tokio runtime.
+//! [`KubeEmulator`]: the server on its own thread and tokio runtime, and
+//! [`KubeEmulatorBuilder`] to start one with HTTPS, authentication and access entries.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -7,12 +8,17 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
+use crate::access::AccessSource;
+use crate::auth::{Authentication, Authenticator, StaticTokens, UserInfo};
+use crate::clock::Clock;
 use crate::config::{EmulatorConfig, kubeconfig_yaml};
 use crate::error::EmulatorError;
 use crate::http::{App, router};
 use crate::store::Store;
+use crate::tls::{TlsListener, TlsMaterial};
 
-/// A running Kubernetes API emulator on `http://127.0.0.1:PORT`.
+/// A running Kubernetes API emulator on `http://127.0.0.1:PORT` (or `https://` with its own
+/// CA, see [`KubeEmulatorBuilder`]).
 ///
 /// It runs on its own thread with its own tokio runtime, so it can be used from synchronous
 /// tests and from inside other runtimes alike. Dropping it (or calling [`KubeEmulator::stop`])
@@ -26,27 +32,188 @@ use crate::store::Store;
 /// assert!(emulator.kubeconfig_yaml().contains("current-context: girder-emulator"));
 /// emulator.stop();
 /// ```
-#[derive(Debug)]
 pub struct KubeEmulator {
     addr: SocketAddr,
+    ca_pem: Option<String>,
+    ca_der: Option<Vec<u8>>,
+    admin_token: Option<String>,
     shutdown: watch::Sender<bool>,
     thread: Option<JoinHandle<()>>,
 }
 
-impl KubeEmulator {
-    /// Starts on 127.0.0.1 with a free port and the default [`EmulatorConfig`], on its own
-    /// thread with its own tokio runtime. Returns once the server accepts connections.
-    pub fn start() -> Result<KubeEmulator, EmulatorError> {
-        Self::start_on(0, EmulatorConfig::default())
+impl std::fmt::Debug for KubeEmulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KubeEmulator")
+            .field("url", &self.url())
+            .field("authentication", &self.admin_token.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Starts a [`KubeEmulator`] with HTTPS, authentication, access entries, a clock, a port and
+/// an [`EmulatorConfig`]; everything is optional and off by default (plain HTTP, no
+/// authentication).
+///
+/// ```
+/// use girder_kube_emulator::{
+///     AccessEntry, AccessScope, Authentication, CLUSTER_ADMIN_POLICY, EksAuthentication,
+///     InMemoryAccessSource, KubeEmulator, StsEndpoint,
+/// };
+///
+/// let access = InMemoryAccessSource::new();
+/// access.put(
+///     AccessEntry::new("arn:aws:iam::123456789012:role/Admin")
+///         .policy(CLUSTER_ADMIN_POLICY, AccessScope::Cluster),
+/// );
+/// let sts = StsEndpoint::moto("http://127.0.0.1:5000").unwrap();
+/// let emulator = KubeEmulator::builder()
+///     .https()
+///     .authentication(Authentication::Eks(EksAuthentication::new("yolo", sts)))
+///     .access_source(access)
+///     .start()
+///     .expect("emulator starts");
+/// assert!(emulator.url().starts_with("https://127.0.0.1:"));
+/// assert!(emulator.ca_pem().unwrap().starts_with("-----BEGIN CERTIFICATE-----"));
+/// let kubeconfig = emulator.kubeconfig_yaml(); // the CA and the admin token
+/// assert!(kubeconfig.contains("certificate-authority-data:"));
+/// assert!(kubeconfig.contains(emulator.admin_token().unwrap()));
+/// emulator.stop();
+/// ```
+pub struct KubeEmulatorBuilder {
+    port: u16,
+    config: EmulatorConfig,
+    https: bool,
+    authentication: Authentication,
+    admin_token: Option<String>,
+    tokens: StaticTokens,
+    access: Option<Arc<dyn AccessSource>>,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for KubeEmulatorBuilder {
+    /// Everything but the admin token.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KubeEmulatorBuilder")
+            .field("port", &self.port)
+            .field("config", &self.config)
+            .field("https", &self.https)
+            .field("authentication", &self.authentication)
+            .field("admin_token_set", &self.admin_token.is_some())
+            .field("tokens", &self.tokens)
+            .field("access", &self.access)
+            .field("clock", &self.clock)
+            .finish()
+    }
+}
+
+impl Default for KubeEmulatorBuilder {
+    fn default() -> Self {
+        KubeEmulatorBuilder {
+            port: 0,
+            config: EmulatorConfig::default(),
+            https: false,
+            authentication: Authentication::None,
+            admin_token: None,
+            tokens: StaticTokens::new(),
+            access: None,
+            clock: crate::clock::system(),
+        }
+    }
+}
+
+impl KubeEmulatorBuilder {
+    /// Listens on `127.0.0.1:port` (default 0: a free port).
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
     }
 
-    /// Starts on a free port with the given configuration.
-    pub fn start_with(config: EmulatorConfig) -> Result<KubeEmulator, EmulatorError> {
-        Self::start_on(0, config)
+    /// The cluster's tunables.
+    pub fn config(mut self, config: EmulatorConfig) -> Self {
+        self.config = config;
+        self
     }
 
-    /// Starts on `127.0.0.1:port` (0 picks a free port) with the given configuration.
-    pub fn start_on(port: u16, config: EmulatorConfig) -> Result<KubeEmulator, EmulatorError> {
+    /// Serves HTTPS with a CA made at start ([`KubeEmulator::ca_pem`]) and a certificate for
+    /// `127.0.0.1` and `localhost`.
+    pub fn https(mut self) -> Self {
+        self.https = true;
+        self
+    }
+
+    /// How requests are authenticated (default: not at all).
+    pub fn authentication(mut self, authentication: Authentication) -> Self {
+        self.authentication = authentication;
+        self
+    }
+
+    /// The admin kubeconfig's token (user `kubernetes-admin` in `system:masters`); when
+    /// authentication is on and none is given, a random one is made.
+    pub fn admin_token(mut self, token: impl Into<String>) -> Self {
+        self.admin_token = Some(token.into());
+        self
+    }
+
+    /// Another static bearer token (accepted with any authentication but
+    /// [`Authentication::None`]).
+    pub fn static_token(mut self, token: impl Into<String>, user: UserInfo) -> Self {
+        self.tokens = self.tokens.token(token, user);
+        self
+    }
+
+    /// Where the cluster's EKS access entries come from (required by
+    /// [`Authentication::Eks`]).
+    pub fn access_source(self, source: impl AccessSource + 'static) -> Self {
+        self.access_source_arc(Arc::new(source))
+    }
+
+    /// Like [`KubeEmulatorBuilder::access_source`], for a shared source.
+    pub fn access_source_arc(mut self, source: Arc<dyn AccessSource>) -> Self {
+        self.access = Some(source);
+        self
+    }
+
+    /// The clock for token validity and the namespace controller (default: the system
+    /// clock); a [`crate::ManualClock`] makes expiry testable without sleeping.
+    pub fn clock(self, clock: impl Clock + 'static) -> Self {
+        self.clock_arc(Arc::new(clock))
+    }
+
+    /// Like [`KubeEmulatorBuilder::clock`], for a shared clock.
+    pub fn clock_arc(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Starts the emulator on its own thread and runtime; returns once it accepts
+    /// connections.
+    pub fn start(self) -> Result<KubeEmulator, EmulatorError> {
+        self.config
+            .version_numbers()
+            .map_err(EmulatorError::Config)?;
+        let auth_on = !matches!(self.authentication, Authentication::None);
+        let admin_token = auth_on.then(|| {
+            self.admin_token
+                .clone()
+                .unwrap_or_else(|| format!("girder-admin-{}", uuid::Uuid::new_v4().simple()))
+        });
+        let mut tokens = self.tokens.clone();
+        if let Some(token) = &admin_token {
+            tokens = tokens.token(token.clone(), UserInfo::cluster_admin());
+        }
+        let authenticator = Authenticator::new(
+            self.authentication.clone(),
+            tokens,
+            self.access.clone(),
+            self.clock.clone(),
+        )?;
+        let tls = if self.https {
+            Some(TlsMaterial::generate()?)
+        } else {
+            None
+        };
+        let server_config = tls.as_ref().map(TlsMaterial::server_config).transpose()?;
+        let port = self.port;
         let listener = std::net::TcpListener::bind(("127.0.0.1", port))
             .map_err(|source| EmulatorError::Bind { port, source })?;
         listener
@@ -63,11 +230,22 @@ impl KubeEmulator {
             .map_err(EmulatorError::Runtime)?;
         let (shutdown, shutdown_rx) = watch::channel(false);
         let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), String>>();
-        let store = Store::new(Arc::new(config));
+        let store = Store::new(Arc::new(self.config), self.clock.clone());
+        let scheme = if server_config.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        let app = App {
+            store,
+            shutdown: shutdown_rx.clone(),
+            server_address: addr.to_string(),
+            auth: authenticator,
+        };
         let thread = std::thread::Builder::new()
             .name(format!("kube-emulator-{}", addr.port()))
             .spawn(move || {
-                runtime.block_on(serve(listener, addr, store, shutdown_rx, ready_tx));
+                runtime.block_on(serve(listener, server_config, app, shutdown_rx, ready_tx));
                 runtime.shutdown_timeout(Duration::from_secs(2));
             })
             .map_err(EmulatorError::Runtime)?;
@@ -76,17 +254,50 @@ impl KubeEmulator {
             Ok(Err(e)) => return Err(EmulatorError::NotReady(e)),
             Err(_) => return Err(EmulatorError::NotReady("the server thread exited".into())),
         }
-        tracing::info!(%addr, "kube emulator listening");
+        tracing::info!(%addr, scheme, authentication = auth_on, "kube emulator listening");
         Ok(KubeEmulator {
             addr,
+            ca_pem: tls.as_ref().map(|t| t.ca_pem.clone()),
+            ca_der: tls.as_ref().map(|t| t.ca_der.clone()),
+            admin_token,
             shutdown,
             thread: Some(thread),
         })
     }
+}
 
-    /// `http://127.0.0.1:PORT`.
+impl KubeEmulator {
+    /// Starts on 127.0.0.1 with a free port and the default [`EmulatorConfig`], on its own
+    /// thread with its own tokio runtime, over plain HTTP without authentication. Returns
+    /// once the server accepts connections.
+    pub fn start() -> Result<KubeEmulator, EmulatorError> {
+        Self::start_on(0, EmulatorConfig::default())
+    }
+
+    /// Starts on a free port with the given configuration (plain HTTP, no authentication).
+    pub fn start_with(config: EmulatorConfig) -> Result<KubeEmulator, EmulatorError> {
+        Self::start_on(0, config)
+    }
+
+    /// Starts on `127.0.0.1:port` (0 picks a free port) with the given configuration (plain
+    /// HTTP, no authentication).
+    pub fn start_on(port: u16, config: EmulatorConfig) -> Result<KubeEmulator, EmulatorError> {
+        KubeEmulator::builder().port(port).config(config).start()
+    }
+
+    /// A builder for HTTPS, authentication and the other options.
+    pub fn builder() -> KubeEmulatorBuilder {
+        KubeEmulatorBuilder::default()
+    }
+
+    /// `http://127.0.0.1:PORT`, or `https://127.0.0.1:PORT` when serving HTTPS.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.ca_pem.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{}", self.addr)
     }
 
     /// The bound port.
@@ -94,16 +305,52 @@ impl KubeEmulator {
         self.addr.port()
     }
 
+    /// The PEM of the CA that signed the server certificate (HTTPS only): what clients trust,
+    /// like an EKS cluster's `certificateAuthority.data` (base64 of this PEM).
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.ca_pem.as_deref()
+    }
+
+    /// The CA certificate in DER (HTTPS only), for `kube::Config::root_cert`.
+    pub fn ca_der(&self) -> Option<&[u8]> {
+        self.ca_der.as_deref()
+    }
+
+    /// The admin kubeconfig's bearer token, when authentication is on.
+    pub fn admin_token(&self) -> Option<&str> {
+        self.admin_token.as_deref()
+    }
+
     /// A kubeconfig with one cluster, context and user named `girder-emulator`, with the
-    /// current context set, pointing at [`KubeEmulator::url`] (no credentials).
+    /// current context set, pointing at [`KubeEmulator::url`]; with HTTPS it carries the CA as
+    /// `certificate-authority-data`, and with authentication the admin token.
     pub fn kubeconfig_yaml(&self) -> String {
-        kubeconfig_yaml(&self.url())
+        kubeconfig_yaml(
+            &self.url(),
+            self.ca_pem.as_deref(),
+            self.admin_token.as_deref(),
+        )
+    }
+
+    /// Like [`KubeEmulator::kubeconfig_yaml`], with another bearer token (an EKS
+    /// `k8s-aws-v1.` token or a static one).
+    pub fn kubeconfig_yaml_with_token(&self, token: &str) -> String {
+        kubeconfig_yaml(&self.url(), self.ca_pem.as_deref(), Some(token))
     }
 
     /// Writes [`KubeEmulator::kubeconfig_yaml`] to `path` (atomically: a temporary file in the
     /// same directory is renamed into place).
     pub fn write_kubeconfig(&self, path: &std::path::Path) -> Result<(), EmulatorError> {
         write_atomically(path, &self.kubeconfig_yaml())
+    }
+
+    /// Writes [`KubeEmulator::kubeconfig_yaml_with_token`] to `path` (atomically).
+    pub fn write_kubeconfig_with_token(
+        &self,
+        path: &std::path::Path,
+        token: &str,
+    ) -> Result<(), EmulatorError> {
+        write_atomically(path, &self.kubeconfig_yaml_with_token(token))
     }
 
     /// Stops the server and its controllers and joins the thread (also done on drop).
@@ -143,8 +390,8 @@ pub(crate) fn write_atomically(path: &std::path::Path, text: &str) -> Result<(),
 
 async fn serve(
     listener: std::net::TcpListener,
-    addr: SocketAddr,
-    store: Arc<Store>,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    app: App,
     shutdown: watch::Receiver<bool>,
     ready: std::sync::mpsc::Sender<Result<(), String>>,
 ) {
@@ -155,21 +402,39 @@ async fn serve(
             return;
         }
     };
-    let app = Arc::new(App {
-        store: store.clone(),
-        shutdown: shutdown.clone(),
-        server_address: addr.to_string(),
-    });
+    let store = app.store.clone();
+    let app = Arc::new(app);
     let controllers = tokio::spawn(crate::controllers::run(store, shutdown.clone()));
-    let mut stop = shutdown.clone();
-    let server = axum::serve(listener, router(app)).with_graceful_shutdown(async move {
-        let _ = stop.wait_for(|s| *s).await;
-    });
+    let server = match tls {
+        Some(config) => match TlsListener::new(listener, config, shutdown.clone()) {
+            Ok(tls_listener) => tokio::spawn(run(tls_listener, app, shutdown.clone())),
+            Err(e) => {
+                let _ = ready.send(Err(e.to_string()));
+                return;
+            }
+        },
+        None => tokio::spawn(run(listener, app, shutdown.clone())),
+    };
     let _ = ready.send(Ok(()));
     let mut stop = shutdown.clone();
-    let server = tokio::spawn(async move { server.await });
     let _ = stop.wait_for(|s| *s).await;
     // Give in-flight requests a moment; open watches end on the shutdown signal.
     let _ = tokio::time::timeout(Duration::from_secs(2), server).await;
     let _ = tokio::time::timeout(Duration::from_secs(1), controllers).await;
+}
+
+async fn run<L>(listener: L, app: Arc<App>, shutdown: watch::Receiver<bool>)
+where
+    L: axum::serve::Listener,
+    L::Addr: std::fmt::Debug,
+{
+    let mut stop = shutdown;
+    let result = axum::serve(listener, router(app))
+        .with_graceful_shutdown(async move {
+            let _ = stop.wait_for(|s| *s).await;
+        })
+        .await;
+    if let Err(e) = result {
+        tracing::error!(%e, "the kube emulator's server stopped");
+    }
 }

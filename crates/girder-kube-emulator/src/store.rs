@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use serde_json::{Value, json};
 use tokio::sync::{Notify, broadcast};
 
+use crate::clock::Clock;
 use crate::config::EmulatorConfig;
 use crate::object::{self, meta_mut};
 use crate::resources::Registry;
@@ -74,6 +75,8 @@ pub(crate) struct State {
     pub rv: u64,
     pub registry: Registry,
     pub config: Arc<EmulatorConfig>,
+    /// The wall clock of time-based behaviour that tests drive (namespace termination).
+    pub clock: Arc<dyn Clock>,
     history: VecDeque<Arc<Event>>,
     events: broadcast::Sender<Arc<Event>>,
     cluster_ips: BTreeSet<u32>,
@@ -95,13 +98,14 @@ const SERVICE_NET_SIZE: u32 = 1 << 20;
 
 impl Store {
     /// A store with the default namespaces and one node.
-    pub fn new(config: Arc<EmulatorConfig>) -> Arc<Self> {
+    pub fn new(config: Arc<EmulatorConfig>, clock: Arc<dyn Clock>) -> Arc<Self> {
         let (events, _) = broadcast::channel(8192);
         let mut state = State {
             objects: BTreeMap::new(),
             rv: 0,
             registry: Registry::new(),
             config,
+            clock,
             history: VecDeque::new(),
             events,
             cluster_ips: BTreeSet::new(),
@@ -121,6 +125,7 @@ impl Store {
             });
             state.put(ObjKey::new("", "namespaces", "", ns), obj, true);
         }
+        let kubelet_version = state.config.server_version.clone();
         let node = json!({
             "apiVersion": "v1", "kind": "Node",
             "metadata": {"name": crate::controllers::NODE_NAME, "uid": uuid::Uuid::new_v4().to_string(), "creationTimestamp": object::now_rfc3339(),
@@ -129,9 +134,9 @@ impl Store {
             "status": {
                 "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "emulated node is always ready"}],
                 "addresses": [{"type": "InternalIP", "address": "10.0.0.10"}, {"type": "Hostname", "address": crate::controllers::NODE_NAME}],
-                "capacity": {"cpu": "64", "memory": "256Gi", "pods": "1000"},
-                "allocatable": {"cpu": "64", "memory": "256Gi", "pods": "1000"},
-                "nodeInfo": {"kubeletVersion": crate::discovery::GIT_VERSION, "operatingSystem": "linux", "architecture": "amd64",
+                "capacity": {"cpu": "64", "memory": "256Gi", "pods": "1k"},
+                "allocatable": {"cpu": "64", "memory": "256Gi", "pods": "1k"},
+                "nodeInfo": {"kubeletVersion": kubelet_version, "operatingSystem": "linux", "architecture": "amd64",
                              "containerRuntimeVersion": "emulated://0", "osImage": "girder-kube-emulator"}
             }
         });

@@ -359,7 +359,7 @@ async fn namespaces_and_cluster_scoped_objects() {
         terminating.status.unwrap().phase.as_deref(),
         Some("Terminating")
     );
-    eventually(Duration::from_secs(5), "namespace removal", || {
+    eventually(Duration::from_secs(60), "namespace removal", || {
         let nss = nss.clone();
         async move { nss.get_opt("team-a").await.unwrap().is_none().then_some(()) }
     })

@@ -20,7 +20,7 @@ async fn rollout(deploys: &Api<Deployment>, name: &str) {
         )
         .await
         .unwrap();
-    eventually(Duration::from_secs(10), "rollout", || {
+    eventually(Duration::from_secs(60), "rollout", || {
         let deploys = deploys.clone();
         let name = name.to_string();
         async move {
@@ -115,7 +115,7 @@ async fn background_deletion_cascades_to_replicasets_and_pods() {
         .await
         .unwrap();
     assert!(gone.is_right());
-    eventually(Duration::from_secs(5), "dependents deleted", || {
+    eventually(Duration::from_secs(60), "dependents deleted", || {
         let (rss, pods) = (rss.clone(), pods.clone());
         async move { (count(&rss).await == 0 && count(&pods).await == 0).then_some(()) }
     })
@@ -158,11 +158,27 @@ async fn foreground_deletion_keeps_the_owner_until_dependents_are_gone() {
             .unwrap()
             .contains(&"foregroundDeletion".to_string())
     );
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The garbage collector deletes the free pod; the held one keeps its ReplicaSet, which
+    // keeps the Deployment.
+    eventually(Duration::from_secs(60), "only the held pod is left", || {
+        let pods = pods.clone();
+        async move { (count(&pods).await == 1).then_some(()) }
+    })
+    .await;
+    let held = pods.get(&pod_name).await.unwrap();
+    assert!(held.metadata.deletion_timestamp.is_some());
     let owner = deploys.get("web").await.unwrap();
     assert!(owner.metadata.deletion_timestamp.is_some());
-    assert_eq!(count(&rss).await, 1, "the ReplicaSet waits for its pod");
-    assert_eq!(count(&pods).await, 1, "only the held pod is left");
+    let rs = rss.list(&ListParams::default()).await.unwrap().items;
+    assert_eq!(rs.len(), 1, "the ReplicaSet waits for its pod");
+    assert!(
+        rs[0]
+            .metadata
+            .finalizers
+            .as_deref()
+            .is_some_and(|f| f.contains(&"foregroundDeletion".to_string())),
+        "the ReplicaSet is deleted in the foreground too"
+    );
 
     pods.patch(
         &pod_name,
@@ -171,7 +187,7 @@ async fn foreground_deletion_keeps_the_owner_until_dependents_are_gone() {
     )
     .await
     .unwrap();
-    eventually(Duration::from_secs(5), "owner deleted", || {
+    eventually(Duration::from_secs(60), "owner deleted", || {
         let deploys = deploys.clone();
         async move {
             deploys
@@ -199,8 +215,19 @@ async fn orphan_deletion_leaves_dependents_without_owner_references() {
         .delete("web", &DeleteParams::orphan())
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    assert!(deploys.get_opt("web").await.unwrap().is_none());
+    // The owner goes once its dependents are orphaned; nothing deletes the ReplicaSet.
+    eventually(Duration::from_secs(60), "the owner is gone", || {
+        let deploys = deploys.clone();
+        async move {
+            deploys
+                .get_opt("web")
+                .await
+                .unwrap()
+                .is_none()
+                .then_some(())
+        }
+    })
+    .await;
     let left = rss.list(&ListParams::default()).await.unwrap().items;
     assert_eq!(left.len(), 1);
     assert!(
@@ -210,5 +237,6 @@ async fn orphan_deletion_leaves_dependents_without_owner_references() {
             .as_ref()
             .is_none_or(Vec::is_empty)
     );
+    assert!(left[0].metadata.deletion_timestamp.is_none());
     emu.stop();
 }

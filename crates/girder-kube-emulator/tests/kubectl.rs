@@ -1,71 +1,10 @@
 //! The real `kubectl` against the emulator. These tests fail (they do not skip) when kubectl
 //! is not installed: the emulator's promise is that kubectl works against it.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
+use common::kubectl::Kubectl;
 use girder_kube_emulator::{EmulatorConfig, KubeEmulator};
-use serde_json::Value;
-
-struct Kubectl {
-    kubeconfig: PathBuf,
-    cache: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl Kubectl {
-    fn new(emulator: &KubeEmulator) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let kubeconfig = dir.path().join("kubeconfig");
-        emulator.write_kubeconfig(&kubeconfig).unwrap();
-        Kubectl {
-            kubeconfig,
-            cache: dir.path().join("cache"),
-            _dir: dir,
-        }
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new("kubectl")
-            .arg("--kubeconfig")
-            .arg(&self.kubeconfig)
-            .arg("--cache-dir")
-            .arg(&self.cache)
-            .args(args)
-            .env_remove("KUBECONFIG")
-            .output()
-            .unwrap_or_else(|e| {
-                panic!("kubectl must be installed for these tests (tried `kubectl` on PATH): {e}")
-            })
-    }
-
-    /// Runs kubectl and requires success; returns stdout.
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "kubectl {args:?} failed ({}):\nstdout: {}\nstderr: {}",
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let mut all = args.to_vec();
-        all.extend(["-o", "json"]);
-        serde_json::from_str(&self.ok(&all)).expect("kubectl printed JSON")
-    }
-
-    fn apply(&self, dir: &Path, name: &str, yaml: &str, extra: &[&str]) -> String {
-        let file = dir.join(name);
-        std::fs::write(&file, yaml).unwrap();
-        let mut args = vec!["apply", "-f", file.to_str().unwrap()];
-        args.extend(extra);
-        self.ok(&args)
-    }
-}
 
 const APP: &str = r#"
 apiVersion: apps/v1

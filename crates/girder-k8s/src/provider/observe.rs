@@ -123,6 +123,85 @@ fn secret_string_data(live: &mut Value, recorded: &Value) {
     }
 }
 
+/// Maps of resource quantities (`resources.requests`, `ResourceQuota.spec.hard`,
+/// `LimitRange` limits, a pod's `overhead`, …): the API server stores their values in
+/// canonical form.
+const QUANTITY_MAPS: [&str; 11] = [
+    "requests",
+    "limits",
+    "hard",
+    "capacity",
+    "allocatable",
+    "overhead",
+    "max",
+    "min",
+    "default",
+    "defaultRequest",
+    "maxLimitRequestRatio",
+];
+
+fn quantity_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// Keeps the recorded spelling of quantities the server stores in canonical form (`0.5`
+/// written, `500m` stored), so that a spelling is not mistaken for drift; a changed value
+/// still shows.
+fn quantities_as_recorded(observed: &mut Value, recorded: &Value) {
+    fn keep_if_same(observed: &mut Value, recorded: &Value) {
+        if let (Some(live), Some(wanted)) = (quantity_text(observed), quantity_text(recorded))
+            && live != wanted
+            && girder_k8s_quantity::same_stored_value(&live, &wanted)
+        {
+            *observed = recorded.clone();
+        }
+    }
+    let recorded = match recorded {
+        Value::Secret(inner) => inner.as_ref(),
+        other => other,
+    };
+    match (observed, recorded) {
+        (Value::Object(live), Value::Object(wanted)) => {
+            for (key, live_value) in live.iter_mut() {
+                let Some(wanted_value) = wanted.get(key) else {
+                    continue;
+                };
+                let quantity_map = QUANTITY_MAPS.contains(&key.as_str());
+                // emptyDir's sizeLimit; an HPA metric target's value and averageValue.
+                let quantity_scalar = key == "sizeLimit"
+                    || (matches!(key.as_str(), "value" | "averageValue")
+                        && matches!(
+                            wanted.get("type").and_then(Value::as_str),
+                            Some("Value" | "AverageValue")
+                        ));
+                match (live_value, wanted_value) {
+                    (Value::Object(entries), Value::Object(wanted_entries)) if quantity_map => {
+                        for (name, quantity) in entries.iter_mut() {
+                            if let Some(wanted_quantity) = wanted_entries.get(name) {
+                                keep_if_same(quantity, wanted_quantity);
+                            }
+                        }
+                    }
+                    (scalar, wanted_scalar) if quantity_scalar => {
+                        keep_if_same(scalar, wanted_scalar)
+                    }
+                    (nested, wanted_nested) => quantities_as_recorded(nested, wanted_nested),
+                }
+            }
+        }
+        (Value::Array(live), Value::Array(wanted)) => {
+            for (item, wanted_item) in live.iter_mut().zip(wanted) {
+                quantities_as_recorded(item, wanted_item);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Observed inputs for a recorded resource: the live object projected onto the recorded
 /// inputs, with girder's own settings carried over unchanged.
 pub fn observed_inputs(kind: &Kind, live: &Value, recorded: &Value) -> Value {
@@ -131,6 +210,7 @@ pub fn observed_inputs(kind: &Kind, live: &Value, recorded: &Value) -> Value {
         secret_string_data(&mut live, recorded);
     }
     let mut observed = project(&live, recorded);
+    quantities_as_recorded(&mut observed, recorded);
     if let (Some(settings), Some(map)) = (recorded.get(GIRDER_SETTINGS), observed.as_object_mut()) {
         map.insert(GIRDER_SETTINGS.into(), settings.clone());
     }
@@ -222,6 +302,34 @@ mod tests {
         let kind = Kind::new("apps", "v1", "Deployment");
         let observed = observed_inputs(&kind, &Value::from_json(live), &recorded);
         assert_eq!(observed, deployment(5, "nginx:1.27"));
+    }
+
+    #[test]
+    fn canonical_quantities_are_not_drift_but_changed_ones_are() {
+        let resources = |cpu: &str, memory: &str| serde_json::json!({"requests": {"cpu": cpu, "memory": memory}, "limits": {"memory": memory}});
+        let with = |resources: serde_json::Value, size: &str, average: &str| {
+            Value::from_json(serde_json::json!({
+                "spec": {"template": {"spec": {
+                    "containers": [{"name": "web", "image": "nginx", "resources": resources}],
+                    "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": size}}]
+                }}},
+                "metrics": [{"type": "Resource", "resource": {"name": "memory",
+                    "target": {"type": "AverageValue", "averageValue": average}}}]
+            }))
+        };
+        let kind = Kind::new("apps", "v1", "Deployment");
+        let recorded = with(resources("0.5", "1024Mi"), "0.5Gi", "1000m");
+        // What the API server stores for the same program.
+        let stored = with(resources("500m", "1Gi"), "512Mi", "1");
+        assert_eq!(observed_inputs(&kind, &stored, &recorded), recorded);
+        // A real change still shows, in the server's spelling.
+        let scaled = with(resources("750m", "1Gi"), "512Mi", "1");
+        let observed = observed_inputs(&kind, &scaled, &recorded);
+        assert_ne!(observed, recorded);
+        assert_eq!(
+            observed.to_json()["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"],
+            serde_json::json!({"cpu": "750m", "memory": "1024Mi"})
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! Simulated controllers, run as one background task: garbage collection and namespace
-//! termination, a Deployment controller, a ReplicaSet controller, a "kubelet" that moves Pods
+//! Simulated controllers, run as one background task: garbage collection, the namespace
+//! controller (which waits `EmulatorConfig::namespace_deletion_delay` on the emulator's
+//! clock before emptying a terminating namespace), a Deployment controller, a ReplicaSet controller, a "kubelet" that moves Pods
 //! through their phases, and a Service controller that gives LoadBalancers a hostname.
 //!
 //! Each pass takes the store lock, reconciles every object, and writes only what changed;
@@ -35,6 +36,8 @@ pub(crate) struct Memory {
     pub progress: HashMap<String, (String, Instant)>,
     /// When a LoadBalancer Service was first seen.
     pub lb_seen: HashMap<String, Instant>,
+    /// When the namespace controller first saw a terminating namespace (emulator clock).
+    pub namespace_terminating: HashMap<String, std::time::SystemTime>,
     /// The next Pod IP (10.244.0.0/16).
     pub next_pod_ip: u32,
     /// Set by a pass that waits for time to pass (a Pod to start, a rollout step, a deadline,
@@ -73,6 +76,9 @@ pub(crate) async fn run(store: Arc<Store>, mut shutdown: watch::Receiver<bool>) 
 pub(crate) fn reconcile(state: &mut State, memory: &mut Memory) {
     let now = Instant::now();
     deletion::collect_garbage(state);
+    if deletion::terminate_namespaces(state, &mut memory.namespace_terminating) {
+        memory.waiting = true;
+    }
     deployment::reconcile_deployments(state, memory, now);
     deployment::reconcile_replicasets(state, memory, now);
     pods::reconcile_pods(state, memory, now);

@@ -1,6 +1,9 @@
 //! Shared helpers of the integration tests.
 #![allow(dead_code)]
 
+pub mod aws;
+pub mod kubectl;
+
 use std::time::{Duration, Instant};
 
 use girder_kube_emulator::{EmulatorConfig, KubeEmulator};
@@ -9,8 +12,12 @@ use serde_json::{Value, json};
 
 /// A kube client for the emulator, built from its kubeconfig (as a user would).
 pub async fn client(emulator: &KubeEmulator) -> Client {
-    let kubeconfig = kube::config::Kubeconfig::from_yaml(&emulator.kubeconfig_yaml())
-        .expect("kubeconfig parses");
+    client_from_kubeconfig(&emulator.kubeconfig_yaml()).await
+}
+
+/// A kube client from a kubeconfig.
+pub async fn client_from_kubeconfig(yaml: &str) -> Client {
+    let kubeconfig = kube::config::Kubeconfig::from_yaml(yaml).expect("kubeconfig parses");
     let config = kube::Config::from_custom_kubeconfig(
         kubeconfig,
         &kube::config::KubeConfigOptions::default(),
@@ -64,4 +71,12 @@ pub fn deployment(name: &str, image: &str, replicas: i64) -> Value {
             }
         }
     })
+}
+
+/// The `kube::Error::Api` status of a failed call.
+pub fn api_error<T: std::fmt::Debug>(result: Result<T, kube::Error>) -> kube::core::Status {
+    match result {
+        Err(kube::Error::Api(status)) => *status,
+        other => panic!("expected an API error, got {other:?}"),
+    }
 }
