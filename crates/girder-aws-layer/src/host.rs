@@ -8,7 +8,8 @@ pub struct ClusterEndpoint {
     /// The API server URL (`endpoint`).
     pub url: String,
     /// The cluster CA certificate in PEM; reported base64-encoded as
-    /// `certificateAuthority.data`, as EKS does.
+    /// `certificateAuthority.data`, as EKS does. Empty for a plain-HTTP endpoint (moto's
+    /// placeholder is kept).
     pub ca_pem: String,
 }
 

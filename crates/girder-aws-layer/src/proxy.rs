@@ -79,7 +79,7 @@ pub(crate) async fn handle(shared: &Shared, request: AwsRequest) -> Reply {
     };
 
     // After the service: learn, rewrite, remember, maybe lose.
-    if crate::eks::after(shared, &ctx, &mut reply).await {
+    if crate::eks::after(shared, &ctx, &mut reply).await && behaviours.lifecycle.enabled {
         shared.tally.fired("lifecycle", &key);
     }
     let mut world = shared.world();

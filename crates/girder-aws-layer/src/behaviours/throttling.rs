@@ -24,18 +24,19 @@ pub(crate) fn check(ctx: &Ctx<'_>, world: &mut World) -> Option<AwsError> {
         return Some(AwsError::throttling(&request.service));
     }
     if settings.ec2_buckets && request.service == Service::Ec2 {
-        let bucket = if request.is_mutating() {
-            settings.ec2_mutating
+        // Unfiltered, unpaginated calls of an API draw from their own, smaller bucket.
+        let (bucket, category) = if request.is_mutating() {
+            (settings.ec2_mutating, "mutating")
         } else if request
             .params
             .iter()
             .all(|(k, _)| PLAIN.contains(&k.as_str()))
         {
-            settings.ec2_unfiltered
+            (settings.ec2_unfiltered, "unfiltered")
         } else {
-            settings.ec2_non_mutating
+            (settings.ec2_non_mutating, "non-mutating")
         };
-        if !take(world, &key, bucket, ctx) {
+        if !take(world, &format!("{key}:{category}"), bucket, ctx) {
             return Some(AwsError::throttling(&request.service));
         }
     }

@@ -130,9 +130,11 @@ pub(crate) fn cluster_json(ctx: &Ctx<'_>, record: &ClusterRecord) -> Value {
         && matches!(phase, Phase::Active | Phase::Updating)
     {
         cluster["endpoint"] = json!(endpoint.url);
-        cluster["certificateAuthority"] = json!({
-            "data": base64::engine::general_purpose::STANDARD.encode(&endpoint.ca_pem),
-        });
+        if !endpoint.ca_pem.is_empty() {
+            cluster["certificateAuthority"] = json!({
+                "data": base64::engine::general_purpose::STANDARD.encode(&endpoint.ca_pem),
+            });
+        }
     }
     cluster
 }
