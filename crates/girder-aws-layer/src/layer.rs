@@ -59,7 +59,8 @@ impl LayerConfig {
         }
     }
 
-    /// The behaviours at start (keeps the scale set by [`LayerConfig::scale`] if set after).
+    /// The behaviours at start, their `scale` included (call [`LayerConfig::scale`] after
+    /// this to override it).
     pub fn behaviours(mut self, behaviours: Behaviours) -> LayerConfig {
         self.behaviours = behaviours;
         self
