@@ -7,6 +7,9 @@
 //!   modules in memory — queryable plans and assertions, mocked outputs, upgrade diffs, the
 //!   standard invariants, proptest strategies and stable snapshot text.
 //! - [`moto`]: starts the AWS API emulator (moto) for tests.
+//! - [`aws_layer`]: the AWS behaviour layer in front of moto (re-exported from
+//!   `girder-aws-layer`); [`sandbox`]: moto, the layer and a Kubernetes emulator per EKS
+//!   cluster together (the `sandbox` binary).
 //! - [`kube`]: the Kubernetes API emulator (re-exported from `girder-kube-emulator`).
 
 pub mod harness;
@@ -14,6 +17,7 @@ pub mod mock;
 pub mod mocked;
 pub mod moto;
 pub mod plan;
+pub mod sandbox;
 pub mod sim;
 pub mod snapshot;
 pub mod strategies;
@@ -22,4 +26,9 @@ pub mod tools;
 /// The Kubernetes API emulator the Kubernetes provider is tested against.
 pub mod kube {
     pub use girder_kube_emulator::*;
+}
+
+/// The AWS behaviour layer the AWS provider is tested against.
+pub mod aws_layer {
+    pub use girder_aws_layer::*;
 }

@@ -1,0 +1,217 @@
+//! The sandbox: moto, the AWS behaviour layer in front of it, and a Kubernetes API emulator
+//! for each EKS cluster once it is ACTIVE — so a user, an example and an end-to-end test
+//! all try the whole seed the same way, without an AWS account.
+//!
+//! ```no_run
+//! use girder_testing::sandbox::{Sandbox, SandboxOptions};
+//! use girder_aws_layer::Behaviours;
+//!
+//! let sandbox = Sandbox::start(SandboxOptions {
+//!     behaviours: Behaviours::all(),
+//!     scale: 0.01,
+//!     ..SandboxOptions::default()
+//! })
+//! .unwrap();
+//! for (name, value) in sandbox.env() {
+//!     println!("export {name}={value}");
+//! }
+//! sandbox.stop();
+//! ```
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use girder_aws_layer::moto::{MotoError, MotoServer};
+use girder_aws_layer::{
+    AwsLayer, Behaviours, ClusterEndpoint, ClusterHost, ClusterInfo, LayerConfig, LayerError,
+};
+use girder_kube_emulator::{EmulatorError, KubeEmulator};
+
+/// How the sandbox starts.
+#[derive(Clone, Debug)]
+pub struct SandboxOptions {
+    /// The behaviours of the layer.
+    pub behaviours: Behaviours,
+    /// The scale of every duration (`0.01`: a ten-minute cluster creation takes six seconds).
+    pub scale: f64,
+    /// The region the environment names.
+    pub region: String,
+}
+
+impl Default for SandboxOptions {
+    fn default() -> Self {
+        SandboxOptions {
+            behaviours: Behaviours::all(),
+            scale: 1.0,
+            region: "us-east-1".into(),
+        }
+    }
+}
+
+/// Why the sandbox could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    /// moto did not start.
+    #[error(transparent)]
+    Moto(#[from] MotoError),
+    /// The layer did not start.
+    #[error(transparent)]
+    Layer(#[from] LayerError),
+}
+
+/// Serves each ACTIVE EKS cluster with its own Kubernetes API emulator.
+#[derive(Debug, Default)]
+pub struct EmulatorHost {
+    clusters: Mutex<BTreeMap<String, KubeEmulator>>,
+}
+
+impl EmulatorHost {
+    /// The URL of the emulator serving `cluster`, if it runs.
+    pub fn url(&self, cluster: &str) -> Option<String> {
+        self.lock().get(cluster).map(KubeEmulator::url)
+    }
+
+    /// The clusters being served.
+    pub fn clusters(&self) -> Vec<String> {
+        self.lock().keys().cloned().collect()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, KubeEmulator>> {
+        self.clusters.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Stops every emulator.
+    pub fn stop_all(&self) {
+        let emulators = std::mem::take(&mut *self.lock());
+        for (_, emulator) in emulators {
+            emulator.stop();
+        }
+    }
+}
+
+impl ClusterHost for EmulatorHost {
+    fn cluster_active(&self, cluster: &ClusterInfo) -> Option<ClusterEndpoint> {
+        let started: Result<KubeEmulator, EmulatorError> = KubeEmulator::start();
+        match started {
+            Ok(emulator) => {
+                let url = emulator.url();
+                tracing::info!(cluster = %cluster.name, %url, "serving the cluster's Kubernetes API");
+                if let Some(old) = self.lock().insert(cluster.name.clone(), emulator) {
+                    old.stop();
+                }
+                // Plain HTTP for now: no CA to report.
+                Some(ClusterEndpoint {
+                    url,
+                    ca_pem: String::new(),
+                })
+            }
+            Err(error) => {
+                tracing::error!(cluster = %cluster.name, %error, "the Kubernetes emulator did not start");
+                None
+            }
+        }
+    }
+
+    fn cluster_deleted(&self, name: &str) {
+        if let Some(emulator) = self.lock().remove(name) {
+            emulator.stop();
+        }
+    }
+}
+
+/// A running sandbox; stops everything (moto's process too) on [`Sandbox::stop`] or drop.
+#[derive(Debug)]
+pub struct Sandbox {
+    layer: Option<AwsLayer>,
+    host: Arc<EmulatorHost>,
+    moto: Option<MotoServer>,
+    region: String,
+}
+
+impl Sandbox {
+    /// Starts moto (with AWS managed IAM policies loaded, as AWS has them), the layer in
+    /// front of it and the cluster host.
+    pub fn start(options: SandboxOptions) -> Result<Sandbox, SandboxError> {
+        let moto = MotoServer::start_with_env(&[("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")])?;
+        let host = Arc::new(EmulatorHost::default());
+        let layer = AwsLayer::start(
+            LayerConfig::new(moto.endpoint())
+                .behaviours(options.behaviours)
+                .scale(options.scale)
+                .cluster_host(host.clone()),
+        )?;
+        Ok(Sandbox {
+            layer: Some(layer),
+            host,
+            moto: Some(moto),
+            region: options.region,
+        })
+    }
+
+    /// The layer (switch behaviours, read counters, read the EKS registry).
+    pub fn layer(&self) -> &AwsLayer {
+        self.layer.as_ref().expect("the layer runs until stop")
+    }
+
+    /// The emulators serving the clusters.
+    pub fn host(&self) -> &EmulatorHost {
+        &self.host
+    }
+
+    /// moto's endpoint (behind the layer).
+    pub fn moto_endpoint(&self) -> String {
+        self.moto
+            .as_ref()
+            .map(MotoServer::endpoint)
+            .unwrap_or_default()
+    }
+
+    /// moto's process id.
+    pub fn moto_pid(&self) -> u32 {
+        self.moto.as_ref().map(MotoServer::pid).unwrap_or_default()
+    }
+
+    /// The environment a program needs to use the sandbox.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        let endpoint = self.layer().endpoint();
+        vec![
+            ("AWS_ENDPOINT_URL", endpoint.clone()),
+            ("AWS_REGION", self.region.clone()),
+            ("AWS_DEFAULT_REGION", self.region.clone()),
+            ("AWS_ACCESS_KEY_ID", "testing".into()),
+            ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+            ("AWS_SESSION_TOKEN", "testing".into()),
+            ("AWS_EC2_METADATA_DISABLED", "true".into()),
+            ("GIRDER_AWS_LAYER_CONTROL", format!("{endpoint}/_layer")),
+            ("GIRDER_SANDBOX_MOTO_ENDPOINT", self.moto_endpoint()),
+            ("GIRDER_SANDBOX_MOTO_PID", self.moto_pid().to_string()),
+        ]
+    }
+
+    /// [`Sandbox::env`] as `export NAME='VALUE'` lines for a shell to `source`.
+    pub fn env_script(&self) -> String {
+        self.env()
+            .iter()
+            .map(|(name, value)| format!("export {name}='{}'\n", value.replace('\'', r"'\''")))
+            .collect()
+    }
+
+    /// Stops the layer, the emulators and moto (its process is killed and reaped).
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        if let Some(layer) = self.layer.take() {
+            layer.stop();
+        }
+        self.host.stop_all();
+        self.moto.take();
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
