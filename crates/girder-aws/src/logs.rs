@@ -6,9 +6,12 @@
 
 use async_trait::async_trait;
 use aws_sdk_cloudwatchlogs::types::LogGroup;
-use girder_core::FieldPath;
-use girder_engine::typed::{ReadTarget, Recorded, TypedObserved, TypedResource};
-use girder_engine::{CallContext, ErrorKind, ProviderError, ResourceIdentity, ResourceSchema};
+use girder_engine::typed::{
+    TypedCreateRequest, TypedCreateResponse, TypedDeleteRequest, TypedFindRequest,
+    TypedFindResponse, TypedObserved, TypedReadRequest, TypedReadResponse, TypedResource,
+    TypedUpdateRequest, TypedUpdateResponse,
+};
+use girder_engine::{CallContext, ErrorKind, ProviderError, ResourceSchema};
 use serde::{Deserialize, Serialize};
 
 use crate::clients::AwsClients;
@@ -145,12 +148,14 @@ impl TypedResource<AwsClients> for LogGroupResource {
     async fn create(
         &self,
         clients: &AwsClients,
-        identity: &ResourceIdentity,
-        inputs: LogGroupInputs,
+        req: TypedCreateRequest<LogGroupInputs>,
         _ctx: &CallContext,
-    ) -> Result<(String, LogGroupOutputs), ProviderError> {
+    ) -> Result<TypedCreateResponse<LogGroupOutputs>, ProviderError> {
+        let TypedCreateRequest {
+            identity, inputs, ..
+        } = req;
         let logs = clients.logs().await?;
-        let all_tags = tags::with_identity(identity, &inputs.tags);
+        let all_tags = tags::with_identity(&identity, &inputs.tags);
         let created = logs
             .create_log_group()
             .log_group_name(&inputs.name)
@@ -158,7 +163,7 @@ impl TypedResource<AwsClients> for LogGroupResource {
             .set_tags(Some(all_tags.clone().into_iter().collect()))
             .send()
             .await
-            .aws(&Call::new("CreateLogGroup", identity));
+            .aws(&Call::new("CreateLogGroup", &identity));
         match created {
             Ok(_) => {}
             Err(e) if has_code(&e, "ResourceAlreadyExistsException") => {
@@ -167,7 +172,7 @@ impl TypedResource<AwsClients> for LogGroupResource {
                 let found = tags_of(logs, &arn).await?;
                 if !tags::names_identity(
                     found.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-                    identity,
+                    &identity,
                 ) {
                     return Err(ProviderError {
                         kind: ErrorKind::Conflict,
@@ -190,7 +195,7 @@ impl TypedResource<AwsClients> for LogGroupResource {
             .first()
             .map(arn_of)
             .unwrap_or_default();
-        Ok((
+        Ok(TypedCreateResponse::new(
             inputs.name.clone(),
             LogGroupOutputs {
                 name: inputs.name,
@@ -202,9 +207,10 @@ impl TypedResource<AwsClients> for LogGroupResource {
     async fn read(
         &self,
         clients: &AwsClients,
-        items: Vec<ReadTarget<LogGroupInputs>>,
+        req: TypedReadRequest<LogGroupInputs>,
         _ctx: &CallContext,
-    ) -> Result<Vec<Option<TypedObserved<LogGroupInputs, LogGroupOutputs>>>, ProviderError> {
+    ) -> Result<TypedReadResponse<LogGroupInputs, LogGroupOutputs>, ProviderError> {
+        let items = req.items;
         let logs = clients.logs().await?;
         let names: Vec<String> = items.iter().map(|i| i.id.clone()).collect();
         let groups = describe(logs, &names).await?;
@@ -220,7 +226,7 @@ impl TypedResource<AwsClients> for LogGroupResource {
             let arn = arn_of(group);
             // Tags are not part of DescribeLogGroups: one call per group.
             let found = tags_of(logs, &arn).await?;
-            results.push(Some((
+            results.push(Some(TypedObserved::new(
                 LogGroupInputs {
                     name: item.id.clone(),
                     retention_in_days: group.retention_in_days(),
@@ -233,17 +239,16 @@ impl TypedResource<AwsClients> for LogGroupResource {
                 },
             )));
         }
-        Ok(results)
+        Ok(TypedReadResponse::new(results))
     }
 
     async fn update(
         &self,
         clients: &AwsClients,
-        old: Recorded<LogGroupInputs, LogGroupOutputs>,
-        inputs: LogGroupInputs,
-        _changed: &[FieldPath],
+        req: TypedUpdateRequest<LogGroupInputs, LogGroupOutputs>,
         _ctx: &CallContext,
-    ) -> Result<LogGroupOutputs, ProviderError> {
+    ) -> Result<TypedUpdateResponse<LogGroupOutputs>, ProviderError> {
+        let TypedUpdateRequest { old, inputs, .. } = req;
         let logs = clients.logs().await?;
         if old.inputs.retention_in_days != inputs.retention_in_days {
             set_retention(logs, &old.id, inputs.retention_in_days).await?;
@@ -288,15 +293,16 @@ impl TypedResource<AwsClients> for LogGroupResource {
                 .await
                 .aws(&Call::new("TagResource", &old.identity))?;
         }
-        Ok(old.outputs)
+        Ok(TypedUpdateResponse::new(old.outputs))
     }
 
     async fn delete(
         &self,
         clients: &AwsClients,
-        old: Recorded<LogGroupInputs, LogGroupOutputs>,
+        req: TypedDeleteRequest<LogGroupInputs, LogGroupOutputs>,
         _ctx: &CallContext,
     ) -> Result<(), ProviderError> {
+        let old = req.old;
         match clients
             .logs()
             .await?
@@ -314,10 +320,10 @@ impl TypedResource<AwsClients> for LogGroupResource {
     async fn find(
         &self,
         _clients: &AwsClients,
-        _identity: &ResourceIdentity,
+        _req: TypedFindRequest,
         _ctx: &CallContext,
-    ) -> Result<Vec<(String, TypedObserved<LogGroupInputs, LogGroupOutputs>)>, ProviderError> {
+    ) -> Result<TypedFindResponse<LogGroupInputs, LogGroupOutputs>, ProviderError> {
         // Log groups cannot be listed by tag; see the module documentation.
-        Ok(Vec::new())
+        Ok(TypedFindResponse::none())
     }
 }

@@ -11,6 +11,12 @@
 //! - [`state`]: the snapshot, pending operations and the [`Journal`] a state store implements.
 //! - [`events`]: what progress displays observe.
 
+/// The provider-writing guide (`docs/writing-a-provider.md`), compiled as doctests so its
+/// examples stay true to the API.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/writing-a-provider.md")]
+pub struct WritingAProviderGuide;
+
 mod apply;
 pub mod diff;
 pub mod events;

@@ -14,9 +14,12 @@ use aws_sdk_dynamodb::types::{
     PointInTimeRecoveryStatus, ProvisionedThroughput, ScalarAttributeType, TableDescription,
     TableStatus, Tag,
 };
-use girder_core::FieldPath;
 use girder_engine::provider::DefaultTimeouts;
-use girder_engine::typed::{ReadTarget, Recorded, TypedObserved, TypedResource};
+use girder_engine::typed::{
+    TypedCreateRequest, TypedCreateResponse, TypedDeleteRequest, TypedFindRequest,
+    TypedFindResponse, TypedFound, TypedObserved, TypedReadRequest, TypedReadResponse,
+    TypedResource, TypedUpdateRequest, TypedUpdateResponse,
+};
 use girder_engine::{CallContext, ErrorKind, ProviderError, ResourceIdentity, ResourceSchema};
 use serde::{Deserialize, Serialize};
 
@@ -277,7 +280,7 @@ async fn observe(
             .flatten()
     };
     let found_tags = found_tags?;
-    Ok(Some((
+    Ok(Some(TypedObserved::new(
         TableInputs {
             name: name.to_owned(),
             hash_key: key_of(&table, &KeyType::Hash).unwrap_or(KeyAttribute {
@@ -329,10 +332,12 @@ impl TypedResource<AwsClients> for TableResource {
     async fn create(
         &self,
         clients: &AwsClients,
-        identity: &ResourceIdentity,
-        inputs: TableInputs,
+        req: TypedCreateRequest<TableInputs>,
         ctx: &CallContext,
-    ) -> Result<(String, TableOutputs), ProviderError> {
+    ) -> Result<TypedCreateResponse<TableOutputs>, ProviderError> {
+        let TypedCreateRequest {
+            identity, inputs, ..
+        } = req;
         let dynamodb = clients.dynamodb().await?;
         let mut keys = vec![(&inputs.hash_key, KeyType::Hash)];
         if let Some(range) = &inputs.range_key {
@@ -345,7 +350,7 @@ impl TypedResource<AwsClients> for TableResource {
                     .attribute_name(&k.name)
                     .key_type(t.clone())
                     .build()
-                    .map_err(invalid(identity))
+                    .map_err(invalid(&identity))
             })
             .collect::<Result<Vec<_>, _>>()?;
         let definitions = keys
@@ -355,7 +360,7 @@ impl TypedResource<AwsClients> for TableResource {
                     .attribute_name(&k.name)
                     .attribute_type(ScalarAttributeType::from(k.kind.as_str()))
                     .build()
-                    .map_err(invalid(identity))
+                    .map_err(invalid(&identity))
             })
             .collect::<Result<Vec<_>, _>>()?;
         let created = dynamodb
@@ -364,17 +369,17 @@ impl TypedResource<AwsClients> for TableResource {
             .set_key_schema(Some(key_schema))
             .set_attribute_definitions(Some(definitions))
             .billing_mode(BillingMode::from(inputs.billing_mode.as_str()))
-            .set_provisioned_throughput(throughput(&inputs, identity)?)
+            .set_provisioned_throughput(throughput(&inputs, &identity)?)
             .deletion_protection_enabled(inputs.deletion_protection)
             // DynamoDB tags as it creates: the table is never without its identity.
-            .set_tags(Some(dynamodb_tags(identity, &inputs.tags)?))
+            .set_tags(Some(dynamodb_tags(&identity, &inputs.tags)?))
             .send()
             .await
-            .aws(&Call::new("CreateTable", identity));
+            .aws(&Call::new("CreateTable", &identity));
         match created {
             Ok(_) => {}
             Err(e) if has_code(&e, "ResourceInUseException") => {
-                // Ours if its identity tags say so (an earlier create that was not recorded).
+                // Ours if its &identity tags say so (an earlier create that was not recorded).
                 let existing = describe(dynamodb, &inputs.name).await?;
                 let arn = existing
                     .as_ref()
@@ -388,7 +393,7 @@ impl TypedResource<AwsClients> for TableResource {
                 };
                 if !tags::names_identity(
                     found.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-                    identity,
+                    &identity,
                 ) {
                     return Err(ProviderError {
                         kind: ErrorKind::Conflict,
@@ -419,11 +424,11 @@ impl TypedResource<AwsClients> for TableResource {
             .map_err(|e| partial(e, ""))?;
         let arn = table.table_arn().unwrap_or_default().to_owned();
         if inputs.point_in_time_recovery {
-            set_pitr(dynamodb, &inputs.name, true, identity)
+            set_pitr(dynamodb, &inputs.name, true, &identity)
                 .await
                 .map_err(|e| partial(e, &arn))?;
         }
-        Ok((
+        Ok(TypedCreateResponse::new(
             inputs.name.clone(),
             TableOutputs {
                 name: inputs.name,
@@ -435,9 +440,10 @@ impl TypedResource<AwsClients> for TableResource {
     async fn read(
         &self,
         clients: &AwsClients,
-        items: Vec<ReadTarget<TableInputs>>,
+        req: TypedReadRequest<TableInputs>,
         _ctx: &CallContext,
-    ) -> Result<Vec<Option<TypedObserved<TableInputs, TableOutputs>>>, ProviderError> {
+    ) -> Result<TypedReadResponse<TableInputs, TableOutputs>, ProviderError> {
+        let items = req.items;
         let dynamodb = clients.dynamodb().await?;
         // DynamoDB has no batched describe: DescribeTable, ListTagsOfResource and
         // DescribeContinuousBackups per table (the last two concurrently).
@@ -445,17 +451,16 @@ impl TypedResource<AwsClients> for TableResource {
         for item in &items {
             results.push(observe(dynamodb, &item.id).await?);
         }
-        Ok(results)
+        Ok(TypedReadResponse::new(results))
     }
 
     async fn update(
         &self,
         clients: &AwsClients,
-        old: Recorded<TableInputs, TableOutputs>,
-        inputs: TableInputs,
-        _changed: &[FieldPath],
+        req: TypedUpdateRequest<TableInputs, TableOutputs>,
         ctx: &CallContext,
-    ) -> Result<TableOutputs, ProviderError> {
+    ) -> Result<TypedUpdateResponse<TableOutputs>, ProviderError> {
+        let TypedUpdateRequest { old, inputs, .. } = req;
         let dynamodb = clients.dynamodb().await?;
         let (name, identity) = (old.id.as_str(), &old.identity);
         let billing_changed = old.inputs.billing_mode != inputs.billing_mode
@@ -500,15 +505,16 @@ impl TypedResource<AwsClients> for TableResource {
                 .await
                 .aws(&Call::new("TagResource", identity))?;
         }
-        Ok(old.outputs)
+        Ok(TypedUpdateResponse::new(old.outputs))
     }
 
     async fn delete(
         &self,
         clients: &AwsClients,
-        old: Recorded<TableInputs, TableOutputs>,
+        req: TypedDeleteRequest<TableInputs, TableOutputs>,
         ctx: &CallContext,
     ) -> Result<(), ProviderError> {
+        let old = req.old;
         let dynamodb = clients.dynamodb().await?;
         let name = old.id.as_str();
         match dynamodb
@@ -562,9 +568,10 @@ impl TypedResource<AwsClients> for TableResource {
     async fn find(
         &self,
         clients: &AwsClients,
-        identity: &ResourceIdentity,
+        req: TypedFindRequest,
         _ctx: &CallContext,
-    ) -> Result<Vec<(String, TypedObserved<TableInputs, TableOutputs>)>, ProviderError> {
+    ) -> Result<TypedFindResponse<TableInputs, TableOutputs>, ProviderError> {
+        let identity = req.identity;
         let dynamodb = clients.dynamodb().await?;
         // DynamoDB cannot list tables by tag: list the region's tables (100 per call), then
         // read each one's tags by ARN (built from the account id, one STS call).
@@ -577,7 +584,7 @@ impl TypedResource<AwsClients> for TableResource {
             .await
             .aws(&Call::new("ListTables", "DynamoDB tables"))?;
         if names.is_empty() {
-            return Ok(Vec::new());
+            return Ok(TypedFindResponse::none());
         }
         let caller = clients
             .sts()
@@ -604,12 +611,12 @@ impl TypedResource<AwsClients> for TableResource {
             };
             if tags::names_identity(
                 table_tags.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-                identity,
+                &identity,
             ) && let Some(observed) = observe(dynamodb, &name).await?
             {
-                found.push((name, observed));
+                found.push(TypedFound::new(name, observed));
             }
         }
-        Ok(found)
+        Ok(TypedFindResponse::new(found))
     }
 }

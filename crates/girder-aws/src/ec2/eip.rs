@@ -2,9 +2,12 @@
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{Address, DomainType, Filter, ResourceType};
-use girder_core::FieldPath;
-use girder_engine::typed::{ReadTarget, Recorded, TypedObserved, TypedResource};
-use girder_engine::{CallContext, ErrorKind, ProviderError, ResourceIdentity, ResourceSchema};
+use girder_engine::typed::{
+    TypedCreateRequest, TypedCreateResponse, TypedDeleteRequest, TypedFindRequest,
+    TypedFindResponse, TypedFound, TypedObserved, TypedReadRequest, TypedReadResponse,
+    TypedResource, TypedUpdateRequest, TypedUpdateResponse,
+};
+use girder_engine::{CallContext, ErrorKind, ProviderError, ResourceSchema};
 use serde::{Deserialize, Serialize};
 
 use crate::clients::AwsClients;
@@ -34,7 +37,7 @@ pub struct EipOutputs {
 pub struct EipResource;
 
 fn observe(address: &Address) -> TypedObserved<EipInputs, EipOutputs> {
-    (
+    TypedObserved::new(
         EipInputs {
             tags: tags::user_tags(tags::ec2_pairs(address.tags())),
         },
@@ -71,10 +74,12 @@ impl TypedResource<AwsClients> for EipResource {
     async fn create(
         &self,
         clients: &AwsClients,
-        identity: &ResourceIdentity,
-        inputs: EipInputs,
+        req: TypedCreateRequest<EipInputs>,
         _ctx: &CallContext,
-    ) -> Result<(String, EipOutputs), ProviderError> {
+    ) -> Result<TypedCreateResponse<EipOutputs>, ProviderError> {
+        let TypedCreateRequest {
+            identity, inputs, ..
+        } = req;
         let allocated = clients
             .ec2()
             .await?
@@ -82,13 +87,13 @@ impl TypedResource<AwsClients> for EipResource {
             .domain(DomainType::Vpc)
             .tag_specifications(tags::ec2_tag_spec(
                 ResourceType::ElasticIp,
-                identity,
+                &identity,
                 &inputs.tags,
             ))
             .send()
             .await
-            .aws(&Call::new("AllocateAddress", identity))?;
-        Ok((
+            .aws(&Call::new("AllocateAddress", &identity))?;
+        Ok(TypedCreateResponse::new(
             allocated.allocation_id().unwrap_or_default().to_owned(),
             EipOutputs {
                 public_ip: allocated.public_ip().unwrap_or_default().to_owned(),
@@ -99,9 +104,10 @@ impl TypedResource<AwsClients> for EipResource {
     async fn read(
         &self,
         clients: &AwsClients,
-        items: Vec<ReadTarget<EipInputs>>,
+        req: TypedReadRequest<EipInputs>,
         _ctx: &CallContext,
-    ) -> Result<Vec<Option<TypedObserved<EipInputs, EipOutputs>>>, ProviderError> {
+    ) -> Result<TypedReadResponse<EipInputs, EipOutputs>, ProviderError> {
+        let items = req.items;
         let ec2 = clients.ec2().await?;
         let found = super::describe_by_ids(
             &items,
@@ -119,22 +125,22 @@ impl TypedResource<AwsClients> for EipResource {
     async fn update(
         &self,
         clients: &AwsClients,
-        old: Recorded<EipInputs, EipOutputs>,
-        inputs: EipInputs,
-        _changed: &[FieldPath],
+        req: TypedUpdateRequest<EipInputs, EipOutputs>,
         _ctx: &CallContext,
-    ) -> Result<EipOutputs, ProviderError> {
+    ) -> Result<TypedUpdateResponse<EipOutputs>, ProviderError> {
+        let TypedUpdateRequest { old, inputs, .. } = req;
         let ec2 = clients.ec2().await?;
         tags::ec2_update_tags(ec2, &old.id, &old.identity, &old.inputs.tags, &inputs.tags).await?;
-        Ok(old.outputs)
+        Ok(TypedUpdateResponse::new(old.outputs))
     }
 
     async fn delete(
         &self,
         clients: &AwsClients,
-        old: Recorded<EipInputs, EipOutputs>,
+        req: TypedDeleteRequest<EipInputs, EipOutputs>,
         _ctx: &CallContext,
     ) -> Result<(), ProviderError> {
+        let old = req.old;
         match clients
             .ec2()
             .await?
@@ -158,14 +164,15 @@ impl TypedResource<AwsClients> for EipResource {
     async fn find(
         &self,
         clients: &AwsClients,
-        identity: &ResourceIdentity,
+        req: TypedFindRequest,
         _ctx: &CallContext,
-    ) -> Result<Vec<(String, TypedObserved<EipInputs, EipOutputs>)>, ProviderError> {
+    ) -> Result<TypedFindResponse<EipInputs, EipOutputs>, ProviderError> {
+        let identity = req.identity;
         let ec2 = clients.ec2().await?;
-        Ok(describe(ec2, tags::ec2_identity_filters(identity))
+        Ok(describe(ec2, tags::ec2_identity_filters(&identity))
             .await?
             .iter()
-            .map(|a| (a.allocation_id().unwrap_or_default().to_owned(), observe(a)))
+            .map(|a| TypedFound::new(a.allocation_id().unwrap_or_default().to_owned(), observe(a)))
             .collect())
     }
 }

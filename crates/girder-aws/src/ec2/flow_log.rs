@@ -5,9 +5,12 @@ use async_trait::async_trait;
 use aws_sdk_ec2::types::{
     Filter, FlowLog, FlowLogsResourceType, LogDestinationType, ResourceType, TrafficType,
 };
-use girder_core::FieldPath;
-use girder_engine::typed::{ReadTarget, Recorded, TypedObserved, TypedResource};
-use girder_engine::{CallContext, ErrorKind, ProviderError, ResourceIdentity, ResourceSchema};
+use girder_engine::typed::{
+    TypedCreateRequest, TypedCreateResponse, TypedDeleteRequest, TypedFindRequest,
+    TypedFindResponse, TypedFound, TypedObserved, TypedReadRequest, TypedReadResponse,
+    TypedResource, TypedUpdateRequest, TypedUpdateResponse,
+};
+use girder_engine::{CallContext, ErrorKind, ProviderError, ResourceSchema};
 use serde::{Deserialize, Serialize};
 
 use crate::clients::AwsClients;
@@ -74,7 +77,7 @@ fn observe(
             }
             .to_owned()
         });
-    (
+    TypedObserved::new(
         FlowLogInputs {
             resource_id,
             resource_type,
@@ -136,10 +139,12 @@ impl TypedResource<AwsClients> for FlowLogResource {
     async fn create(
         &self,
         clients: &AwsClients,
-        identity: &ResourceIdentity,
-        inputs: FlowLogInputs,
+        req: TypedCreateRequest<FlowLogInputs>,
         _ctx: &CallContext,
-    ) -> Result<(String, FlowLogOutputs), ProviderError> {
+    ) -> Result<TypedCreateResponse<FlowLogOutputs>, ProviderError> {
+        let TypedCreateRequest {
+            identity, inputs, ..
+        } = req;
         let created = clients
             .ec2()
             .await?
@@ -156,12 +161,12 @@ impl TypedResource<AwsClients> for FlowLogResource {
             .max_aggregation_interval(inputs.max_aggregation_interval)
             .tag_specifications(tags::ec2_tag_spec(
                 ResourceType::VpcFlowLog,
-                identity,
+                &identity,
                 &inputs.tags,
             ))
             .send()
             .await
-            .aws(&Call::new("CreateFlowLogs", identity))?;
+            .aws(&Call::new("CreateFlowLogs", &identity))?;
         if let Some(failure) = created.unsuccessful().first().and_then(|u| u.error()) {
             let message = failure.message().unwrap_or_default();
             // A role created moments ago is not assumable everywhere yet (IAM is eventually
@@ -187,17 +192,18 @@ impl TypedResource<AwsClients> for FlowLogResource {
         let outputs = describe(ec2, vec![tags::ec2_filter("flow-log-id", [id.as_str()])])
             .await?
             .first()
-            .map(|l| observe(l, Some(&inputs)).1)
+            .map(|l| observe(l, Some(&inputs)).outputs)
             .unwrap_or_default();
-        Ok((id, outputs))
+        Ok(TypedCreateResponse::new(id, outputs))
     }
 
     async fn read(
         &self,
         clients: &AwsClients,
-        items: Vec<ReadTarget<FlowLogInputs>>,
+        req: TypedReadRequest<FlowLogInputs>,
         _ctx: &CallContext,
-    ) -> Result<Vec<Option<TypedObserved<FlowLogInputs, FlowLogOutputs>>>, ProviderError> {
+    ) -> Result<TypedReadResponse<FlowLogInputs, FlowLogOutputs>, ProviderError> {
+        let items = req.items;
         let ec2 = clients.ec2().await?;
         let found = super::describe_by_ids(
             &items,
@@ -215,22 +221,22 @@ impl TypedResource<AwsClients> for FlowLogResource {
     async fn update(
         &self,
         clients: &AwsClients,
-        old: Recorded<FlowLogInputs, FlowLogOutputs>,
-        inputs: FlowLogInputs,
-        _changed: &[FieldPath],
+        req: TypedUpdateRequest<FlowLogInputs, FlowLogOutputs>,
         _ctx: &CallContext,
-    ) -> Result<FlowLogOutputs, ProviderError> {
+    ) -> Result<TypedUpdateResponse<FlowLogOutputs>, ProviderError> {
+        let TypedUpdateRequest { old, inputs, .. } = req;
         let ec2 = clients.ec2().await?;
         tags::ec2_update_tags(ec2, &old.id, &old.identity, &old.inputs.tags, &inputs.tags).await?;
-        Ok(old.outputs)
+        Ok(TypedUpdateResponse::new(old.outputs))
     }
 
     async fn delete(
         &self,
         clients: &AwsClients,
-        old: Recorded<FlowLogInputs, FlowLogOutputs>,
+        req: TypedDeleteRequest<FlowLogInputs, FlowLogOutputs>,
         _ctx: &CallContext,
     ) -> Result<(), ProviderError> {
+        let old = req.old;
         let deleted = clients
             .ec2()
             .await?
@@ -255,15 +261,16 @@ impl TypedResource<AwsClients> for FlowLogResource {
     async fn find(
         &self,
         clients: &AwsClients,
-        identity: &ResourceIdentity,
+        req: TypedFindRequest,
         _ctx: &CallContext,
-    ) -> Result<Vec<(String, TypedObserved<FlowLogInputs, FlowLogOutputs>)>, ProviderError> {
+    ) -> Result<TypedFindResponse<FlowLogInputs, FlowLogOutputs>, ProviderError> {
+        let identity = req.identity;
         let ec2 = clients.ec2().await?;
-        Ok(describe(ec2, tags::ec2_identity_filters(identity))
+        Ok(describe(ec2, tags::ec2_identity_filters(&identity))
             .await?
             .iter()
             .map(|l| {
-                (
+                TypedFound::new(
                     l.flow_log_id().unwrap_or_default().to_owned(),
                     observe(l, None),
                 )

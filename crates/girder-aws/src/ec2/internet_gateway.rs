@@ -5,9 +5,12 @@
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{AttachmentStatus, Filter, InternetGateway, ResourceType};
-use girder_core::FieldPath;
-use girder_engine::typed::{ReadTarget, Recorded, TypedObserved, TypedResource};
-use girder_engine::{CallContext, ProviderError, ResourceIdentity, ResourceSchema};
+use girder_engine::typed::{
+    TypedCreateRequest, TypedCreateResponse, TypedDeleteRequest, TypedFindRequest,
+    TypedFindResponse, TypedFound, TypedObserved, TypedReadRequest, TypedReadResponse,
+    TypedResource, TypedUpdateRequest, TypedUpdateResponse,
+};
+use girder_engine::{CallContext, ProviderError, ResourceSchema};
 use serde::{Deserialize, Serialize};
 
 use crate::clients::AwsClients;
@@ -55,7 +58,7 @@ fn observe(
         })
         .and_then(|a| a.vpc_id())
         .map(str::to_owned);
-    (
+    TypedObserved::new(
         InternetGatewayInputs {
             vpc_id,
             tags: tags::user_tags(tags::ec2_pairs(igw.tags())),
@@ -127,28 +130,30 @@ impl TypedResource<AwsClients> for InternetGatewayResource {
     async fn create(
         &self,
         clients: &AwsClients,
-        identity: &ResourceIdentity,
-        inputs: InternetGatewayInputs,
+        req: TypedCreateRequest<InternetGatewayInputs>,
         _ctx: &CallContext,
-    ) -> Result<(String, InternetGatewayOutputs), ProviderError> {
+    ) -> Result<TypedCreateResponse<InternetGatewayOutputs>, ProviderError> {
+        let TypedCreateRequest {
+            identity, inputs, ..
+        } = req;
         let ec2 = clients.ec2().await?;
         let created = ec2
             .create_internet_gateway()
             .tag_specifications(tags::ec2_tag_spec(
                 ResourceType::InternetGateway,
-                identity,
+                &identity,
                 &inputs.tags,
             ))
             .send()
             .await
-            .aws(&Call::new("CreateInternetGateway", identity))?;
+            .aws(&Call::new("CreateInternetGateway", &identity))?;
         let igw = created.internet_gateway().ok_or_else(|| {
             ProviderError::permanent(format!(
                 "CreateInternetGateway of {identity} returned no gateway"
             ))
         })?;
         let id = igw.internet_gateway_id().unwrap_or_default().to_owned();
-        let (_, outputs) = observe(clients.region().await?, igw);
+        let outputs = observe(clients.region().await?, igw).outputs;
         if let Some(vpc) = &inputs.vpc_id {
             attach(ec2, &id, vpc).await.map_err(|e| {
                 after_create(
@@ -158,18 +163,17 @@ impl TypedResource<AwsClients> for InternetGatewayResource {
                 )
             })?;
         }
-        Ok((id, outputs))
+        Ok(TypedCreateResponse::new(id, outputs))
     }
 
     async fn read(
         &self,
         clients: &AwsClients,
-        items: Vec<ReadTarget<InternetGatewayInputs>>,
+        req: TypedReadRequest<InternetGatewayInputs>,
         _ctx: &CallContext,
-    ) -> Result<
-        Vec<Option<TypedObserved<InternetGatewayInputs, InternetGatewayOutputs>>>,
-        ProviderError,
-    > {
+    ) -> Result<TypedReadResponse<InternetGatewayInputs, InternetGatewayOutputs>, ProviderError>
+    {
+        let items = req.items;
         let ec2 = clients.ec2().await?;
         let region = clients.region().await?;
         let found = super::describe_by_ids(
@@ -188,11 +192,10 @@ impl TypedResource<AwsClients> for InternetGatewayResource {
     async fn update(
         &self,
         clients: &AwsClients,
-        old: Recorded<InternetGatewayInputs, InternetGatewayOutputs>,
-        inputs: InternetGatewayInputs,
-        _changed: &[FieldPath],
+        req: TypedUpdateRequest<InternetGatewayInputs, InternetGatewayOutputs>,
         _ctx: &CallContext,
-    ) -> Result<InternetGatewayOutputs, ProviderError> {
+    ) -> Result<TypedUpdateResponse<InternetGatewayOutputs>, ProviderError> {
+        let TypedUpdateRequest { old, inputs, .. } = req;
         let ec2 = clients.ec2().await?;
         if old.inputs.vpc_id != inputs.vpc_id {
             if let Some(vpc) = &old.inputs.vpc_id {
@@ -206,15 +209,16 @@ impl TypedResource<AwsClients> for InternetGatewayResource {
             tags::ec2_update_tags(ec2, &old.id, &old.identity, &old.inputs.tags, &inputs.tags)
                 .await?;
         }
-        Ok(old.outputs)
+        Ok(TypedUpdateResponse::new(old.outputs))
     }
 
     async fn delete(
         &self,
         clients: &AwsClients,
-        old: Recorded<InternetGatewayInputs, InternetGatewayOutputs>,
+        req: TypedDeleteRequest<InternetGatewayInputs, InternetGatewayOutputs>,
         _ctx: &CallContext,
     ) -> Result<(), ProviderError> {
+        let old = req.old;
         let ec2 = clients.ec2().await?;
         // Detach from whatever VPC it is attached to now, not only the recorded one.
         let current = describe(
@@ -245,22 +249,18 @@ impl TypedResource<AwsClients> for InternetGatewayResource {
     async fn find(
         &self,
         clients: &AwsClients,
-        identity: &ResourceIdentity,
+        req: TypedFindRequest,
         _ctx: &CallContext,
-    ) -> Result<
-        Vec<(
-            String,
-            TypedObserved<InternetGatewayInputs, InternetGatewayOutputs>,
-        )>,
-        ProviderError,
-    > {
+    ) -> Result<TypedFindResponse<InternetGatewayInputs, InternetGatewayOutputs>, ProviderError>
+    {
+        let identity = req.identity;
         let ec2 = clients.ec2().await?;
         let region = clients.region().await?;
-        Ok(describe(ec2, tags::ec2_identity_filters(identity))
+        Ok(describe(ec2, tags::ec2_identity_filters(&identity))
             .await?
             .iter()
             .map(|g| {
-                (
+                TypedFound::new(
                     g.internet_gateway_id().unwrap_or_default().to_owned(),
                     observe(region, g),
                 )

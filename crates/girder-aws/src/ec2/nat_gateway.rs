@@ -3,10 +3,13 @@
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{ConnectivityType, Filter, NatGateway, NatGatewayState, ResourceType};
-use girder_core::FieldPath;
 use girder_engine::provider::DefaultTimeouts;
-use girder_engine::typed::{ReadTarget, Recorded, TypedObserved, TypedResource};
-use girder_engine::{CallContext, ProviderError, ResourceIdentity, ResourceSchema};
+use girder_engine::typed::{
+    TypedCreateRequest, TypedCreateResponse, TypedDeleteRequest, TypedFindRequest,
+    TypedFindResponse, TypedFound, TypedObserved, TypedReadRequest, TypedReadResponse,
+    TypedResource, TypedUpdateRequest, TypedUpdateResponse,
+};
+use girder_engine::{CallContext, ProviderError, ResourceSchema};
 use serde::{Deserialize, Serialize};
 
 use crate::clients::AwsClients;
@@ -52,7 +55,7 @@ pub struct NatGatewayResource;
 
 fn observe(nat: &NatGateway) -> TypedObserved<NatGatewayInputs, NatGatewayOutputs> {
     let address = nat.nat_gateway_addresses().first();
-    (
+    TypedObserved::new(
         NatGatewayInputs {
             subnet_id: nat.subnet_id().unwrap_or_default().to_owned(),
             allocation_id: address.and_then(|a| a.allocation_id()).map(str::to_owned),
@@ -124,10 +127,12 @@ impl TypedResource<AwsClients> for NatGatewayResource {
     async fn create(
         &self,
         clients: &AwsClients,
-        identity: &ResourceIdentity,
-        inputs: NatGatewayInputs,
+        req: TypedCreateRequest<NatGatewayInputs>,
         ctx: &CallContext,
-    ) -> Result<(String, NatGatewayOutputs), ProviderError> {
+    ) -> Result<TypedCreateResponse<NatGatewayOutputs>, ProviderError> {
+        let TypedCreateRequest {
+            identity, inputs, ..
+        } = req;
         let ec2 = clients.ec2().await?;
         let created = ec2
             .create_nat_gateway()
@@ -136,19 +141,19 @@ impl TypedResource<AwsClients> for NatGatewayResource {
             .connectivity_type(ConnectivityType::from(inputs.connectivity_type.as_str()))
             .tag_specifications(tags::ec2_tag_spec(
                 ResourceType::Natgateway,
-                identity,
+                &identity,
                 &inputs.tags,
             ))
             .send()
             .await
-            .aws(&Call::new("CreateNatGateway", identity))?;
+            .aws(&Call::new("CreateNatGateway", &identity))?;
         let nat = created.nat_gateway().ok_or_else(|| {
             ProviderError::permanent(format!(
                 "CreateNatGateway of {identity} returned no gateway"
             ))
         })?;
         let id = nat.nat_gateway_id().unwrap_or_default().to_owned();
-        let (_, first_outputs) = observe(nat);
+        let first_outputs = observe(nat).outputs;
         let partial_outputs =
             girder_core::Value::from_serialize(&first_outputs).unwrap_or_default();
         let ready = wait_until(ctx, &format!("NAT gateway {id} to become available"), SLOW.0, SLOW.1, || async {
@@ -168,16 +173,16 @@ impl TypedResource<AwsClients> for NatGatewayResource {
         })
         .await
         .map_err(|e| after_create(e, &id, partial_outputs))?;
-        Ok((id, observe(&ready).1))
+        Ok(TypedCreateResponse::new(id, observe(&ready).outputs))
     }
 
     async fn read(
         &self,
         clients: &AwsClients,
-        items: Vec<ReadTarget<NatGatewayInputs>>,
+        req: TypedReadRequest<NatGatewayInputs>,
         _ctx: &CallContext,
-    ) -> Result<Vec<Option<TypedObserved<NatGatewayInputs, NatGatewayOutputs>>>, ProviderError>
-    {
+    ) -> Result<TypedReadResponse<NatGatewayInputs, NatGatewayOutputs>, ProviderError> {
+        let items = req.items;
         let ec2 = clients.ec2().await?;
         let found = super::describe_by_ids(
             &items,
@@ -196,22 +201,22 @@ impl TypedResource<AwsClients> for NatGatewayResource {
     async fn update(
         &self,
         clients: &AwsClients,
-        old: Recorded<NatGatewayInputs, NatGatewayOutputs>,
-        inputs: NatGatewayInputs,
-        _changed: &[FieldPath],
+        req: TypedUpdateRequest<NatGatewayInputs, NatGatewayOutputs>,
         _ctx: &CallContext,
-    ) -> Result<NatGatewayOutputs, ProviderError> {
+    ) -> Result<TypedUpdateResponse<NatGatewayOutputs>, ProviderError> {
+        let TypedUpdateRequest { old, inputs, .. } = req;
         let ec2 = clients.ec2().await?;
         tags::ec2_update_tags(ec2, &old.id, &old.identity, &old.inputs.tags, &inputs.tags).await?;
-        Ok(old.outputs)
+        Ok(TypedUpdateResponse::new(old.outputs))
     }
 
     async fn delete(
         &self,
         clients: &AwsClients,
-        old: Recorded<NatGatewayInputs, NatGatewayOutputs>,
+        req: TypedDeleteRequest<NatGatewayInputs, NatGatewayOutputs>,
         ctx: &CallContext,
     ) -> Result<(), ProviderError> {
+        let old = req.old;
         let ec2 = clients.ec2().await?;
         match ec2
             .delete_nat_gateway()
@@ -248,17 +253,17 @@ impl TypedResource<AwsClients> for NatGatewayResource {
     async fn find(
         &self,
         clients: &AwsClients,
-        identity: &ResourceIdentity,
+        req: TypedFindRequest,
         _ctx: &CallContext,
-    ) -> Result<Vec<(String, TypedObserved<NatGatewayInputs, NatGatewayOutputs>)>, ProviderError>
-    {
+    ) -> Result<TypedFindResponse<NatGatewayInputs, NatGatewayOutputs>, ProviderError> {
+        let identity = req.identity;
         let ec2 = clients.ec2().await?;
-        Ok(describe(ec2, tags::ec2_identity_filters(identity))
+        Ok(describe(ec2, tags::ec2_identity_filters(&identity))
             .await?
             .iter()
             .filter(|n| is_live(n))
             .map(|n| {
-                (
+                TypedFound::new(
                     n.nat_gateway_id().unwrap_or_default().to_owned(),
                     observe(n),
                 )

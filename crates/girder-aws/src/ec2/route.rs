@@ -8,9 +8,12 @@ use std::collections::{BTreeSet, HashMap};
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::Route;
-use girder_core::FieldPath;
-use girder_engine::typed::{ReadTarget, Recorded, TypedObserved, TypedResource};
-use girder_engine::{CallContext, ErrorKind, ProviderError, ResourceIdentity, ResourceSchema};
+use girder_engine::typed::{
+    TypedCreateRequest, TypedCreateResponse, TypedDeleteRequest, TypedFindRequest,
+    TypedFindResponse, TypedObserved, TypedReadRequest, TypedReadResponse, TypedResource,
+    TypedUpdateRequest, TypedUpdateResponse,
+};
+use girder_engine::{CallContext, ErrorKind, ProviderError, ResourceSchema};
 use serde::{Deserialize, Serialize};
 
 use crate::clients::AwsClients;
@@ -66,7 +69,7 @@ fn split_id(id: &str) -> Option<(&str, &str)> {
 }
 
 fn observe(table: &str, route: &Route) -> TypedObserved<RouteInputs, RouteOutputs> {
-    (
+    TypedObserved::new(
         RouteInputs {
             route_table_id: table.to_owned(),
             destination_cidr_block: route
@@ -143,10 +146,12 @@ impl TypedResource<AwsClients> for RouteResource {
     async fn create(
         &self,
         clients: &AwsClients,
-        identity: &ResourceIdentity,
-        inputs: RouteInputs,
+        req: TypedCreateRequest<RouteInputs>,
         _ctx: &CallContext,
-    ) -> Result<(String, RouteOutputs), ProviderError> {
+    ) -> Result<TypedCreateResponse<RouteOutputs>, ProviderError> {
+        let TypedCreateRequest {
+            identity, inputs, ..
+        } = req;
         let ec2 = clients.ec2().await?;
         let id = route_id(&inputs.route_table_id, &inputs.destination_cidr_block);
         let result = ec2
@@ -160,9 +165,9 @@ impl TypedResource<AwsClients> for RouteResource {
             .set_network_interface_id(inputs.network_interface_id.clone())
             .send()
             .await
-            .aws(&Call::new("CreateRoute", identity));
+            .aws(&Call::new("CreateRoute", &identity));
         match result {
-            Ok(_) => Ok((
+            Ok(_) => Ok(TypedCreateResponse::new(
                 id,
                 RouteOutputs {
                     state: "active".into(),
@@ -171,9 +176,13 @@ impl TypedResource<AwsClients> for RouteResource {
             Err(e) if e.code.as_deref() == Some("RouteAlreadyExists") => {
                 let existing = routes_of(ec2, std::slice::from_ref(&inputs.route_table_id)).await?;
                 match existing.get(&id) {
-                    Some((found, outputs)) if same_target(found, &inputs) => {
+                    Some(TypedObserved {
+                        inputs: found,
+                        outputs,
+                        ..
+                    }) if same_target(found, &inputs) => {
                         tracing::info!(%identity, %id, "adopting the existing route");
-                        Ok((id, outputs.clone()))
+                        Ok(TypedCreateResponse::new(id, outputs.clone()))
                     }
                     _ => Err(ProviderError {
                         kind: ErrorKind::Conflict,
@@ -192,9 +201,10 @@ impl TypedResource<AwsClients> for RouteResource {
     async fn read(
         &self,
         clients: &AwsClients,
-        items: Vec<ReadTarget<RouteInputs>>,
+        req: TypedReadRequest<RouteInputs>,
         _ctx: &CallContext,
-    ) -> Result<Vec<Option<TypedObserved<RouteInputs, RouteOutputs>>>, ProviderError> {
+    ) -> Result<TypedReadResponse<RouteInputs, RouteOutputs>, ProviderError> {
+        let items = req.items;
         let ec2 = clients.ec2().await?;
         // One describe for all the tables the routes belong to.
         let tables: Vec<String> = items
@@ -210,11 +220,10 @@ impl TypedResource<AwsClients> for RouteResource {
     async fn update(
         &self,
         clients: &AwsClients,
-        old: Recorded<RouteInputs, RouteOutputs>,
-        inputs: RouteInputs,
-        _changed: &[FieldPath],
+        req: TypedUpdateRequest<RouteInputs, RouteOutputs>,
         _ctx: &CallContext,
-    ) -> Result<RouteOutputs, ProviderError> {
+    ) -> Result<TypedUpdateResponse<RouteOutputs>, ProviderError> {
+        let TypedUpdateRequest { old, inputs, .. } = req;
         clients
             .ec2()
             .await?
@@ -229,17 +238,18 @@ impl TypedResource<AwsClients> for RouteResource {
             .send()
             .await
             .aws(&Call::new("ReplaceRoute", &old.identity))?;
-        Ok(RouteOutputs {
+        Ok(TypedUpdateResponse::new(RouteOutputs {
             state: "active".into(),
-        })
+        }))
     }
 
     async fn delete(
         &self,
         clients: &AwsClients,
-        old: Recorded<RouteInputs, RouteOutputs>,
+        req: TypedDeleteRequest<RouteInputs, RouteOutputs>,
         _ctx: &CallContext,
     ) -> Result<(), ProviderError> {
+        let old = req.old;
         match clients
             .ec2()
             .await?
@@ -258,11 +268,11 @@ impl TypedResource<AwsClients> for RouteResource {
     async fn find(
         &self,
         _clients: &AwsClients,
-        _identity: &ResourceIdentity,
+        _req: TypedFindRequest,
         _ctx: &CallContext,
-    ) -> Result<Vec<(String, TypedObserved<RouteInputs, RouteOutputs>)>, ProviderError> {
+    ) -> Result<TypedFindResponse<RouteInputs, RouteOutputs>, ProviderError> {
         // Routes cannot be tagged; an unrecorded create is adopted by the next create.
-        Ok(Vec::new())
+        Ok(TypedFindResponse::none())
     }
 }
 

@@ -9,9 +9,12 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{Filter, ResourceType, RouteTable, RouteTableAssociationStateCode};
-use girder_core::FieldPath;
-use girder_engine::typed::{ReadTarget, Recorded, TypedObserved, TypedResource};
-use girder_engine::{CallContext, ProviderError, ResourceIdentity, ResourceSchema};
+use girder_engine::typed::{
+    TypedCreateRequest, TypedCreateResponse, TypedDeleteRequest, TypedFindRequest,
+    TypedFindResponse, TypedFound, TypedObserved, TypedReadRequest, TypedReadResponse,
+    TypedResource, TypedUpdateRequest, TypedUpdateResponse,
+};
+use girder_engine::{CallContext, ProviderError, ResourceSchema};
 use serde::{Deserialize, Serialize};
 
 use crate::clients::AwsClients;
@@ -62,7 +65,7 @@ fn observe_table(
     region: &str,
     table: &RouteTable,
 ) -> TypedObserved<RouteTableInputs, RouteTableOutputs> {
-    (
+    TypedObserved::new(
         RouteTableInputs {
             vpc_id: table.vpc_id().unwrap_or_default().to_owned(),
             tags: tags::user_tags(tags::ec2_pairs(table.tags())),
@@ -89,10 +92,12 @@ impl TypedResource<AwsClients> for RouteTableResource {
     async fn create(
         &self,
         clients: &AwsClients,
-        identity: &ResourceIdentity,
-        inputs: RouteTableInputs,
+        req: TypedCreateRequest<RouteTableInputs>,
         _ctx: &CallContext,
-    ) -> Result<(String, RouteTableOutputs), ProviderError> {
+    ) -> Result<TypedCreateResponse<RouteTableOutputs>, ProviderError> {
+        let TypedCreateRequest {
+            identity, inputs, ..
+        } = req;
         let created = clients
             .ec2()
             .await?
@@ -100,28 +105,28 @@ impl TypedResource<AwsClients> for RouteTableResource {
             .vpc_id(&inputs.vpc_id)
             .tag_specifications(tags::ec2_tag_spec(
                 ResourceType::RouteTable,
-                identity,
+                &identity,
                 &inputs.tags,
             ))
             .send()
             .await
-            .aws(&Call::new("CreateRouteTable", identity))?;
+            .aws(&Call::new("CreateRouteTable", &identity))?;
         let table = created.route_table().ok_or_else(|| {
             ProviderError::permanent(format!("CreateRouteTable of {identity} returned no table"))
         })?;
-        Ok((
+        Ok(TypedCreateResponse::new(
             table.route_table_id().unwrap_or_default().to_owned(),
-            observe_table(clients.region().await?, table).1,
+            observe_table(clients.region().await?, table).outputs,
         ))
     }
 
     async fn read(
         &self,
         clients: &AwsClients,
-        items: Vec<ReadTarget<RouteTableInputs>>,
+        req: TypedReadRequest<RouteTableInputs>,
         _ctx: &CallContext,
-    ) -> Result<Vec<Option<TypedObserved<RouteTableInputs, RouteTableOutputs>>>, ProviderError>
-    {
+    ) -> Result<TypedReadResponse<RouteTableInputs, RouteTableOutputs>, ProviderError> {
+        let items = req.items;
         let ec2 = clients.ec2().await?;
         let region = clients.region().await?;
         let found = super::describe_by_ids(
@@ -140,22 +145,22 @@ impl TypedResource<AwsClients> for RouteTableResource {
     async fn update(
         &self,
         clients: &AwsClients,
-        old: Recorded<RouteTableInputs, RouteTableOutputs>,
-        inputs: RouteTableInputs,
-        _changed: &[FieldPath],
+        req: TypedUpdateRequest<RouteTableInputs, RouteTableOutputs>,
         _ctx: &CallContext,
-    ) -> Result<RouteTableOutputs, ProviderError> {
+    ) -> Result<TypedUpdateResponse<RouteTableOutputs>, ProviderError> {
+        let TypedUpdateRequest { old, inputs, .. } = req;
         let ec2 = clients.ec2().await?;
         tags::ec2_update_tags(ec2, &old.id, &old.identity, &old.inputs.tags, &inputs.tags).await?;
-        Ok(old.outputs)
+        Ok(TypedUpdateResponse::new(old.outputs))
     }
 
     async fn delete(
         &self,
         clients: &AwsClients,
-        old: Recorded<RouteTableInputs, RouteTableOutputs>,
+        req: TypedDeleteRequest<RouteTableInputs, RouteTableOutputs>,
         _ctx: &CallContext,
     ) -> Result<(), ProviderError> {
+        let old = req.old;
         match clients
             .ec2()
             .await?
@@ -173,18 +178,18 @@ impl TypedResource<AwsClients> for RouteTableResource {
     async fn find(
         &self,
         clients: &AwsClients,
-        identity: &ResourceIdentity,
+        req: TypedFindRequest,
         _ctx: &CallContext,
-    ) -> Result<Vec<(String, TypedObserved<RouteTableInputs, RouteTableOutputs>)>, ProviderError>
-    {
+    ) -> Result<TypedFindResponse<RouteTableInputs, RouteTableOutputs>, ProviderError> {
+        let identity = req.identity;
         let ec2 = clients.ec2().await?;
         let region = clients.region().await?;
         Ok(
-            describe_route_tables(ec2, tags::ec2_identity_filters(identity))
+            describe_route_tables(ec2, tags::ec2_identity_filters(&identity))
                 .await?
                 .iter()
                 .map(|t| {
-                    (
+                    TypedFound::new(
                         t.route_table_id().unwrap_or_default().to_owned(),
                         observe_table(region, t),
                     )
@@ -261,15 +266,20 @@ impl TypedResource<AwsClients> for RouteTableAssociationResource {
     async fn create(
         &self,
         clients: &AwsClients,
-        identity: &ResourceIdentity,
-        inputs: RouteTableAssociationInputs,
+        req: TypedCreateRequest<RouteTableAssociationInputs>,
         _ctx: &CallContext,
-    ) -> Result<(String, RouteTableAssociationOutputs), ProviderError> {
+    ) -> Result<TypedCreateResponse<RouteTableAssociationOutputs>, ProviderError> {
+        let TypedCreateRequest {
+            identity, inputs, ..
+        } = req;
         let ec2 = clients.ec2().await?;
         match association_of_subnet(ec2, &inputs.subnet_id).await? {
             Some((association, table)) if table == inputs.route_table_id => {
                 tracing::info!(%identity, %association, "adopting the existing route table association");
-                Ok((association, RouteTableAssociationOutputs {}))
+                Ok(TypedCreateResponse::new(
+                    association,
+                    RouteTableAssociationOutputs {},
+                ))
             }
             Some((association, _)) => {
                 let replaced = ec2
@@ -278,8 +288,8 @@ impl TypedResource<AwsClients> for RouteTableAssociationResource {
                     .route_table_id(&inputs.route_table_id)
                     .send()
                     .await
-                    .aws(&Call::new("ReplaceRouteTableAssociation", identity))?;
-                Ok((
+                    .aws(&Call::new("ReplaceRouteTableAssociation", &identity))?;
+                Ok(TypedCreateResponse::new(
                     replaced.new_association_id().unwrap_or_default().to_owned(),
                     RouteTableAssociationOutputs {},
                 ))
@@ -291,8 +301,8 @@ impl TypedResource<AwsClients> for RouteTableAssociationResource {
                     .subnet_id(&inputs.subnet_id)
                     .send()
                     .await
-                    .aws(&Call::new("AssociateRouteTable", identity))?;
-                Ok((
+                    .aws(&Call::new("AssociateRouteTable", &identity))?;
+                Ok(TypedCreateResponse::new(
                     created.association_id().unwrap_or_default().to_owned(),
                     RouteTableAssociationOutputs {},
                 ))
@@ -303,12 +313,13 @@ impl TypedResource<AwsClients> for RouteTableAssociationResource {
     async fn read(
         &self,
         clients: &AwsClients,
-        items: Vec<ReadTarget<RouteTableAssociationInputs>>,
+        req: TypedReadRequest<RouteTableAssociationInputs>,
         _ctx: &CallContext,
     ) -> Result<
-        Vec<Option<TypedObserved<RouteTableAssociationInputs, RouteTableAssociationOutputs>>>,
+        TypedReadResponse<RouteTableAssociationInputs, RouteTableAssociationOutputs>,
         ProviderError,
     > {
+        let items = req.items;
         let ec2 = clients.ec2().await?;
         let ids: Vec<String> = items.iter().map(|i| i.id.clone()).collect();
         let mut found = HashMap::new();
@@ -325,7 +336,7 @@ impl TypedResource<AwsClients> for RouteTableAssociationResource {
                     ) {
                         found.insert(
                             id.to_owned(),
-                            (
+                            TypedObserved::new(
                                 RouteTableAssociationInputs {
                                     route_table_id: table
                                         .route_table_id()
@@ -346,21 +357,21 @@ impl TypedResource<AwsClients> for RouteTableAssociationResource {
     async fn update(
         &self,
         _clients: &AwsClients,
-        old: Recorded<RouteTableAssociationInputs, RouteTableAssociationOutputs>,
-        _inputs: RouteTableAssociationInputs,
-        _changed: &[FieldPath],
+        req: TypedUpdateRequest<RouteTableAssociationInputs, RouteTableAssociationOutputs>,
         _ctx: &CallContext,
-    ) -> Result<RouteTableAssociationOutputs, ProviderError> {
+    ) -> Result<TypedUpdateResponse<RouteTableAssociationOutputs>, ProviderError> {
+        let old = req.old;
         // Every input forces a replacement; nothing is left to update.
-        Ok(old.outputs)
+        Ok(TypedUpdateResponse::new(old.outputs))
     }
 
     async fn delete(
         &self,
         clients: &AwsClients,
-        old: Recorded<RouteTableAssociationInputs, RouteTableAssociationOutputs>,
+        req: TypedDeleteRequest<RouteTableAssociationInputs, RouteTableAssociationOutputs>,
         _ctx: &CallContext,
     ) -> Result<(), ProviderError> {
+        let old = req.old;
         match clients
             .ec2()
             .await?
@@ -378,17 +389,14 @@ impl TypedResource<AwsClients> for RouteTableAssociationResource {
     async fn find(
         &self,
         _clients: &AwsClients,
-        _identity: &ResourceIdentity,
+        _req: TypedFindRequest,
         _ctx: &CallContext,
     ) -> Result<
-        Vec<(
-            String,
-            TypedObserved<RouteTableAssociationInputs, RouteTableAssociationOutputs>,
-        )>,
+        TypedFindResponse<RouteTableAssociationInputs, RouteTableAssociationOutputs>,
         ProviderError,
     > {
         // Associations cannot be tagged; an unrecorded create is adopted by the next create
         // (see the module documentation).
-        Ok(Vec::new())
+        Ok(TypedFindResponse::none())
     }
 }

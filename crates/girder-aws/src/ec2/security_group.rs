@@ -9,9 +9,12 @@ use aws_sdk_ec2::types::{
     Filter, IpPermission, IpRange, ResourceType, SecurityGroup, SecurityGroupRule,
     SecurityGroupRuleDescription, UserIdGroupPair,
 };
-use girder_core::FieldPath;
-use girder_engine::typed::{ReadTarget, Recorded, TypedObserved, TypedResource};
-use girder_engine::{CallContext, ProviderError, ResourceIdentity, ResourceSchema};
+use girder_engine::typed::{
+    TypedCreateRequest, TypedCreateResponse, TypedDeleteRequest, TypedFindRequest,
+    TypedFindResponse, TypedFound, TypedObserved, TypedReadRequest, TypedReadResponse,
+    TypedResource, TypedUpdateRequest, TypedUpdateResponse,
+};
+use girder_engine::{CallContext, ProviderError, ResourceSchema};
 use serde::{Deserialize, Serialize};
 
 use crate::clients::AwsClients;
@@ -70,7 +73,7 @@ fn observe_group(
         // Found or imported without a record: a name that looks generated reads as its prefix.
         None => crate::util::generated_prefix(&name).map(str::to_owned),
     };
-    (
+    TypedObserved::new(
         SecurityGroupInputs {
             name: prefix.is_none().then(|| name.clone()),
             name_prefix: prefix,
@@ -125,10 +128,12 @@ impl TypedResource<AwsClients> for SecurityGroupResource {
     async fn create(
         &self,
         clients: &AwsClients,
-        identity: &ResourceIdentity,
-        inputs: SecurityGroupInputs,
+        req: TypedCreateRequest<SecurityGroupInputs>,
         _ctx: &CallContext,
-    ) -> Result<(String, SecurityGroupOutputs), ProviderError> {
+    ) -> Result<TypedCreateResponse<SecurityGroupOutputs>, ProviderError> {
+        let TypedCreateRequest {
+            identity, inputs, ..
+        } = req;
         let name = match (&inputs.name, &inputs.name_prefix) {
             (Some(name), _) => name.clone(),
             (None, Some(prefix)) => format!("{prefix}{}", name_suffix()),
@@ -142,12 +147,12 @@ impl TypedResource<AwsClients> for SecurityGroupResource {
             .vpc_id(&inputs.vpc_id)
             .tag_specifications(tags::ec2_tag_spec(
                 ResourceType::SecurityGroup,
-                identity,
+                &identity,
                 &inputs.tags,
             ))
             .send()
             .await
-            .aws(&Call::new("CreateSecurityGroup", identity))?;
+            .aws(&Call::new("CreateSecurityGroup", &identity))?;
         let id = created.group_id().unwrap_or_default().to_owned();
         let arn = match created.security_group_arn() {
             Some(arn) => arn.to_owned(),
@@ -157,20 +162,23 @@ impl TypedResource<AwsClients> for SecurityGroupResource {
                 describe_groups(ec2, vec![tags::ec2_filter("group-id", [id.as_str()])])
                     .await?
                     .first()
-                    .map(|g| observe_group(region, g, None).1.arn)
+                    .map(|g| observe_group(region, g, None).outputs.arn)
                     .unwrap_or_default()
             }
         };
-        Ok((id, SecurityGroupOutputs { arn, name }))
+        Ok(TypedCreateResponse::new(
+            id,
+            SecurityGroupOutputs { arn, name },
+        ))
     }
 
     async fn read(
         &self,
         clients: &AwsClients,
-        items: Vec<ReadTarget<SecurityGroupInputs>>,
+        req: TypedReadRequest<SecurityGroupInputs>,
         _ctx: &CallContext,
-    ) -> Result<Vec<Option<TypedObserved<SecurityGroupInputs, SecurityGroupOutputs>>>, ProviderError>
-    {
+    ) -> Result<TypedReadResponse<SecurityGroupInputs, SecurityGroupOutputs>, ProviderError> {
+        let items = req.items;
         let ec2 = clients.ec2().await?;
         let region = clients.region().await?;
         let found = super::describe_by_ids(
@@ -193,22 +201,22 @@ impl TypedResource<AwsClients> for SecurityGroupResource {
     async fn update(
         &self,
         clients: &AwsClients,
-        old: Recorded<SecurityGroupInputs, SecurityGroupOutputs>,
-        inputs: SecurityGroupInputs,
-        _changed: &[FieldPath],
+        req: TypedUpdateRequest<SecurityGroupInputs, SecurityGroupOutputs>,
         _ctx: &CallContext,
-    ) -> Result<SecurityGroupOutputs, ProviderError> {
+    ) -> Result<TypedUpdateResponse<SecurityGroupOutputs>, ProviderError> {
+        let TypedUpdateRequest { old, inputs, .. } = req;
         let ec2 = clients.ec2().await?;
         tags::ec2_update_tags(ec2, &old.id, &old.identity, &old.inputs.tags, &inputs.tags).await?;
-        Ok(old.outputs)
+        Ok(TypedUpdateResponse::new(old.outputs))
     }
 
     async fn delete(
         &self,
         clients: &AwsClients,
-        old: Recorded<SecurityGroupInputs, SecurityGroupOutputs>,
+        req: TypedDeleteRequest<SecurityGroupInputs, SecurityGroupOutputs>,
         _ctx: &CallContext,
     ) -> Result<(), ProviderError> {
+        let old = req.old;
         // Network interfaces that EKS or load balancers put in the group are released
         // asynchronously after their owners are deleted: DependencyViolation is retried.
         match clients
@@ -228,22 +236,17 @@ impl TypedResource<AwsClients> for SecurityGroupResource {
     async fn find(
         &self,
         clients: &AwsClients,
-        identity: &ResourceIdentity,
+        req: TypedFindRequest,
         _ctx: &CallContext,
-    ) -> Result<
-        Vec<(
-            String,
-            TypedObserved<SecurityGroupInputs, SecurityGroupOutputs>,
-        )>,
-        ProviderError,
-    > {
+    ) -> Result<TypedFindResponse<SecurityGroupInputs, SecurityGroupOutputs>, ProviderError> {
+        let identity = req.identity;
         let ec2 = clients.ec2().await?;
         let region = clients.region().await?;
-        Ok(describe_groups(ec2, tags::ec2_identity_filters(identity))
+        Ok(describe_groups(ec2, tags::ec2_identity_filters(&identity))
             .await?
             .iter()
             .map(|g| {
-                (
+                TypedFound::new(
                     g.group_id().unwrap_or_default().to_owned(),
                     observe_group(region, g, None),
                 )
@@ -290,7 +293,7 @@ pub struct SecurityGroupRuleResource;
 fn observe_rule(
     rule: &SecurityGroupRule,
 ) -> TypedObserved<SecurityGroupRuleInputs, SecurityGroupRuleOutputs> {
-    (
+    TypedObserved::new(
         SecurityGroupRuleInputs {
             security_group_id: rule.group_id().unwrap_or_default().to_owned(),
             direction: if rule.is_egress() == Some(true) {
@@ -381,19 +384,21 @@ impl TypedResource<AwsClients> for SecurityGroupRuleResource {
     async fn create(
         &self,
         clients: &AwsClients,
-        identity: &ResourceIdentity,
-        inputs: SecurityGroupRuleInputs,
+        req: TypedCreateRequest<SecurityGroupRuleInputs>,
         _ctx: &CallContext,
-    ) -> Result<(String, SecurityGroupRuleOutputs), ProviderError> {
+    ) -> Result<TypedCreateResponse<SecurityGroupRuleOutputs>, ProviderError> {
+        let TypedCreateRequest {
+            identity, inputs, ..
+        } = req;
         let ec2 = clients.ec2().await?;
-        let spec = tags::ec2_tag_spec(ResourceType::SecurityGroupRule, identity, &inputs.tags);
+        let spec = tags::ec2_tag_spec(ResourceType::SecurityGroupRule, &identity, &inputs.tags);
         let call = Call::new(
             if inputs.direction == "egress" {
                 "AuthorizeSecurityGroupEgress"
             } else {
                 "AuthorizeSecurityGroupIngress"
             },
-            identity,
+            &identity,
         );
         let rules = if inputs.direction == "egress" {
             ec2.authorize_security_group_egress()
@@ -425,18 +430,20 @@ impl TypedResource<AwsClients> for SecurityGroupRuleResource {
                     call.operation
                 ))
             })?;
-        Ok((id.to_owned(), SecurityGroupRuleOutputs {}))
+        Ok(TypedCreateResponse::new(
+            id.to_owned(),
+            SecurityGroupRuleOutputs {},
+        ))
     }
 
     async fn read(
         &self,
         clients: &AwsClients,
-        items: Vec<ReadTarget<SecurityGroupRuleInputs>>,
+        req: TypedReadRequest<SecurityGroupRuleInputs>,
         _ctx: &CallContext,
-    ) -> Result<
-        Vec<Option<TypedObserved<SecurityGroupRuleInputs, SecurityGroupRuleOutputs>>>,
-        ProviderError,
-    > {
+    ) -> Result<TypedReadResponse<SecurityGroupRuleInputs, SecurityGroupRuleOutputs>, ProviderError>
+    {
+        let items = req.items;
         let ec2 = clients.ec2().await?;
         let found = super::describe_by_ids(
             &items,
@@ -454,11 +461,10 @@ impl TypedResource<AwsClients> for SecurityGroupRuleResource {
     async fn update(
         &self,
         clients: &AwsClients,
-        old: Recorded<SecurityGroupRuleInputs, SecurityGroupRuleOutputs>,
-        inputs: SecurityGroupRuleInputs,
-        _changed: &[FieldPath],
+        req: TypedUpdateRequest<SecurityGroupRuleInputs, SecurityGroupRuleOutputs>,
         _ctx: &CallContext,
-    ) -> Result<SecurityGroupRuleOutputs, ProviderError> {
+    ) -> Result<TypedUpdateResponse<SecurityGroupRuleOutputs>, ProviderError> {
+        let TypedUpdateRequest { old, inputs, .. } = req;
         let ec2 = clients.ec2().await?;
         if old.inputs.description != inputs.description {
             let description = SecurityGroupRuleDescription::builder()
@@ -486,15 +492,16 @@ impl TypedResource<AwsClients> for SecurityGroupRuleResource {
             tags::ec2_update_tags(ec2, &old.id, &old.identity, &old.inputs.tags, &inputs.tags)
                 .await?;
         }
-        Ok(old.outputs)
+        Ok(TypedUpdateResponse::new(old.outputs))
     }
 
     async fn delete(
         &self,
         clients: &AwsClients,
-        old: Recorded<SecurityGroupRuleInputs, SecurityGroupRuleOutputs>,
+        req: TypedDeleteRequest<SecurityGroupRuleInputs, SecurityGroupRuleOutputs>,
         _ctx: &CallContext,
     ) -> Result<(), ProviderError> {
+        let old = req.old;
         let ec2 = clients.ec2().await?;
         let call = Call::deleting("RevokeSecurityGroupRule", &old.id);
         let result = if old.inputs.direction == "egress" {
@@ -523,21 +530,17 @@ impl TypedResource<AwsClients> for SecurityGroupRuleResource {
     async fn find(
         &self,
         clients: &AwsClients,
-        identity: &ResourceIdentity,
+        req: TypedFindRequest,
         _ctx: &CallContext,
-    ) -> Result<
-        Vec<(
-            String,
-            TypedObserved<SecurityGroupRuleInputs, SecurityGroupRuleOutputs>,
-        )>,
-        ProviderError,
-    > {
+    ) -> Result<TypedFindResponse<SecurityGroupRuleInputs, SecurityGroupRuleOutputs>, ProviderError>
+    {
+        let identity = req.identity;
         let ec2 = clients.ec2().await?;
-        Ok(describe_rules(ec2, tags::ec2_identity_filters(identity))
+        Ok(describe_rules(ec2, tags::ec2_identity_filters(&identity))
             .await?
             .iter()
             .map(|r| {
-                (
+                TypedFound::new(
                     r.security_group_rule_id().unwrap_or_default().to_owned(),
                     observe_rule(r),
                 )

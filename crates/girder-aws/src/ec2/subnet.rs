@@ -2,9 +2,12 @@
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{AttributeBooleanValue, Filter, ResourceType, Subnet};
-use girder_core::FieldPath;
-use girder_engine::typed::{ReadTarget, Recorded, TypedObserved, TypedResource};
-use girder_engine::{CallContext, ProviderError, ResourceIdentity, ResourceSchema};
+use girder_engine::typed::{
+    TypedCreateRequest, TypedCreateResponse, TypedDeleteRequest, TypedFindRequest,
+    TypedFindResponse, TypedFound, TypedObserved, TypedReadRequest, TypedReadResponse,
+    TypedResource, TypedUpdateRequest, TypedUpdateResponse,
+};
+use girder_engine::{CallContext, ProviderError, ResourceSchema};
 use serde::{Deserialize, Serialize};
 
 use crate::clients::AwsClients;
@@ -46,7 +49,7 @@ pub struct SubnetOutputs {
 pub struct SubnetResource;
 
 fn observe(subnet: &Subnet) -> TypedObserved<SubnetInputs, SubnetOutputs> {
-    (
+    TypedObserved::new(
         SubnetInputs {
             vpc_id: subnet.vpc_id().unwrap_or_default().to_owned(),
             cidr_block: subnet.cidr_block().unwrap_or_default().to_owned(),
@@ -106,10 +109,12 @@ impl TypedResource<AwsClients> for SubnetResource {
     async fn create(
         &self,
         clients: &AwsClients,
-        identity: &ResourceIdentity,
-        inputs: SubnetInputs,
+        req: TypedCreateRequest<SubnetInputs>,
         _ctx: &CallContext,
-    ) -> Result<(String, SubnetOutputs), ProviderError> {
+    ) -> Result<TypedCreateResponse<SubnetOutputs>, ProviderError> {
+        let TypedCreateRequest {
+            identity, inputs, ..
+        } = req;
         let ec2 = clients.ec2().await?;
         let created = ec2
             .create_subnet()
@@ -118,17 +123,17 @@ impl TypedResource<AwsClients> for SubnetResource {
             .availability_zone(&inputs.availability_zone)
             .tag_specifications(tags::ec2_tag_spec(
                 ResourceType::Subnet,
-                identity,
+                &identity,
                 &inputs.tags,
             ))
             .send()
             .await
-            .aws(&Call::new("CreateSubnet", identity))?;
+            .aws(&Call::new("CreateSubnet", &identity))?;
         let subnet = created.subnet().ok_or_else(|| {
             ProviderError::permanent(format!("CreateSubnet of {identity} returned no subnet"))
         })?;
         let id = subnet.subnet_id().unwrap_or_default().to_owned();
-        let (_, outputs) = observe(subnet);
+        let outputs = observe(subnet).outputs;
         if inputs.map_public_ip_on_launch {
             set_public_ip(ec2, &id, true).await.map_err(|e| {
                 after_create(
@@ -138,15 +143,16 @@ impl TypedResource<AwsClients> for SubnetResource {
                 )
             })?;
         }
-        Ok((id, outputs))
+        Ok(TypedCreateResponse::new(id, outputs))
     }
 
     async fn read(
         &self,
         clients: &AwsClients,
-        items: Vec<ReadTarget<SubnetInputs>>,
+        req: TypedReadRequest<SubnetInputs>,
         _ctx: &CallContext,
-    ) -> Result<Vec<Option<TypedObserved<SubnetInputs, SubnetOutputs>>>, ProviderError> {
+    ) -> Result<TypedReadResponse<SubnetInputs, SubnetOutputs>, ProviderError> {
+        let items = req.items;
         let ec2 = clients.ec2().await?;
         let found =
             super::describe_by_ids(&items, "subnet-id", |f| describe(ec2, f), Subnet::subnet_id)
@@ -160,11 +166,10 @@ impl TypedResource<AwsClients> for SubnetResource {
     async fn update(
         &self,
         clients: &AwsClients,
-        old: Recorded<SubnetInputs, SubnetOutputs>,
-        inputs: SubnetInputs,
-        _changed: &[FieldPath],
+        req: TypedUpdateRequest<SubnetInputs, SubnetOutputs>,
         _ctx: &CallContext,
-    ) -> Result<SubnetOutputs, ProviderError> {
+    ) -> Result<TypedUpdateResponse<SubnetOutputs>, ProviderError> {
+        let TypedUpdateRequest { old, inputs, .. } = req;
         let ec2 = clients.ec2().await?;
         if old.inputs.map_public_ip_on_launch != inputs.map_public_ip_on_launch {
             set_public_ip(ec2, &old.id, inputs.map_public_ip_on_launch).await?;
@@ -173,15 +178,16 @@ impl TypedResource<AwsClients> for SubnetResource {
             tags::ec2_update_tags(ec2, &old.id, &old.identity, &old.inputs.tags, &inputs.tags)
                 .await?;
         }
-        Ok(old.outputs)
+        Ok(TypedUpdateResponse::new(old.outputs))
     }
 
     async fn delete(
         &self,
         clients: &AwsClients,
-        old: Recorded<SubnetInputs, SubnetOutputs>,
+        req: TypedDeleteRequest<SubnetInputs, SubnetOutputs>,
         _ctx: &CallContext,
     ) -> Result<(), ProviderError> {
+        let old = req.old;
         match clients
             .ec2()
             .await?
@@ -199,14 +205,15 @@ impl TypedResource<AwsClients> for SubnetResource {
     async fn find(
         &self,
         clients: &AwsClients,
-        identity: &ResourceIdentity,
+        req: TypedFindRequest,
         _ctx: &CallContext,
-    ) -> Result<Vec<(String, TypedObserved<SubnetInputs, SubnetOutputs>)>, ProviderError> {
+    ) -> Result<TypedFindResponse<SubnetInputs, SubnetOutputs>, ProviderError> {
+        let identity = req.identity;
         let ec2 = clients.ec2().await?;
-        Ok(describe(ec2, tags::ec2_identity_filters(identity))
+        Ok(describe(ec2, tags::ec2_identity_filters(&identity))
             .await?
             .iter()
-            .map(|s| (s.subnet_id().unwrap_or_default().to_owned(), observe(s)))
+            .map(|s| TypedFound::new(s.subnet_id().unwrap_or_default().to_owned(), observe(s)))
             .collect())
     }
 }

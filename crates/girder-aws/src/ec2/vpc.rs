@@ -2,9 +2,12 @@
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, VpcAttributeName, VpcState};
-use girder_core::FieldPath;
-use girder_engine::typed::{ReadTarget, Recorded, TypedObserved, TypedResource};
-use girder_engine::{CallContext, ProviderError, ResourceIdentity, ResourceSchema};
+use girder_engine::typed::{
+    TypedCreateRequest, TypedCreateResponse, TypedDeleteRequest, TypedFindRequest,
+    TypedFindResponse, TypedFound, TypedObserved, TypedReadRequest, TypedReadResponse,
+    TypedResource, TypedUpdateRequest, TypedUpdateResponse,
+};
+use girder_engine::{CallContext, ProviderError, ResourceSchema};
 use serde::{Deserialize, Serialize};
 
 use crate::clients::AwsClients;
@@ -131,7 +134,7 @@ async fn observe(
     let ec2 = clients.ec2().await?;
     let id = vpc.vpc_id().unwrap_or_default();
     let (support, hostnames) = dns_attributes(ec2, id).await?;
-    Ok((
+    Ok(TypedObserved::new(
         VpcInputs {
             cidr_block: vpc.cidr_block().unwrap_or_default().to_owned(),
             enable_dns_support: support,
@@ -158,22 +161,24 @@ impl TypedResource<AwsClients> for VpcResource {
     async fn create(
         &self,
         clients: &AwsClients,
-        identity: &ResourceIdentity,
-        inputs: VpcInputs,
+        req: TypedCreateRequest<VpcInputs>,
         ctx: &CallContext,
-    ) -> Result<(String, VpcOutputs), ProviderError> {
+    ) -> Result<TypedCreateResponse<VpcOutputs>, ProviderError> {
+        let TypedCreateRequest {
+            identity, inputs, ..
+        } = req;
         let ec2 = clients.ec2().await?;
         let created = ec2
             .create_vpc()
             .cidr_block(&inputs.cidr_block)
             .tag_specifications(tags::ec2_tag_spec(
                 ResourceType::Vpc,
-                identity,
+                &identity,
                 &inputs.tags,
             ))
             .send()
             .await
-            .aws(&Call::new("CreateVpc", identity))?;
+            .aws(&Call::new("CreateVpc", &identity))?;
         let vpc = created.vpc().cloned().ok_or_else(|| {
             ProviderError::permanent(format!("CreateVpc of {identity} returned no VPC"))
         })?;
@@ -212,15 +217,16 @@ impl TypedResource<AwsClients> for VpcResource {
         )
         .await
         .map_err(partial)?;
-        Ok((id, out))
+        Ok(TypedCreateResponse::new(id, out))
     }
 
     async fn read(
         &self,
         clients: &AwsClients,
-        items: Vec<ReadTarget<VpcInputs>>,
+        req: TypedReadRequest<VpcInputs>,
         _ctx: &CallContext,
-    ) -> Result<Vec<Option<TypedObserved<VpcInputs, VpcOutputs>>>, ProviderError> {
+    ) -> Result<TypedReadResponse<VpcInputs, VpcOutputs>, ProviderError> {
+        let items = req.items;
         let ec2 = clients.ec2().await?;
         let found = super::describe_by_ids(
             &items,
@@ -236,17 +242,16 @@ impl TypedResource<AwsClients> for VpcResource {
                 None => None,
             });
         }
-        Ok(results)
+        Ok(TypedReadResponse::new(results))
     }
 
     async fn update(
         &self,
         clients: &AwsClients,
-        old: Recorded<VpcInputs, VpcOutputs>,
-        inputs: VpcInputs,
-        _changed: &[FieldPath],
+        req: TypedUpdateRequest<VpcInputs, VpcOutputs>,
         _ctx: &CallContext,
-    ) -> Result<VpcOutputs, ProviderError> {
+    ) -> Result<TypedUpdateResponse<VpcOutputs>, ProviderError> {
+        let TypedUpdateRequest { old, inputs, .. } = req;
         let ec2 = clients.ec2().await?;
         set_dns(
             ec2,
@@ -261,15 +266,16 @@ impl TypedResource<AwsClients> for VpcResource {
             tags::ec2_update_tags(ec2, &old.id, &old.identity, &old.inputs.tags, &inputs.tags)
                 .await?;
         }
-        Ok(old.outputs)
+        Ok(TypedUpdateResponse::new(old.outputs))
     }
 
     async fn delete(
         &self,
         clients: &AwsClients,
-        old: Recorded<VpcInputs, VpcOutputs>,
+        req: TypedDeleteRequest<VpcInputs, VpcOutputs>,
         _ctx: &CallContext,
     ) -> Result<(), ProviderError> {
+        let old = req.old;
         let result = clients
             .ec2()
             .await?
@@ -287,20 +293,21 @@ impl TypedResource<AwsClients> for VpcResource {
     async fn find(
         &self,
         clients: &AwsClients,
-        identity: &ResourceIdentity,
+        req: TypedFindRequest,
         _ctx: &CallContext,
-    ) -> Result<Vec<(String, TypedObserved<VpcInputs, VpcOutputs>)>, ProviderError> {
+    ) -> Result<TypedFindResponse<VpcInputs, VpcOutputs>, ProviderError> {
+        let identity = req.identity;
         let ec2 = clients.ec2().await?;
         let mut found = Vec::new();
-        for vpc in describe(ec2, tags::ec2_identity_filters(identity)).await? {
+        for vpc in describe(ec2, tags::ec2_identity_filters(&identity)).await? {
             if vpc.state() == Some(&VpcState::Available) || vpc.state() == Some(&VpcState::Pending)
             {
-                found.push((
+                found.push(TypedFound::new(
                     vpc.vpc_id().unwrap_or_default().to_owned(),
                     observe(clients, &vpc).await?,
                 ));
             }
         }
-        Ok(found)
+        Ok(TypedFindResponse::new(found))
     }
 }

@@ -4,10 +4,13 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_eks::types::{Addon, AddonStatus, ResolveConflicts};
-use girder_core::FieldPath;
 use girder_engine::provider::DefaultTimeouts;
-use girder_engine::typed::{ReadTarget, Recorded, TypedObserved, TypedResource};
-use girder_engine::{CallContext, ErrorKind, ProviderError, ResourceIdentity, ResourceSchema};
+use girder_engine::typed::{
+    TypedCreateRequest, TypedCreateResponse, TypedDeleteRequest, TypedFindRequest,
+    TypedFindResponse, TypedObserved, TypedReadRequest, TypedReadResponse, TypedResource,
+    TypedUpdateRequest, TypedUpdateResponse,
+};
+use girder_engine::{CallContext, ErrorKind, ProviderError, ResourceSchema};
 use serde::{Deserialize, Serialize};
 
 use crate::clients::AwsClients;
@@ -65,7 +68,7 @@ fn observe(
     recorded: Option<&AddonInputs>,
 ) -> TypedObserved<AddonInputs, AddonOutputs> {
     let version = addon.addon_version().unwrap_or_default().to_owned();
-    (
+    TypedObserved::new(
         AddonInputs {
             cluster_name: addon.cluster_name().unwrap_or_default().to_owned(),
             addon_name: addon.addon_name().unwrap_or_default().to_owned(),
@@ -167,10 +170,12 @@ impl TypedResource<AwsClients> for AddonResource {
     async fn create(
         &self,
         clients: &AwsClients,
-        identity: &ResourceIdentity,
-        inputs: AddonInputs,
+        req: TypedCreateRequest<AddonInputs>,
         ctx: &CallContext,
-    ) -> Result<(String, AddonOutputs), ProviderError> {
+    ) -> Result<TypedCreateResponse<AddonOutputs>, ProviderError> {
+        let TypedCreateRequest {
+            identity, inputs, ..
+        } = req;
         let eks = clients.eks().await?;
         let (cluster, name) = (inputs.cluster_name.clone(), inputs.addon_name.clone());
         let created = eks
@@ -181,15 +186,15 @@ impl TypedResource<AwsClients> for AddonResource {
             .set_service_account_role_arn(inputs.service_account_role_arn.clone())
             .set_configuration_values(inputs.configuration_values.clone())
             .resolve_conflicts(ResolveConflicts::from(inputs.resolve_conflicts.as_str()))
-            .set_tags(Some(eks_tags(identity, &inputs.tags)))
+            .set_tags(Some(eks_tags(&identity, &inputs.tags)))
             .send()
             .await
-            .aws(&Call::new("CreateAddon", identity));
+            .aws(&Call::new("CreateAddon", &identity));
         match created {
             Ok(_) => {}
             Err(e) if has_code(&e, "ResourceInUseException") => {
                 match describe(eks, &cluster, &name).await? {
-                    Some(existing) if tagged_as(existing.tags(), identity) => {}
+                    Some(existing) if tagged_as(existing.tags(), &identity) => {}
                     _ => {
                         return Err(ProviderError {
                             kind: ErrorKind::Conflict,
@@ -207,15 +212,19 @@ impl TypedResource<AwsClients> for AddonResource {
         let ready = wait_ready(eks, ctx, &cluster, &name)
             .await
             .map_err(|e| after_create(e, &id, girder_core::Value::object()))?;
-        Ok((id, observe(&ready, Some(&inputs)).1))
+        Ok(TypedCreateResponse::new(
+            id,
+            observe(&ready, Some(&inputs)).outputs,
+        ))
     }
 
     async fn read(
         &self,
         clients: &AwsClients,
-        items: Vec<ReadTarget<AddonInputs>>,
+        req: TypedReadRequest<AddonInputs>,
         _ctx: &CallContext,
-    ) -> Result<Vec<Option<TypedObserved<AddonInputs, AddonOutputs>>>, ProviderError> {
+    ) -> Result<TypedReadResponse<AddonInputs, AddonOutputs>, ProviderError> {
+        let items = req.items;
         let eks = clients.eks().await?;
         let mut results = Vec::with_capacity(items.len());
         for item in &items {
@@ -227,17 +236,16 @@ impl TypedResource<AwsClients> for AddonResource {
                     .map(|a| observe(&a, item.inputs.as_ref())),
             );
         }
-        Ok(results)
+        Ok(TypedReadResponse::new(results))
     }
 
     async fn update(
         &self,
         clients: &AwsClients,
-        old: Recorded<AddonInputs, AddonOutputs>,
-        inputs: AddonInputs,
-        _changed: &[FieldPath],
+        req: TypedUpdateRequest<AddonInputs, AddonOutputs>,
         ctx: &CallContext,
-    ) -> Result<AddonOutputs, ProviderError> {
+    ) -> Result<TypedUpdateResponse<AddonOutputs>, ProviderError> {
+        let TypedUpdateRequest { old, inputs, .. } = req;
         let eks = clients.eks().await?;
         let (cluster, name) = split_id(&old.id)?;
         if old.inputs.addon_version != inputs.addon_version
@@ -279,15 +287,18 @@ impl TypedResource<AwsClients> for AddonResource {
         let now = describe(eks, cluster, name).await?.ok_or_else(|| {
             ProviderError::not_found(format!("{} disappeared during its update", old.identity))
         })?;
-        Ok(observe(&now, Some(&inputs)).1)
+        Ok(TypedUpdateResponse::new(
+            observe(&now, Some(&inputs)).outputs,
+        ))
     }
 
     async fn delete(
         &self,
         clients: &AwsClients,
-        old: Recorded<AddonInputs, AddonOutputs>,
+        req: TypedDeleteRequest<AddonInputs, AddonOutputs>,
         ctx: &CallContext,
     ) -> Result<(), ProviderError> {
+        let old = req.old;
         let eks = clients.eks().await?;
         let (cluster, name) = split_id(&old.id)?;
         match eks
@@ -324,10 +335,10 @@ impl TypedResource<AwsClients> for AddonResource {
     async fn find(
         &self,
         _clients: &AwsClients,
-        _identity: &ResourceIdentity,
+        _req: TypedFindRequest,
         _ctx: &CallContext,
-    ) -> Result<Vec<(String, TypedObserved<AddonInputs, AddonOutputs>)>, ProviderError> {
+    ) -> Result<TypedFindResponse<AddonInputs, AddonOutputs>, ProviderError> {
         // An add-on's name is fixed per cluster: a repeated create adopts a tagged one.
-        Ok(Vec::new())
+        Ok(TypedFindResponse::none())
     }
 }

@@ -8,10 +8,13 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_eks::types::{Cluster, ClusterStatus, LogSetup, LogType, Logging, VpcConfigRequest};
-use girder_core::FieldPath;
 use girder_engine::provider::DefaultTimeouts;
-use girder_engine::typed::{ReadTarget, Recorded, TypedObserved, TypedResource};
-use girder_engine::{CallContext, ErrorKind, ProviderError, ResourceIdentity, ResourceSchema};
+use girder_engine::typed::{
+    TypedCreateRequest, TypedCreateResponse, TypedDeleteRequest, TypedFindRequest,
+    TypedFindResponse, TypedFound, TypedObserved, TypedReadRequest, TypedReadResponse,
+    TypedResource, TypedUpdateRequest, TypedUpdateResponse,
+};
+use girder_engine::{CallContext, ErrorKind, ProviderError, ResourceSchema};
 use serde::{Deserialize, Serialize};
 
 use crate::clients::AwsClients;
@@ -114,7 +117,7 @@ fn observe(
         public_cidrs.clear();
     }
     let version = cluster.version().unwrap_or_default().to_owned();
-    (
+    TypedObserved::new(
         ClusterInputs {
             name: cluster.name().unwrap_or_default().to_owned(),
             role_arn: cluster.role_arn().unwrap_or_default().to_owned(),
@@ -280,10 +283,12 @@ impl TypedResource<AwsClients> for ClusterResource {
     async fn create(
         &self,
         clients: &AwsClients,
-        identity: &ResourceIdentity,
-        inputs: ClusterInputs,
+        req: TypedCreateRequest<ClusterInputs>,
         ctx: &CallContext,
-    ) -> Result<(String, ClusterOutputs), ProviderError> {
+    ) -> Result<TypedCreateResponse<ClusterOutputs>, ProviderError> {
+        let TypedCreateRequest {
+            identity, inputs, ..
+        } = req;
         let eks = clients.eks().await?;
         let vpc = VpcConfigRequest::builder()
             .set_subnet_ids(Some(inputs.subnet_ids.clone()))
@@ -309,16 +314,16 @@ impl TypedResource<AwsClients> for ClusterResource {
                     .service_ipv4_cidr(cidr)
                     .build()
             }))
-            .set_tags(Some(eks_tags(identity, &inputs.tags)))
+            .set_tags(Some(eks_tags(&identity, &inputs.tags)))
             .send()
             .await
-            .aws(&Call::new("CreateCluster", identity))
+            .aws(&Call::new("CreateCluster", &identity))
             .map_err(iam_propagation);
         match created {
             Ok(_) => {}
             Err(e) if has_code(&e, "ResourceInUseException") => {
                 match describe(eks, &inputs.name).await? {
-                    Some(existing) if tagged_as(existing.tags(), identity) => {
+                    Some(existing) if tagged_as(existing.tags(), &identity) => {
                         tracing::info!(%identity, "adopting the existing EKS cluster");
                     }
                     _ => {
@@ -339,15 +344,19 @@ impl TypedResource<AwsClients> for ClusterResource {
         let ready = wait_active(eks, ctx, &name)
             .await
             .map_err(|e| after_create(e, &name, girder_core::Value::object()))?;
-        Ok((name, observe(&ready, Some(&inputs)).1))
+        Ok(TypedCreateResponse::new(
+            name,
+            observe(&ready, Some(&inputs)).outputs,
+        ))
     }
 
     async fn read(
         &self,
         clients: &AwsClients,
-        items: Vec<ReadTarget<ClusterInputs>>,
+        req: TypedReadRequest<ClusterInputs>,
         _ctx: &CallContext,
-    ) -> Result<Vec<Option<TypedObserved<ClusterInputs, ClusterOutputs>>>, ProviderError> {
+    ) -> Result<TypedReadResponse<ClusterInputs, ClusterOutputs>, ProviderError> {
+        let items = req.items;
         let eks = clients.eks().await?;
         let mut results = Vec::with_capacity(items.len());
         for item in &items {
@@ -358,17 +367,16 @@ impl TypedResource<AwsClients> for ClusterResource {
                     .map(|c| observe(&c, item.inputs.as_ref())),
             );
         }
-        Ok(results)
+        Ok(TypedReadResponse::new(results))
     }
 
     async fn update(
         &self,
         clients: &AwsClients,
-        old: Recorded<ClusterInputs, ClusterOutputs>,
-        inputs: ClusterInputs,
-        _changed: &[FieldPath],
+        req: TypedUpdateRequest<ClusterInputs, ClusterOutputs>,
         ctx: &CallContext,
-    ) -> Result<ClusterOutputs, ProviderError> {
+    ) -> Result<TypedUpdateResponse<ClusterOutputs>, ProviderError> {
+        let TypedUpdateRequest { old, inputs, .. } = req;
         let eks = clients.eks().await?;
         let name = old.id.as_str();
         // EKS runs one update at a time per cluster: each is waited for before the next.
@@ -431,15 +439,18 @@ impl TypedResource<AwsClients> for ClusterResource {
         let now = describe(eks, name).await?.ok_or_else(|| {
             ProviderError::not_found(format!("{} disappeared during its update", old.identity))
         })?;
-        Ok(observe(&now, Some(&inputs)).1)
+        Ok(TypedUpdateResponse::new(
+            observe(&now, Some(&inputs)).outputs,
+        ))
     }
 
     async fn delete(
         &self,
         clients: &AwsClients,
-        old: Recorded<ClusterInputs, ClusterOutputs>,
+        req: TypedDeleteRequest<ClusterInputs, ClusterOutputs>,
         ctx: &CallContext,
     ) -> Result<(), ProviderError> {
+        let old = req.old;
         let eks = clients.eks().await?;
         match eks
             .delete_cluster()
@@ -481,9 +492,10 @@ impl TypedResource<AwsClients> for ClusterResource {
     async fn find(
         &self,
         clients: &AwsClients,
-        identity: &ResourceIdentity,
+        req: TypedFindRequest,
         _ctx: &CallContext,
-    ) -> Result<Vec<(String, TypedObserved<ClusterInputs, ClusterOutputs>)>, ProviderError> {
+    ) -> Result<TypedFindResponse<ClusterInputs, ClusterOutputs>, ProviderError> {
+        let identity = req.identity;
         let eks = clients.eks().await?;
         let names: Vec<String> = eks
             .list_clusters()
@@ -496,11 +508,11 @@ impl TypedResource<AwsClients> for ClusterResource {
         let mut found = Vec::new();
         for name in names {
             if let Some(cluster) = describe(eks, &name).await?
-                && tagged_as(cluster.tags(), identity)
+                && tagged_as(cluster.tags(), &identity)
             {
-                found.push((name, observe(&cluster, None)));
+                found.push(TypedFound::new(name, observe(&cluster, None)));
             }
         }
-        Ok(found)
+        Ok(TypedFindResponse::new(found))
     }
 }

@@ -13,10 +13,13 @@ use aws_sdk_eks::types::{
     AmiTypes, CapacityTypes, Nodegroup, NodegroupScalingConfig, NodegroupStatus,
     NodegroupUpdateConfig, Taint, TaintEffect, UpdateLabelsPayload, UpdateTaintsPayload,
 };
-use girder_core::FieldPath;
 use girder_engine::provider::DefaultTimeouts;
-use girder_engine::typed::{ReadTarget, Recorded, TypedObserved, TypedResource};
-use girder_engine::{CallContext, ErrorKind, ProviderError, ResourceIdentity, ResourceSchema};
+use girder_engine::typed::{
+    TypedCreateRequest, TypedCreateResponse, TypedDeleteRequest, TypedFindRequest,
+    TypedFindResponse, TypedFound, TypedObserved, TypedReadRequest, TypedReadResponse,
+    TypedResource, TypedUpdateRequest, TypedUpdateResponse,
+};
+use girder_engine::{CallContext, ErrorKind, ProviderError, ResourceSchema};
 use serde::{Deserialize, Serialize};
 
 use crate::clients::AwsClients;
@@ -149,7 +152,7 @@ fn observe(
     };
     let scaling = group.scaling_config();
     let keep_default = |recorded_none: bool| recorded.is_some() && recorded_none;
-    (
+    TypedObserved::new(
         NodegroupInputs {
             cluster_name: group.cluster_name().unwrap_or_default().to_owned(),
             nodegroup_name: prefix.is_none().then(|| name.clone()),
@@ -342,10 +345,12 @@ impl TypedResource<AwsClients> for NodegroupResource {
     async fn create(
         &self,
         clients: &AwsClients,
-        identity: &ResourceIdentity,
-        inputs: NodegroupInputs,
+        req: TypedCreateRequest<NodegroupInputs>,
         ctx: &CallContext,
-    ) -> Result<(String, NodegroupOutputs), ProviderError> {
+    ) -> Result<TypedCreateResponse<NodegroupOutputs>, ProviderError> {
+        let TypedCreateRequest {
+            identity, inputs, ..
+        } = req;
         let eks = clients.eks().await?;
         let name = match (&inputs.nodegroup_name, &inputs.nodegroup_name_prefix) {
             (Some(name), _) => name.clone(),
@@ -372,16 +377,16 @@ impl TypedResource<AwsClients> for NodegroupResource {
             )
             .set_update_config(inputs.update_config.as_ref().map(update_config))
             .set_version(inputs.version.clone())
-            .set_tags(Some(eks_tags(identity, &inputs.tags)))
+            .set_tags(Some(eks_tags(&identity, &inputs.tags)))
             .send()
             .await
-            .aws(&Call::new("CreateNodegroup", identity))
+            .aws(&Call::new("CreateNodegroup", &identity))
             .map_err(iam_propagation);
         match created {
             Ok(_) => {}
             Err(e) if has_code(&e, "ResourceInUseException") => {
                 match describe(eks, &cluster, &name).await? {
-                    Some(existing) if tagged_as(existing.tags(), identity) => {
+                    Some(existing) if tagged_as(existing.tags(), &identity) => {
                         tracing::info!(%identity, "adopting the existing nodegroup");
                     }
                     _ => {
@@ -401,15 +406,19 @@ impl TypedResource<AwsClients> for NodegroupResource {
         let ready = wait_active(eks, ctx, &cluster, &name)
             .await
             .map_err(|e| after_create(e, &id, girder_core::object! { "name" => name.as_str() }))?;
-        Ok((id, observe(&ready, Some(&inputs)).1))
+        Ok(TypedCreateResponse::new(
+            id,
+            observe(&ready, Some(&inputs)).outputs,
+        ))
     }
 
     async fn read(
         &self,
         clients: &AwsClients,
-        items: Vec<ReadTarget<NodegroupInputs>>,
+        req: TypedReadRequest<NodegroupInputs>,
         _ctx: &CallContext,
-    ) -> Result<Vec<Option<TypedObserved<NodegroupInputs, NodegroupOutputs>>>, ProviderError> {
+    ) -> Result<TypedReadResponse<NodegroupInputs, NodegroupOutputs>, ProviderError> {
+        let items = req.items;
         let eks = clients.eks().await?;
         let mut results = Vec::with_capacity(items.len());
         for item in &items {
@@ -421,17 +430,16 @@ impl TypedResource<AwsClients> for NodegroupResource {
                     .map(|g| observe(&g, item.inputs.as_ref())),
             );
         }
-        Ok(results)
+        Ok(TypedReadResponse::new(results))
     }
 
     async fn update(
         &self,
         clients: &AwsClients,
-        old: Recorded<NodegroupInputs, NodegroupOutputs>,
-        inputs: NodegroupInputs,
-        _changed: &[FieldPath],
+        req: TypedUpdateRequest<NodegroupInputs, NodegroupOutputs>,
         ctx: &CallContext,
-    ) -> Result<NodegroupOutputs, ProviderError> {
+    ) -> Result<TypedUpdateResponse<NodegroupOutputs>, ProviderError> {
+        let TypedUpdateRequest { old, inputs, .. } = req;
         let eks = clients.eks().await?;
         let (cluster, name) = split_id(&old.id)?;
         let settle = |id: Option<String>| async move {
@@ -535,15 +543,18 @@ impl TypedResource<AwsClients> for NodegroupResource {
         let now = describe(eks, cluster, name).await?.ok_or_else(|| {
             ProviderError::not_found(format!("{} disappeared during its update", old.identity))
         })?;
-        Ok(observe(&now, Some(&inputs)).1)
+        Ok(TypedUpdateResponse::new(
+            observe(&now, Some(&inputs)).outputs,
+        ))
     }
 
     async fn delete(
         &self,
         clients: &AwsClients,
-        old: Recorded<NodegroupInputs, NodegroupOutputs>,
+        req: TypedDeleteRequest<NodegroupInputs, NodegroupOutputs>,
         ctx: &CallContext,
     ) -> Result<(), ProviderError> {
+        let old = req.old;
         let eks = clients.eks().await?;
         let (cluster, name) = split_id(&old.id)?;
         match eks
@@ -582,10 +593,10 @@ impl TypedResource<AwsClients> for NodegroupResource {
     async fn find(
         &self,
         clients: &AwsClients,
-        identity: &ResourceIdentity,
+        req: TypedFindRequest,
         _ctx: &CallContext,
-    ) -> Result<Vec<(String, TypedObserved<NodegroupInputs, NodegroupOutputs>)>, ProviderError>
-    {
+    ) -> Result<TypedFindResponse<NodegroupInputs, NodegroupOutputs>, ProviderError> {
+        let identity = req.identity;
         let eks = clients.eks().await?;
         let clusters: Vec<String> = eks
             .list_clusters()
@@ -608,12 +619,15 @@ impl TypedResource<AwsClients> for NodegroupResource {
                 .aws(&Call::new("ListNodegroups", &cluster))?;
             for name in groups {
                 if let Some(group) = describe(eks, &cluster, &name).await?
-                    && tagged_as(group.tags(), identity)
+                    && tagged_as(group.tags(), &identity)
                 {
-                    found.push((format!("{cluster}:{name}"), observe(&group, None)));
+                    found.push(TypedFound::new(
+                        format!("{cluster}:{name}"),
+                        observe(&group, None),
+                    ));
                 }
             }
         }
-        Ok(found)
+        Ok(TypedFindResponse::new(found))
     }
 }

@@ -2,9 +2,12 @@
 
 use async_trait::async_trait;
 use aws_sdk_iam::types::InstanceProfile;
-use girder_core::FieldPath;
-use girder_engine::typed::{ReadTarget, Recorded, TypedObserved, TypedResource};
-use girder_engine::{CallContext, ProviderError, ResourceIdentity, ResourceSchema};
+use girder_engine::typed::{
+    TypedCreateRequest, TypedCreateResponse, TypedDeleteRequest, TypedFindRequest,
+    TypedFindResponse, TypedFound, TypedObserved, TypedReadRequest, TypedReadResponse,
+    TypedResource, TypedUpdateRequest, TypedUpdateResponse,
+};
+use girder_engine::{CallContext, ProviderError, ResourceSchema};
 use serde::{Deserialize, Serialize};
 
 use crate::clients::AwsClients;
@@ -61,7 +64,7 @@ fn observe(
         recorded.and_then(|r| r.name.as_deref()),
         recorded.and_then(|r| r.name_prefix.as_deref()),
     );
-    (
+    TypedObserved::new(
         InstanceProfileInputs {
             name,
             name_prefix,
@@ -137,30 +140,32 @@ impl TypedResource<AwsClients> for InstanceProfileResource {
     async fn create(
         &self,
         clients: &AwsClients,
-        identity: &ResourceIdentity,
-        inputs: InstanceProfileInputs,
+        req: TypedCreateRequest<InstanceProfileInputs>,
         _ctx: &CallContext,
-    ) -> Result<(String, InstanceProfileOutputs), ProviderError> {
+    ) -> Result<TypedCreateResponse<InstanceProfileOutputs>, ProviderError> {
+        let TypedCreateRequest {
+            identity, inputs, ..
+        } = req;
         let iam = clients.iam().await?;
         let name = generated_name(
             inputs.name.as_deref(),
             inputs.name_prefix.as_deref(),
-            identity,
+            &identity,
         );
         let created = iam
             .create_instance_profile()
             .instance_profile_name(&name)
             .path(&inputs.path)
-            .set_tags(Some(iam_tags(identity, &inputs.tags)?))
+            .set_tags(Some(iam_tags(&identity, &inputs.tags)?))
             .send()
             .await
-            .aws(&Call::new("CreateInstanceProfile", identity))?;
+            .aws(&Call::new("CreateInstanceProfile", &identity))?;
         let profile = created.instance_profile().ok_or_else(|| {
             ProviderError::permanent(format!(
                 "CreateInstanceProfile of {identity} returned no profile"
             ))
         })?;
-        let outputs = observe(profile, Some(&inputs)).1;
+        let outputs = observe(profile, Some(&inputs)).outputs;
         if let Some(role) = &inputs.role {
             add_role(iam, &name, role).await.map_err(|e| {
                 after_create(
@@ -170,18 +175,17 @@ impl TypedResource<AwsClients> for InstanceProfileResource {
                 )
             })?;
         }
-        Ok((name, outputs))
+        Ok(TypedCreateResponse::new(name, outputs))
     }
 
     async fn read(
         &self,
         clients: &AwsClients,
-        items: Vec<ReadTarget<InstanceProfileInputs>>,
+        req: TypedReadRequest<InstanceProfileInputs>,
         _ctx: &CallContext,
-    ) -> Result<
-        Vec<Option<TypedObserved<InstanceProfileInputs, InstanceProfileOutputs>>>,
-        ProviderError,
-    > {
+    ) -> Result<TypedReadResponse<InstanceProfileInputs, InstanceProfileOutputs>, ProviderError>
+    {
+        let items = req.items;
         let iam = clients.iam().await?;
         let mut results = Vec::with_capacity(items.len());
         for item in &items {
@@ -191,17 +195,16 @@ impl TypedResource<AwsClients> for InstanceProfileResource {
                     .map(|p| observe(&p, item.inputs.as_ref())),
             );
         }
-        Ok(results)
+        Ok(TypedReadResponse::new(results))
     }
 
     async fn update(
         &self,
         clients: &AwsClients,
-        old: Recorded<InstanceProfileInputs, InstanceProfileOutputs>,
-        inputs: InstanceProfileInputs,
-        _changed: &[FieldPath],
+        req: TypedUpdateRequest<InstanceProfileInputs, InstanceProfileOutputs>,
         _ctx: &CallContext,
-    ) -> Result<InstanceProfileOutputs, ProviderError> {
+    ) -> Result<TypedUpdateResponse<InstanceProfileOutputs>, ProviderError> {
+        let TypedUpdateRequest { old, inputs, .. } = req;
         let iam = clients.iam().await?;
         if old.inputs.role != inputs.role {
             if let Some(role) = &old.inputs.role {
@@ -228,15 +231,16 @@ impl TypedResource<AwsClients> for InstanceProfileResource {
                 .await
                 .aws(&Call::new("TagInstanceProfile", &old.identity))?;
         }
-        Ok(old.outputs)
+        Ok(TypedUpdateResponse::new(old.outputs))
     }
 
     async fn delete(
         &self,
         clients: &AwsClients,
-        old: Recorded<InstanceProfileInputs, InstanceProfileOutputs>,
+        req: TypedDeleteRequest<InstanceProfileInputs, InstanceProfileOutputs>,
         _ctx: &CallContext,
     ) -> Result<(), ProviderError> {
+        let old = req.old;
         let iam = clients.iam().await?;
         let Some(profile) = get(iam, &old.id).await? else {
             return Ok(());
@@ -259,15 +263,11 @@ impl TypedResource<AwsClients> for InstanceProfileResource {
     async fn find(
         &self,
         clients: &AwsClients,
-        identity: &ResourceIdentity,
+        req: TypedFindRequest,
         _ctx: &CallContext,
-    ) -> Result<
-        Vec<(
-            String,
-            TypedObserved<InstanceProfileInputs, InstanceProfileOutputs>,
-        )>,
-        ProviderError,
-    > {
+    ) -> Result<TypedFindResponse<InstanceProfileInputs, InstanceProfileOutputs>, ProviderError>
+    {
+        let identity = req.identity;
         let iam = clients.iam().await?;
         let profiles: Vec<InstanceProfile> = iam
             .list_instance_profiles()
@@ -283,14 +283,14 @@ impl TypedResource<AwsClients> for InstanceProfileResource {
                 .starts_with(identity.name.as_str())
         }) {
             if let Some(profile) = get(iam, candidate.instance_profile_name()).await?
-                && tags::names_identity(iam_pairs(profile.tags()), identity)
+                && tags::names_identity(iam_pairs(profile.tags()), &identity)
             {
-                found.push((
+                found.push(TypedFound::new(
                     profile.instance_profile_name().to_owned(),
                     observe(&profile, None),
                 ));
             }
         }
-        Ok(found)
+        Ok(TypedFindResponse::new(found))
     }
 }

@@ -2,9 +2,12 @@
 //! IAM roles for service accounts).
 
 use async_trait::async_trait;
-use girder_core::FieldPath;
-use girder_engine::typed::{ReadTarget, Recorded, TypedObserved, TypedResource};
-use girder_engine::{CallContext, ErrorKind, ProviderError, ResourceIdentity, ResourceSchema};
+use girder_engine::typed::{
+    TypedCreateRequest, TypedCreateResponse, TypedDeleteRequest, TypedFindRequest,
+    TypedFindResponse, TypedFound, TypedObserved, TypedReadRequest, TypedReadResponse,
+    TypedResource, TypedUpdateRequest, TypedUpdateResponse,
+};
+use girder_engine::{CallContext, ErrorKind, ProviderError, ResourceSchema};
 use serde::{Deserialize, Serialize};
 
 use crate::clients::AwsClients;
@@ -80,7 +83,7 @@ async fn get(
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
     Ok(Some((
-        (
+        TypedObserved::new(
             OidcProviderInputs {
                 url,
                 client_ids: keep_order(
@@ -134,27 +137,29 @@ impl TypedResource<AwsClients> for OidcProviderResource {
     async fn create(
         &self,
         clients: &AwsClients,
-        identity: &ResourceIdentity,
-        inputs: OidcProviderInputs,
+        req: TypedCreateRequest<OidcProviderInputs>,
         _ctx: &CallContext,
-    ) -> Result<(String, OidcProviderOutputs), ProviderError> {
+    ) -> Result<TypedCreateResponse<OidcProviderOutputs>, ProviderError> {
+        let TypedCreateRequest {
+            identity, inputs, ..
+        } = req;
         let iam = clients.iam().await?;
         let created = iam
             .create_open_id_connect_provider()
             .url(&inputs.url)
             .set_client_id_list(Some(inputs.client_ids.clone()))
             .set_thumbprint_list(Some(inputs.thumbprints.clone()))
-            .set_tags(Some(iam_tags(identity, &inputs.tags)?))
+            .set_tags(Some(iam_tags(&identity, &inputs.tags)?))
             .send()
             .await
-            .aws(&Call::new("CreateOpenIDConnectProvider", identity));
+            .aws(&Call::new("CreateOpenIDConnectProvider", &identity));
         match created {
             Ok(out) => {
                 let arn = out
                     .open_id_connect_provider_arn()
                     .unwrap_or_default()
                     .to_owned();
-                Ok((
+                Ok(TypedCreateResponse::new(
                     arn.clone(),
                     OidcProviderOutputs {
                         arn,
@@ -169,13 +174,14 @@ impl TypedResource<AwsClients> for OidcProviderResource {
                     .into_iter()
                     .filter(|a| a.ends_with(&host))
                 {
-                    if let Some(((_, outputs), all)) = get(clients, &arn, Some(&inputs)).await?
+                    if let Some((TypedObserved { outputs, .. }, all)) =
+                        get(clients, &arn, Some(&inputs)).await?
                         && tags::names_identity(
                             all.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-                            identity,
+                            &identity,
                         )
                     {
-                        return Ok((arn, outputs));
+                        return Ok(TypedCreateResponse::new(arn, outputs));
                     }
                 }
                 Err(ProviderError {
@@ -194,10 +200,10 @@ impl TypedResource<AwsClients> for OidcProviderResource {
     async fn read(
         &self,
         clients: &AwsClients,
-        items: Vec<ReadTarget<OidcProviderInputs>>,
+        req: TypedReadRequest<OidcProviderInputs>,
         _ctx: &CallContext,
-    ) -> Result<Vec<Option<TypedObserved<OidcProviderInputs, OidcProviderOutputs>>>, ProviderError>
-    {
+    ) -> Result<TypedReadResponse<OidcProviderInputs, OidcProviderOutputs>, ProviderError> {
+        let items = req.items;
         let mut results = Vec::with_capacity(items.len());
         for item in &items {
             results.push(
@@ -206,17 +212,16 @@ impl TypedResource<AwsClients> for OidcProviderResource {
                     .map(|(o, _)| o),
             );
         }
-        Ok(results)
+        Ok(TypedReadResponse::new(results))
     }
 
     async fn update(
         &self,
         clients: &AwsClients,
-        old: Recorded<OidcProviderInputs, OidcProviderOutputs>,
-        inputs: OidcProviderInputs,
-        _changed: &[FieldPath],
+        req: TypedUpdateRequest<OidcProviderInputs, OidcProviderOutputs>,
         _ctx: &CallContext,
-    ) -> Result<OidcProviderOutputs, ProviderError> {
+    ) -> Result<TypedUpdateResponse<OidcProviderOutputs>, ProviderError> {
+        let TypedUpdateRequest { old, inputs, .. } = req;
         let iam = clients.iam().await?;
         let arn = old.id.as_str();
         for added in inputs
@@ -278,15 +283,16 @@ impl TypedResource<AwsClients> for OidcProviderResource {
                 .await
                 .aws(&Call::new("TagOpenIDConnectProvider", &old.identity))?;
         }
-        Ok(old.outputs)
+        Ok(TypedUpdateResponse::new(old.outputs))
     }
 
     async fn delete(
         &self,
         clients: &AwsClients,
-        old: Recorded<OidcProviderInputs, OidcProviderOutputs>,
+        req: TypedDeleteRequest<OidcProviderInputs, OidcProviderOutputs>,
         _ctx: &CallContext,
     ) -> Result<(), ProviderError> {
+        let old = req.old;
         match clients
             .iam()
             .await?
@@ -304,23 +310,21 @@ impl TypedResource<AwsClients> for OidcProviderResource {
     async fn find(
         &self,
         clients: &AwsClients,
-        identity: &ResourceIdentity,
+        req: TypedFindRequest,
         _ctx: &CallContext,
-    ) -> Result<
-        Vec<(
-            String,
-            TypedObserved<OidcProviderInputs, OidcProviderOutputs>,
-        )>,
-        ProviderError,
-    > {
+    ) -> Result<TypedFindResponse<OidcProviderInputs, OidcProviderOutputs>, ProviderError> {
+        let identity = req.identity;
         let mut found = Vec::new();
         for arn in list_arns(clients).await? {
             if let Some((observed, all)) = get(clients, &arn, None).await?
-                && tags::names_identity(all.iter().map(|(k, v)| (k.as_str(), v.as_str())), identity)
+                && tags::names_identity(
+                    all.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+                    &identity,
+                )
             {
-                found.push((arn, observed));
+                found.push(TypedFound::new(arn, observed));
             }
         }
-        Ok(found)
+        Ok(TypedFindResponse::new(found))
     }
 }

@@ -8,8 +8,11 @@ use std::collections::{BTreeSet, HashMap};
 
 use async_trait::async_trait;
 use aws_sdk_iam::types::Policy;
-use girder_core::FieldPath;
-use girder_engine::typed::{ReadTarget, Recorded, TypedObserved, TypedResource};
+use girder_engine::typed::{
+    TypedCreateRequest, TypedCreateResponse, TypedDeleteRequest, TypedFindRequest,
+    TypedFindResponse, TypedFound, TypedObserved, TypedReadRequest, TypedReadResponse,
+    TypedResource, TypedUpdateRequest, TypedUpdateResponse,
+};
 use girder_engine::{CallContext, ProviderError, ResourceIdentity, ResourceSchema};
 use serde::{Deserialize, Serialize};
 
@@ -112,7 +115,7 @@ fn observe_policy(
         recorded.and_then(|r| r.name.as_deref()),
         recorded.and_then(|r| r.name_prefix.as_deref()),
     );
-    (
+    TypedObserved::new(
         PolicyInputs {
             name: exact,
             name_prefix: prefix,
@@ -146,15 +149,17 @@ impl TypedResource<AwsClients> for PolicyResource {
     async fn create(
         &self,
         clients: &AwsClients,
-        identity: &ResourceIdentity,
-        inputs: PolicyInputs,
+        req: TypedCreateRequest<PolicyInputs>,
         _ctx: &CallContext,
-    ) -> Result<(String, PolicyOutputs), ProviderError> {
+    ) -> Result<TypedCreateResponse<PolicyOutputs>, ProviderError> {
+        let TypedCreateRequest {
+            identity, inputs, ..
+        } = req;
         let iam = clients.iam().await?;
         let name = generated_name(
             inputs.name.as_deref(),
             inputs.name_prefix.as_deref(),
-            identity,
+            &identity,
         );
         let created = iam
             .create_policy()
@@ -162,23 +167,24 @@ impl TypedResource<AwsClients> for PolicyResource {
             .path(&inputs.path)
             .set_description(inputs.description.clone())
             .policy_document(inputs.policy.to_string())
-            .set_tags(Some(iam_tags(identity, &inputs.tags)?))
+            .set_tags(Some(iam_tags(&identity, &inputs.tags)?))
             .send()
             .await
-            .aws(&Call::new("CreatePolicy", identity))?;
+            .aws(&Call::new("CreatePolicy", &identity))?;
         let policy = created.policy().ok_or_else(|| {
             ProviderError::permanent(format!("CreatePolicy of {identity} returned no policy"))
         })?;
-        let (_, outputs) = observe_policy(policy, inputs.policy.clone(), Some(&inputs));
-        Ok((outputs.arn.clone(), outputs))
+        let outputs = observe_policy(policy, inputs.policy.clone(), Some(&inputs)).outputs;
+        Ok(TypedCreateResponse::new(outputs.arn.clone(), outputs))
     }
 
     async fn read(
         &self,
         clients: &AwsClients,
-        items: Vec<ReadTarget<PolicyInputs>>,
+        req: TypedReadRequest<PolicyInputs>,
         _ctx: &CallContext,
-    ) -> Result<Vec<Option<TypedObserved<PolicyInputs, PolicyOutputs>>>, ProviderError> {
+    ) -> Result<TypedReadResponse<PolicyInputs, PolicyOutputs>, ProviderError> {
+        let items = req.items;
         let iam = clients.iam().await?;
         let mut results = Vec::with_capacity(items.len());
         for item in &items {
@@ -188,17 +194,16 @@ impl TypedResource<AwsClients> for PolicyResource {
                     .map(|(p, d)| observe_policy(&p, d, item.inputs.as_ref())),
             );
         }
-        Ok(results)
+        Ok(TypedReadResponse::new(results))
     }
 
     async fn update(
         &self,
         clients: &AwsClients,
-        old: Recorded<PolicyInputs, PolicyOutputs>,
-        inputs: PolicyInputs,
-        _changed: &[FieldPath],
+        req: TypedUpdateRequest<PolicyInputs, PolicyOutputs>,
         _ctx: &CallContext,
-    ) -> Result<PolicyOutputs, ProviderError> {
+    ) -> Result<TypedUpdateResponse<PolicyOutputs>, ProviderError> {
+        let TypedUpdateRequest { old, inputs, .. } = req;
         let iam = clients.iam().await?;
         let mut outputs = old.outputs.clone();
         if old.inputs.policy != inputs.policy {
@@ -254,15 +259,16 @@ impl TypedResource<AwsClients> for PolicyResource {
                 .await
                 .aws(&Call::new("TagPolicy", &old.identity))?;
         }
-        Ok(outputs)
+        Ok(TypedUpdateResponse::new(outputs))
     }
 
     async fn delete(
         &self,
         clients: &AwsClients,
-        old: Recorded<PolicyInputs, PolicyOutputs>,
+        req: TypedDeleteRequest<PolicyInputs, PolicyOutputs>,
         _ctx: &CallContext,
     ) -> Result<(), ProviderError> {
+        let old = req.old;
         let iam = clients.iam().await?;
         let versions = match iam
             .list_policy_versions()
@@ -304,9 +310,10 @@ impl TypedResource<AwsClients> for PolicyResource {
     async fn find(
         &self,
         clients: &AwsClients,
-        identity: &ResourceIdentity,
+        req: TypedFindRequest,
         _ctx: &CallContext,
-    ) -> Result<Vec<(String, TypedObserved<PolicyInputs, PolicyOutputs>)>, ProviderError> {
+    ) -> Result<TypedFindResponse<PolicyInputs, PolicyOutputs>, ProviderError> {
+        let identity = req.identity;
         let iam = clients.iam().await?;
         let policies: Vec<Policy> = iam
             .list_policies()
@@ -324,13 +331,13 @@ impl TypedResource<AwsClients> for PolicyResource {
         }) {
             if let Some((policy, document)) =
                 get_policy(iam, candidate.arn().unwrap_or_default()).await?
-                && tags::names_identity(iam_pairs(policy.tags()), identity)
+                && tags::names_identity(iam_pairs(policy.tags()), &identity)
             {
                 let observed = observe_policy(&policy, document, None);
-                found.push((observed.1.arn.clone(), observed));
+                found.push(TypedFound::new(observed.outputs.arn.clone(), observed));
             }
         }
-        Ok(found)
+        Ok(TypedFindResponse::new(found))
     }
 }
 
@@ -380,12 +387,14 @@ impl TypedResource<AwsClients> for RolePolicyResource {
     async fn create(
         &self,
         clients: &AwsClients,
-        identity: &ResourceIdentity,
-        inputs: RolePolicyInputs,
+        req: TypedCreateRequest<RolePolicyInputs>,
         _ctx: &CallContext,
-    ) -> Result<(String, RolePolicyOutputs), ProviderError> {
-        put_role_policy(clients.iam().await?, &inputs, identity).await?;
-        Ok((
+    ) -> Result<TypedCreateResponse<RolePolicyOutputs>, ProviderError> {
+        let TypedCreateRequest {
+            identity, inputs, ..
+        } = req;
+        put_role_policy(clients.iam().await?, &inputs, &identity).await?;
+        Ok(TypedCreateResponse::new(
             format!("{}:{}", inputs.role_name, inputs.name),
             RolePolicyOutputs {},
         ))
@@ -394,10 +403,10 @@ impl TypedResource<AwsClients> for RolePolicyResource {
     async fn read(
         &self,
         clients: &AwsClients,
-        items: Vec<ReadTarget<RolePolicyInputs>>,
+        req: TypedReadRequest<RolePolicyInputs>,
         _ctx: &CallContext,
-    ) -> Result<Vec<Option<TypedObserved<RolePolicyInputs, RolePolicyOutputs>>>, ProviderError>
-    {
+    ) -> Result<TypedReadResponse<RolePolicyInputs, RolePolicyOutputs>, ProviderError> {
+        let items = req.items;
         let iam = clients.iam().await?;
         let mut results = Vec::with_capacity(items.len());
         for item in &items {
@@ -413,7 +422,7 @@ impl TypedResource<AwsClients> for RolePolicyResource {
                 .await
                 .aws(&Call::new("GetRolePolicy", &item.id))
             {
-                Ok(out) => results.push(Some((
+                Ok(out) => results.push(Some(TypedObserved::new(
                     RolePolicyInputs {
                         role_name: role.to_owned(),
                         name: name.to_owned(),
@@ -428,27 +437,27 @@ impl TypedResource<AwsClients> for RolePolicyResource {
                 Err(e) => return Err(e),
             }
         }
-        Ok(results)
+        Ok(TypedReadResponse::new(results))
     }
 
     async fn update(
         &self,
         clients: &AwsClients,
-        old: Recorded<RolePolicyInputs, RolePolicyOutputs>,
-        inputs: RolePolicyInputs,
-        _changed: &[FieldPath],
+        req: TypedUpdateRequest<RolePolicyInputs, RolePolicyOutputs>,
         _ctx: &CallContext,
-    ) -> Result<RolePolicyOutputs, ProviderError> {
+    ) -> Result<TypedUpdateResponse<RolePolicyOutputs>, ProviderError> {
+        let TypedUpdateRequest { old, inputs, .. } = req;
         put_role_policy(clients.iam().await?, &inputs, &old.identity).await?;
-        Ok(old.outputs)
+        Ok(TypedUpdateResponse::new(old.outputs))
     }
 
     async fn delete(
         &self,
         clients: &AwsClients,
-        old: Recorded<RolePolicyInputs, RolePolicyOutputs>,
+        req: TypedDeleteRequest<RolePolicyInputs, RolePolicyOutputs>,
         _ctx: &CallContext,
     ) -> Result<(), ProviderError> {
+        let old = req.old;
         match clients
             .iam()
             .await?
@@ -467,12 +476,11 @@ impl TypedResource<AwsClients> for RolePolicyResource {
     async fn find(
         &self,
         _clients: &AwsClients,
-        _identity: &ResourceIdentity,
+        _req: TypedFindRequest,
         _ctx: &CallContext,
-    ) -> Result<Vec<(String, TypedObserved<RolePolicyInputs, RolePolicyOutputs>)>, ProviderError>
-    {
+    ) -> Result<TypedFindResponse<RolePolicyInputs, RolePolicyOutputs>, ProviderError> {
         // Inline policies cannot be tagged; putting one again is harmless.
-        Ok(Vec::new())
+        Ok(TypedFindResponse::none())
     }
 }
 
@@ -505,10 +513,12 @@ impl TypedResource<AwsClients> for RolePolicyAttachmentResource {
     async fn create(
         &self,
         clients: &AwsClients,
-        identity: &ResourceIdentity,
-        inputs: RolePolicyAttachmentInputs,
+        req: TypedCreateRequest<RolePolicyAttachmentInputs>,
         _ctx: &CallContext,
-    ) -> Result<(String, RolePolicyAttachmentOutputs), ProviderError> {
+    ) -> Result<TypedCreateResponse<RolePolicyAttachmentOutputs>, ProviderError> {
+        let TypedCreateRequest {
+            identity, inputs, ..
+        } = req;
         clients
             .iam()
             .await?
@@ -517,8 +527,8 @@ impl TypedResource<AwsClients> for RolePolicyAttachmentResource {
             .policy_arn(&inputs.policy_arn)
             .send()
             .await
-            .aws(&Call::new("AttachRolePolicy", identity))?;
-        Ok((
+            .aws(&Call::new("AttachRolePolicy", &identity))?;
+        Ok(TypedCreateResponse::new(
             format!("{}/{}", inputs.role_name, inputs.policy_arn),
             RolePolicyAttachmentOutputs {},
         ))
@@ -527,12 +537,13 @@ impl TypedResource<AwsClients> for RolePolicyAttachmentResource {
     async fn read(
         &self,
         clients: &AwsClients,
-        items: Vec<ReadTarget<RolePolicyAttachmentInputs>>,
+        req: TypedReadRequest<RolePolicyAttachmentInputs>,
         _ctx: &CallContext,
     ) -> Result<
-        Vec<Option<TypedObserved<RolePolicyAttachmentInputs, RolePolicyAttachmentOutputs>>>,
+        TypedReadResponse<RolePolicyAttachmentInputs, RolePolicyAttachmentOutputs>,
         ProviderError,
     > {
+        let items = req.items;
         let iam = clients.iam().await?;
         // One listing per role covers all of its attachments.
         let roles: BTreeSet<&str> = items
@@ -565,7 +576,7 @@ impl TypedResource<AwsClients> for RolePolicyAttachmentResource {
             .map(|item| {
                 let (role, arn) = item.id.split_once('/')?;
                 attached.get(role)?.contains(arn).then(|| {
-                    (
+                    TypedObserved::new(
                         RolePolicyAttachmentInputs {
                             role_name: role.to_owned(),
                             policy_arn: arn.to_owned(),
@@ -580,21 +591,21 @@ impl TypedResource<AwsClients> for RolePolicyAttachmentResource {
     async fn update(
         &self,
         _clients: &AwsClients,
-        old: Recorded<RolePolicyAttachmentInputs, RolePolicyAttachmentOutputs>,
-        _inputs: RolePolicyAttachmentInputs,
-        _changed: &[FieldPath],
+        req: TypedUpdateRequest<RolePolicyAttachmentInputs, RolePolicyAttachmentOutputs>,
         _ctx: &CallContext,
-    ) -> Result<RolePolicyAttachmentOutputs, ProviderError> {
+    ) -> Result<TypedUpdateResponse<RolePolicyAttachmentOutputs>, ProviderError> {
+        let old = req.old;
         // Every input forces a replacement.
-        Ok(old.outputs)
+        Ok(TypedUpdateResponse::new(old.outputs))
     }
 
     async fn delete(
         &self,
         clients: &AwsClients,
-        old: Recorded<RolePolicyAttachmentInputs, RolePolicyAttachmentOutputs>,
+        req: TypedDeleteRequest<RolePolicyAttachmentInputs, RolePolicyAttachmentOutputs>,
         _ctx: &CallContext,
     ) -> Result<(), ProviderError> {
+        let old = req.old;
         match clients
             .iam()
             .await?
@@ -613,16 +624,13 @@ impl TypedResource<AwsClients> for RolePolicyAttachmentResource {
     async fn find(
         &self,
         _clients: &AwsClients,
-        _identity: &ResourceIdentity,
+        _req: TypedFindRequest,
         _ctx: &CallContext,
     ) -> Result<
-        Vec<(
-            String,
-            TypedObserved<RolePolicyAttachmentInputs, RolePolicyAttachmentOutputs>,
-        )>,
+        TypedFindResponse<RolePolicyAttachmentInputs, RolePolicyAttachmentOutputs>,
         ProviderError,
     > {
         // Attachments cannot be tagged; attaching again is harmless.
-        Ok(Vec::new())
+        Ok(TypedFindResponse::none())
     }
 }

@@ -2,9 +2,12 @@
 
 use async_trait::async_trait;
 use aws_sdk_iam::types::Role;
-use girder_core::FieldPath;
-use girder_engine::typed::{ReadTarget, Recorded, TypedObserved, TypedResource};
-use girder_engine::{CallContext, ErrorKind, ProviderError, ResourceIdentity, ResourceSchema};
+use girder_engine::typed::{
+    TypedCreateRequest, TypedCreateResponse, TypedDeleteRequest, TypedFindRequest,
+    TypedFindResponse, TypedFound, TypedObserved, TypedReadRequest, TypedReadResponse,
+    TypedResource, TypedUpdateRequest, TypedUpdateResponse,
+};
+use girder_engine::{CallContext, ErrorKind, ProviderError, ResourceSchema};
 use serde::{Deserialize, Serialize};
 
 use crate::clients::AwsClients;
@@ -78,7 +81,7 @@ fn observe(role: &Role, recorded: Option<&RoleInputs>) -> TypedObserved<RoleInpu
         .assume_role_policy_document()
         .map(decode_policy)
         .unwrap_or(serde_json::Value::Null);
-    (
+    TypedObserved::new(
         RoleInputs {
             name,
             name_prefix,
@@ -203,15 +206,17 @@ impl TypedResource<AwsClients> for RoleResource {
     async fn create(
         &self,
         clients: &AwsClients,
-        identity: &ResourceIdentity,
-        inputs: RoleInputs,
+        req: TypedCreateRequest<RoleInputs>,
         _ctx: &CallContext,
-    ) -> Result<(String, RoleOutputs), ProviderError> {
+    ) -> Result<TypedCreateResponse<RoleOutputs>, ProviderError> {
+        let TypedCreateRequest {
+            identity, inputs, ..
+        } = req;
         let iam = clients.iam().await?;
         let name = generated_name(
             inputs.name.as_deref(),
             inputs.name_prefix.as_deref(),
-            identity,
+            &identity,
         );
         let created = iam
             .create_role()
@@ -221,17 +226,17 @@ impl TypedResource<AwsClients> for RoleResource {
             .set_description(inputs.description.clone())
             .max_session_duration(inputs.max_session_duration)
             .set_permissions_boundary(inputs.permissions_boundary.clone())
-            .set_tags(Some(iam_tags(identity, &inputs.tags)?))
+            .set_tags(Some(iam_tags(&identity, &inputs.tags)?))
             .send()
             .await
-            .aws(&Call::new("CreateRole", identity));
+            .aws(&Call::new("CreateRole", &identity));
         let role = match created {
             Ok(out) => out.role().cloned(),
             Err(e) if has_code(&e, "EntityAlreadyExists") => {
-                // Ours if its identity tags say so (an unrecorded earlier create).
+                // Ours if its &identity tags say so (an unrecorded earlier create).
                 let existing = get_role(iam, &name).await?;
                 match existing {
-                    Some(role) if tags::names_identity(iam_pairs(role.tags()), identity) => {
+                    Some(role) if tags::names_identity(iam_pairs(role.tags()), &identity) => {
                         Some(role)
                     }
                     _ => {
@@ -250,15 +255,19 @@ impl TypedResource<AwsClients> for RoleResource {
         let role = role.ok_or_else(|| {
             ProviderError::permanent(format!("CreateRole of {identity} returned no role"))
         })?;
-        Ok((role.role_name().to_owned(), observe(&role, Some(&inputs)).1))
+        Ok(TypedCreateResponse::new(
+            role.role_name().to_owned(),
+            observe(&role, Some(&inputs)).outputs,
+        ))
     }
 
     async fn read(
         &self,
         clients: &AwsClients,
-        items: Vec<ReadTarget<RoleInputs>>,
+        req: TypedReadRequest<RoleInputs>,
         _ctx: &CallContext,
-    ) -> Result<Vec<Option<TypedObserved<RoleInputs, RoleOutputs>>>, ProviderError> {
+    ) -> Result<TypedReadResponse<RoleInputs, RoleOutputs>, ProviderError> {
+        let items = req.items;
         let iam = clients.iam().await?;
         let mut results = Vec::with_capacity(items.len());
         for item in &items {
@@ -269,17 +278,16 @@ impl TypedResource<AwsClients> for RoleResource {
                     .map(|r| observe(&r, item.inputs.as_ref())),
             );
         }
-        Ok(results)
+        Ok(TypedReadResponse::new(results))
     }
 
     async fn update(
         &self,
         clients: &AwsClients,
-        old: Recorded<RoleInputs, RoleOutputs>,
-        inputs: RoleInputs,
-        _changed: &[FieldPath],
+        req: TypedUpdateRequest<RoleInputs, RoleOutputs>,
         _ctx: &CallContext,
-    ) -> Result<RoleOutputs, ProviderError> {
+    ) -> Result<TypedUpdateResponse<RoleOutputs>, ProviderError> {
+        let TypedUpdateRequest { old, inputs, .. } = req;
         let iam = clients.iam().await?;
         let name = old.id.as_str();
         if old.inputs.assume_role_policy != inputs.assume_role_policy {
@@ -337,15 +345,16 @@ impl TypedResource<AwsClients> for RoleResource {
                 .await
                 .aws(&Call::new("TagRole", &old.identity))?;
         }
-        Ok(old.outputs)
+        Ok(TypedUpdateResponse::new(old.outputs))
     }
 
     async fn delete(
         &self,
         clients: &AwsClients,
-        old: Recorded<RoleInputs, RoleOutputs>,
+        req: TypedDeleteRequest<RoleInputs, RoleOutputs>,
         _ctx: &CallContext,
     ) -> Result<(), ProviderError> {
+        let old = req.old;
         let iam = clients.iam().await?;
         match strip(iam, &old.id).await {
             Err(e) if is_not_found(&e) => return Ok(()),
@@ -367,9 +376,10 @@ impl TypedResource<AwsClients> for RoleResource {
     async fn find(
         &self,
         clients: &AwsClients,
-        identity: &ResourceIdentity,
+        req: TypedFindRequest,
         _ctx: &CallContext,
-    ) -> Result<Vec<(String, TypedObserved<RoleInputs, RoleOutputs>)>, ProviderError> {
+    ) -> Result<TypedFindResponse<RoleInputs, RoleOutputs>, ProviderError> {
+        let identity = req.identity;
         let iam = clients.iam().await?;
         // ListRoles returns no tags; only roles named after the resource are candidates.
         let roles: Vec<Role> = iam
@@ -386,11 +396,14 @@ impl TypedResource<AwsClients> for RoleResource {
             .filter(|r| r.role_name().starts_with(identity.name.as_str()))
         {
             if let Some(role) = get_role(iam, candidate.role_name()).await?
-                && tags::names_identity(iam_pairs(role.tags()), identity)
+                && tags::names_identity(iam_pairs(role.tags()), &identity)
             {
-                found.push((role.role_name().to_owned(), observe(&role, None)));
+                found.push(TypedFound::new(
+                    role.role_name().to_owned(),
+                    observe(&role, None),
+                ));
             }
         }
-        Ok(found)
+        Ok(TypedFindResponse::new(found))
     }
 }

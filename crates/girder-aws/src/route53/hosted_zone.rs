@@ -13,10 +13,13 @@ use aws_sdk_route53::types::{
     Change, ChangeAction, ChangeBatch, ChangeStatus, HostedZoneConfig, ResourceRecordSet, RrType,
     VpcRegion,
 };
-use girder_core::FieldPath;
 use girder_engine::provider::DefaultTimeouts;
-use girder_engine::typed::{ReadTarget, Recorded, TypedObserved, TypedResource};
-use girder_engine::{CallContext, ErrorKind, ProviderError, ResourceIdentity, ResourceSchema};
+use girder_engine::typed::{
+    TypedCreateRequest, TypedCreateResponse, TypedDeleteRequest, TypedFindRequest,
+    TypedFindResponse, TypedFound, TypedObserved, TypedReadRequest, TypedReadResponse,
+    TypedResource, TypedUpdateRequest, TypedUpdateResponse,
+};
+use girder_engine::{CallContext, ErrorKind, ProviderError, ResourceSchema};
 use serde::{Deserialize, Serialize};
 
 use crate::checks::normalize_domain;
@@ -157,7 +160,7 @@ fn observe(
             vpcs = recorded.vpcs.clone();
         }
     }
-    (
+    TypedObserved::new(
         HostedZoneInputs {
             name: name.clone(),
             comment: config
@@ -342,10 +345,12 @@ impl TypedResource<AwsClients> for HostedZoneResource {
     async fn create(
         &self,
         clients: &AwsClients,
-        identity: &ResourceIdentity,
-        inputs: HostedZoneInputs,
+        req: TypedCreateRequest<HostedZoneInputs>,
         ctx: &CallContext,
-    ) -> Result<(String, HostedZoneOutputs), ProviderError> {
+    ) -> Result<TypedCreateResponse<HostedZoneOutputs>, ProviderError> {
+        let TypedCreateRequest {
+            identity, inputs, ..
+        } = req;
         let route53 = clients.route53().await?;
         let region = clients.region().await?.to_owned();
         if inputs.private_zone && inputs.vpcs.is_empty() {
@@ -354,9 +359,9 @@ impl TypedResource<AwsClients> for HostedZoneResource {
                 inputs.name
             )));
         }
-        // The caller reference names the identity, so `find` recognises the zone before it
+        // The caller reference names the &identity, so `find` recognises the zone before it
         // carries its tags.
-        let caller_reference = format!("{}{}", caller_reference_prefix(identity), name_suffix());
+        let caller_reference = format!("{}{}", caller_reference_prefix(&identity), name_suffix());
         let created = route53
             .create_hosted_zone()
             .name(&inputs.name)
@@ -375,7 +380,7 @@ impl TypedResource<AwsClients> for HostedZoneResource {
             )
             .send()
             .await
-            .aws(&Call::new("CreateHostedZone", identity))?;
+            .aws(&Call::new("CreateHostedZone", &identity))?;
         let zone = created.hosted_zone().ok_or_else(|| {
             ProviderError::permanent(format!("CreateHostedZone of {identity} returned no zone"))
         })?;
@@ -397,7 +402,7 @@ impl TypedResource<AwsClients> for HostedZoneResource {
                 girder_core::Value::from_serialize(&outputs).unwrap_or_default(),
             )
         };
-        update_zone_tags(route53, &id, identity, &Tags::new(), &inputs.tags)
+        update_zone_tags(route53, &id, &identity, &Tags::new(), &inputs.tags)
             .await
             .map_err(partial)?;
         for vpc in inputs.vpcs.iter().skip(1) {
@@ -407,7 +412,7 @@ impl TypedResource<AwsClients> for HostedZoneResource {
                 .vpc(sdk_vpc(vpc, &region))
                 .send()
                 .await
-                .aws(&Call::new("AssociateVPCWithHostedZone", identity))
+                .aws(&Call::new("AssociateVPCWithHostedZone", &identity))
                 .map_err(partial)?;
         }
         if let Err(e) = wait_in_sync(
@@ -425,16 +430,16 @@ impl TypedResource<AwsClients> for HostedZoneResource {
             // change its name servers, so it is kept.
             tracing::warn!(%identity, zone = %id, error = %e, "hosted zone created; propagation not confirmed");
         }
-        Ok((id, outputs))
+        Ok(TypedCreateResponse::new(id, outputs))
     }
 
     async fn read(
         &self,
         clients: &AwsClients,
-        items: Vec<ReadTarget<HostedZoneInputs>>,
+        req: TypedReadRequest<HostedZoneInputs>,
         _ctx: &CallContext,
-    ) -> Result<Vec<Option<TypedObserved<HostedZoneInputs, HostedZoneOutputs>>>, ProviderError>
-    {
+    ) -> Result<TypedReadResponse<HostedZoneInputs, HostedZoneOutputs>, ProviderError> {
+        let items = req.items;
         let route53 = clients.route53().await?;
         let region = clients.region().await?;
         // GetHostedZone is the only call that reports name servers and VPCs: one per zone.
@@ -472,11 +477,10 @@ impl TypedResource<AwsClients> for HostedZoneResource {
     async fn update(
         &self,
         clients: &AwsClients,
-        old: Recorded<HostedZoneInputs, HostedZoneOutputs>,
-        inputs: HostedZoneInputs,
-        _changed: &[FieldPath],
+        req: TypedUpdateRequest<HostedZoneInputs, HostedZoneOutputs>,
         _ctx: &CallContext,
-    ) -> Result<HostedZoneOutputs, ProviderError> {
+    ) -> Result<TypedUpdateResponse<HostedZoneOutputs>, ProviderError> {
+        let TypedUpdateRequest { old, inputs, .. } = req;
         let route53 = clients.route53().await?;
         let region = clients.region().await?;
         let id = old.id.as_str();
@@ -528,18 +532,19 @@ impl TypedResource<AwsClients> for HostedZoneResource {
             update_zone_tags(route53, id, &old.identity, &old.inputs.tags, &inputs.tags).await?;
         }
         // `force_destroy` is girder's own setting: recording it is the whole update.
-        Ok(HostedZoneOutputs {
+        Ok(TypedUpdateResponse::new(HostedZoneOutputs {
             name: inputs.name,
             ..old.outputs
-        })
+        }))
     }
 
     async fn delete(
         &self,
         clients: &AwsClients,
-        old: Recorded<HostedZoneInputs, HostedZoneOutputs>,
+        req: TypedDeleteRequest<HostedZoneInputs, HostedZoneOutputs>,
         _ctx: &CallContext,
     ) -> Result<(), ProviderError> {
+        let old = req.old;
         let route53 = clients.route53().await?;
         let id = old.id.as_str();
         let attempt = route53
@@ -593,10 +598,10 @@ impl TypedResource<AwsClients> for HostedZoneResource {
     async fn find(
         &self,
         clients: &AwsClients,
-        identity: &ResourceIdentity,
+        req: TypedFindRequest,
         _ctx: &CallContext,
-    ) -> Result<Vec<(String, TypedObserved<HostedZoneInputs, HostedZoneOutputs>)>, ProviderError>
-    {
+    ) -> Result<TypedFindResponse<HostedZoneInputs, HostedZoneOutputs>, ProviderError> {
+        let identity = req.identity;
         let route53 = clients.route53().await?;
         let region = clients.region().await?;
         // Route 53 cannot filter zones by tag: list every zone (100 per call), then read
@@ -614,19 +619,22 @@ impl TypedResource<AwsClients> for HostedZoneResource {
             .map(|z| HostedZoneId::from_api(z.id()).to_string())
             .collect();
         let tag_sets = zone_tags(route53, &ids).await?;
-        let prefix = caller_reference_prefix(identity);
+        let prefix = caller_reference_prefix(&identity);
         let mut found = Vec::new();
         for (zone, id) in zones.iter().zip(&ids) {
             let tags_found = tag_sets.get(id).map(Vec::as_slice).unwrap_or_default();
-            let tagged = tags::names_identity(route53_pairs(tags_found), identity);
+            let tagged = tags::names_identity(route53_pairs(tags_found), &identity);
             if !(tagged || zone.caller_reference().starts_with(&prefix)) {
                 continue;
             }
             if let Some(described) = get_zone(route53, id).await? {
-                found.push((id.clone(), observe(&described, tags_found, None, region)));
+                found.push(TypedFound::new(
+                    id.clone(),
+                    observe(&described, tags_found, None, region),
+                ));
             }
         }
-        Ok(found)
+        Ok(TypedFindResponse::new(found))
     }
 }
 

@@ -13,9 +13,12 @@ use aws_sdk_s3::types::{
     PublicAccessBlockConfiguration, ServerSideEncryption, ServerSideEncryptionByDefault,
     ServerSideEncryptionConfiguration, ServerSideEncryptionRule, Tagging, VersioningConfiguration,
 };
-use girder_core::FieldPath;
 use girder_engine::provider::DefaultTimeouts;
-use girder_engine::typed::{ReadTarget, Recorded, TypedObserved, TypedResource};
+use girder_engine::typed::{
+    TypedCreateRequest, TypedCreateResponse, TypedDeleteRequest, TypedFindRequest,
+    TypedFindResponse, TypedFound, TypedObserved, TypedReadRequest, TypedReadResponse,
+    TypedResource, TypedUpdateRequest, TypedUpdateResponse,
+};
 use girder_engine::{CallContext, ErrorKind, ProviderError, ResourceIdentity, ResourceSchema};
 use serde::{Deserialize, Serialize};
 
@@ -360,7 +363,7 @@ async fn observe(
         recorded.and_then(|r| r.name_prefix.as_deref()),
     );
     let found_tags = found_tags?;
-    Ok(Some((
+    Ok(Some(TypedObserved::new(
         BucketInputs {
             name,
             name_prefix,
@@ -442,10 +445,12 @@ impl TypedResource<AwsClients> for BucketResource {
     async fn create(
         &self,
         clients: &AwsClients,
-        identity: &ResourceIdentity,
-        inputs: BucketInputs,
+        req: TypedCreateRequest<BucketInputs>,
         _ctx: &CallContext,
-    ) -> Result<(String, BucketOutputs), ProviderError> {
+    ) -> Result<TypedCreateResponse<BucketOutputs>, ProviderError> {
+        let TypedCreateRequest {
+            identity, inputs, ..
+        } = req;
         let s3 = clients.s3().await?;
         let region = clients.region().await?.to_owned();
         let name = match (&inputs.name, &inputs.name_prefix) {
@@ -461,7 +466,7 @@ impl TypedResource<AwsClients> for BucketResource {
                     name_suffix()
                 )
             }
-            (name, prefix) => generated_name(name.as_deref(), prefix.as_deref(), identity),
+            (name, prefix) => generated_name(name.as_deref(), prefix.as_deref(), &identity),
         };
         // In us-east-1, creating a bucket the account already owns succeeds silently: look
         // first, and adopt only what carries this identity.
@@ -478,9 +483,9 @@ impl TypedResource<AwsClients> for BucketResource {
             let found = get_tags(s3, &name).await?;
             if !tags::names_identity(
                 found.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-                identity,
+                &identity,
             ) {
-                return Err(not_ours(identity, &name, None));
+                return Err(not_ours(&identity, &name, None));
             }
             tracing::info!(%identity, bucket = %name, "adopting the existing bucket");
             adopt = true;
@@ -496,16 +501,16 @@ impl TypedResource<AwsClients> for BucketResource {
                 }))
                 .send()
                 .await
-                .aws(&Call::new("CreateBucket", identity));
+                .aws(&Call::new("CreateBucket", &identity));
             match created {
                 Ok(_) => {}
                 Err(e) if has_code(&e, "BucketAlreadyOwnedByYou") => {
                     let found = get_tags(s3, &name).await?;
                     if !tags::names_identity(
                         found.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-                        identity,
+                        &identity,
                     ) {
-                        return Err(not_ours(identity, &name, Some(e)));
+                        return Err(not_ours(&identity, &name, Some(e)));
                     }
                 }
                 Err(e) if has_code(&e, "BucketAlreadyExists") => {
@@ -520,37 +525,39 @@ impl TypedResource<AwsClients> for BucketResource {
             }
         }
         let out = outputs(&name, &region);
-        configure(s3, &name, identity, &inputs).await.map_err(|e| {
-            after_create(
-                e,
-                &name,
-                girder_core::Value::from_serialize(&out).unwrap_or_default(),
-            )
-        })?;
-        Ok((name, out))
+        configure(s3, &name, &identity, &inputs)
+            .await
+            .map_err(|e| {
+                after_create(
+                    e,
+                    &name,
+                    girder_core::Value::from_serialize(&out).unwrap_or_default(),
+                )
+            })?;
+        Ok(TypedCreateResponse::new(name, out))
     }
 
     async fn read(
         &self,
         clients: &AwsClients,
-        items: Vec<ReadTarget<BucketInputs>>,
+        req: TypedReadRequest<BucketInputs>,
         _ctx: &CallContext,
-    ) -> Result<Vec<Option<TypedObserved<BucketInputs, BucketOutputs>>>, ProviderError> {
+    ) -> Result<TypedReadResponse<BucketInputs, BucketOutputs>, ProviderError> {
+        let items = req.items;
         let mut results = Vec::with_capacity(items.len());
         for item in &items {
             results.push(observe(clients, &item.id, item.inputs.as_ref()).await?);
         }
-        Ok(results)
+        Ok(TypedReadResponse::new(results))
     }
 
     async fn update(
         &self,
         clients: &AwsClients,
-        old: Recorded<BucketInputs, BucketOutputs>,
-        inputs: BucketInputs,
-        _changed: &[FieldPath],
+        req: TypedUpdateRequest<BucketInputs, BucketOutputs>,
         _ctx: &CallContext,
-    ) -> Result<BucketOutputs, ProviderError> {
+    ) -> Result<TypedUpdateResponse<BucketOutputs>, ProviderError> {
+        let TypedUpdateRequest { old, inputs, .. } = req;
         let s3 = clients.s3().await?;
         let (bucket, identity) = (old.id.as_str(), &old.identity);
         if old.inputs.public_access_block != inputs.public_access_block {
@@ -566,15 +573,16 @@ impl TypedResource<AwsClients> for BucketResource {
             put_tags(s3, bucket, identity, &inputs.tags).await?;
         }
         // `force_destroy` is girder's own setting: recording it is the whole update.
-        Ok(old.outputs)
+        Ok(TypedUpdateResponse::new(old.outputs))
     }
 
     async fn delete(
         &self,
         clients: &AwsClients,
-        old: Recorded<BucketInputs, BucketOutputs>,
+        req: TypedDeleteRequest<BucketInputs, BucketOutputs>,
         _ctx: &CallContext,
     ) -> Result<(), ProviderError> {
+        let old = req.old;
         let s3 = clients.s3().await?;
         let bucket = old.id.as_str();
         if old.inputs.force_destroy {
@@ -629,9 +637,10 @@ impl TypedResource<AwsClients> for BucketResource {
     async fn find(
         &self,
         clients: &AwsClients,
-        identity: &ResourceIdentity,
+        req: TypedFindRequest,
         _ctx: &CallContext,
-    ) -> Result<Vec<(String, TypedObserved<BucketInputs, BucketOutputs>)>, ProviderError> {
+    ) -> Result<TypedFindResponse<BucketInputs, BucketOutputs>, ProviderError> {
+        let identity = req.identity;
         let s3 = clients.s3().await?;
         let region = clients.region().await?;
         // S3 cannot list buckets by tag: list this region's buckets, then read each one's
@@ -658,12 +667,12 @@ impl TypedResource<AwsClients> for BucketResource {
             };
             if tags::names_identity(
                 bucket_tags.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-                identity,
+                &identity,
             ) && let Some(observed) = observe(clients, name, None).await?
             {
-                found.push((name.to_owned(), observed));
+                found.push(TypedFound::new(name.to_owned(), observed));
             }
         }
-        Ok(found)
+        Ok(TypedFindResponse::new(found))
     }
 }

@@ -4,26 +4,33 @@
 //! A failure skips everything that depends on it while independent branches finish.
 //! Cancellation stops starting new actions and lets in-flight calls finish and be recorded;
 //! an abort additionally tells in-flight calls to stop waiting.
+//!
+//! An apply runs in phases: build the action graph (`actions`), record the plan's renames,
+//! walk the actions (`walk`: the schedule/run loop; `prepare` resolves each action's inputs,
+//! `execute` runs its provider call under the `call` policy), settle the stack outputs,
+//! report. This module holds the public types of an apply and the phases around the walk, so
+//! `apply()` reads as that sequence; each phase lives where its state does.
 
 mod actions;
 mod call;
 mod execute;
+mod prepare;
+mod walk;
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use girder_core::{Graph, NodeKind, Value};
 use serde::Serialize;
-use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 pub use call::RetryPolicy;
 pub(crate) use execute::recorded_outputs as recorded_outputs_for;
-use execute::{Job, JobError, JobOutcome};
+use walk::Walk;
 
 use crate::events::{ActionKind, Event, EventSink};
-use crate::plan::{Plan, Step};
+use crate::plan::Plan;
 use crate::registry::{Instances, Registry};
 use crate::state::{Journal, Mutation, Snapshot};
 
@@ -164,13 +171,42 @@ pub(crate) struct Shared {
     deposed_ids: std::sync::OnceLock<HashMap<String, Vec<String>>>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Status {
-    Waiting,
-    Running,
-    Done,
-    Failed,
-    Skipped,
+impl Shared {
+    fn new(plan: Arc<Plan>, ctx: &EngineContext, options: &ApplyOptions) -> Shared {
+        Shared {
+            stack: ctx.stack.clone(),
+            provider_configs: provider_configs(&plan),
+            plan,
+            registry: ctx.registry.clone(),
+            instances: ctx.instances.clone(),
+            journal: ctx.journal.clone(),
+            events: ctx.events.clone(),
+            retry: options.retry,
+            abort: options.abort.clone(),
+            deposed_ids: std::sync::OnceLock::new(),
+        }
+    }
+}
+
+/// The configuration of every provider node the plan touches, by name: (package, config).
+/// Recorded configurations come first, so resources can still be deleted through the
+/// provider that created them.
+fn provider_configs(plan: &Plan) -> HashMap<String, (String, Value)> {
+    plan.steps
+        .iter()
+        .filter(|s| s.node_kind == NodeKind::Provider)
+        .map(|s| {
+            let config = s
+                .old
+                .as_ref()
+                .map(|o| o.inputs.clone())
+                .unwrap_or_else(|| s.inputs.clone());
+            (
+                s.resource.clone(),
+                (girder_core::package_of(&s.type_name).to_owned(), config),
+            )
+        })
+        .collect()
 }
 
 /// Why the apply could not start.
@@ -195,261 +231,18 @@ pub async fn apply(
     options: &ApplyOptions,
 ) -> Result<ApplyReport, ApplyError> {
     let started = Instant::now();
-    let action_graph = actions::build(&plan, graph).map_err(ApplyError::PlanMismatch)?;
-    // Renames are recorded first, in one journal write: every action below addresses the
-    // records by their new names.
-    let mut renamed;
-    let snapshot = if plan.moves.is_empty() {
-        snapshot
-    } else {
-        let mutations = crate::moves::mutations(snapshot, &plan.moves);
-        ctx.journal.record(&mutations).await?;
-        for moved in &plan.moves {
-            ctx.events.emit(Event::Moved {
-                from: moved.from.clone(),
-                to: moved.to.clone(),
-            });
-        }
-        renamed = snapshot.clone();
-        renamed.apply_all(&mutations);
-        &renamed
-    };
-    let actions = action_graph.actions;
+    let actions = actions::build(&plan, graph)
+        .map_err(ApplyError::PlanMismatch)?
+        .actions;
+    let renamed = record_renames(&plan, snapshot, ctx).await?;
+    let snapshot = renamed.as_ref().unwrap_or(snapshot);
     let plan = Arc::new(plan);
-    let provider_configs = plan
-        .steps
-        .iter()
-        .filter(|s| s.node_kind == NodeKind::Provider)
-        .map(|s| {
-            let config = s
-                .old
-                .as_ref()
-                .map(|o| o.inputs.clone())
-                .unwrap_or_else(|| s.inputs.clone());
-            (
-                s.resource.clone(),
-                (girder_core::package_of(&s.type_name).to_owned(), config),
-            )
-        })
-        .collect();
-    let shared = Arc::new(Shared {
-        stack: ctx.stack.clone(),
-        plan: plan.clone(),
-        registry: ctx.registry.clone(),
-        instances: ctx.instances.clone(),
-        journal: ctx.journal.clone(),
-        events: ctx.events.clone(),
-        retry: options.retry,
-        abort: options.abort.clone(),
-        provider_configs,
-        deposed_ids: std::sync::OnceLock::new(),
-    });
-
-    // Live outputs per graph node: recorded ones for nodes the plan leaves alone.
-    let mut outputs: Vec<Option<Value>> = graph
-        .nodes()
-        .iter()
-        .map(|n| {
-            snapshot
-                .resources
-                .get(&n.spec.name)
-                .map(|r| r.outputs.clone())
-        })
-        .collect();
-    let mut remaining: Vec<usize> = actions.iter().map(|a| a.dependencies.len()).collect();
-    let mut status = vec![Status::Waiting; actions.len()];
-    let mut deposed_keys: HashMap<usize, String> = HashMap::new();
-    let mut ready: VecDeque<usize> = (0..actions.len()).filter(|&a| remaining[a] == 0).collect();
-    let mut report = ApplyReport {
-        moved: plan.moves.clone(),
-        ..ApplyReport::default()
-    };
-    let mut running: JoinSet<(usize, Duration, Result<JobOutcome, JobError>)> = JoinSet::new();
-    let mut running_ids: HashMap<tokio::task::Id, usize> = HashMap::new();
-    let calls = actions
-        .iter()
-        .filter(|a| !a.is_inline(&plan.steps[a.step]))
-        .count();
-    ctx.events.emit(Event::ApplyStarted { actions: calls });
-    let parallelism = options.parallelism.max(1);
-    let mut announced_cancel = false;
-
-    loop {
-        while running.len() < parallelism && !options.cancel.is_cancelled() {
-            let Some(action) = ready.pop_front() else {
-                break;
-            };
-            let spec = &actions[action];
-            let step = &plan.steps[spec.step];
-            if spec.is_inline(step) {
-                status[action] = Status::Running;
-                let result = run_inline(
-                    &shared,
-                    spec.kind,
-                    step,
-                    deposed_keys.get(&spec.step).cloned(),
-                )
-                .await;
-                finish(
-                    action,
-                    Duration::ZERO,
-                    result,
-                    &actions,
-                    &plan,
-                    &mut status,
-                    &mut remaining,
-                    &mut ready,
-                    &mut outputs,
-                    &mut deposed_keys,
-                    &mut report,
-                    &ctx.events,
-                    &options.cancel,
-                );
-                continue;
-            }
-            let job = match prepare(
-                action,
-                &actions,
-                &plan,
-                graph,
-                &outputs,
-                &ctx.registry,
-                &deposed_keys,
-            ) {
-                Ok(job) => job,
-                Err(error) => {
-                    status[action] = Status::Running;
-                    finish(
-                        action,
-                        Duration::ZERO,
-                        Err(error),
-                        &actions,
-                        &plan,
-                        &mut status,
-                        &mut remaining,
-                        &mut ready,
-                        &mut outputs,
-                        &mut deposed_keys,
-                        &mut report,
-                        &ctx.events,
-                        &options.cancel,
-                    );
-                    continue;
-                }
-            };
-            ctx.events.emit(Event::ActionStarted {
-                resource: step.resource.clone(),
-                type_name: step.type_name.clone(),
-                action: spec.kind,
-            });
-            status[action] = Status::Running;
-            let task_shared = shared.clone();
-            let handle = running.spawn(async move {
-                let began = Instant::now();
-                let result = task_shared.execute(job).await;
-                (action, began.elapsed(), result)
-            });
-            running_ids.insert(handle.id(), action);
-        }
-        if options.cancel.is_cancelled() && !announced_cancel {
-            announced_cancel = true;
-            report.cancelled = true;
-            ctx.events.emit(Event::Cancelling {
-                in_flight: running.len(),
-            });
-        }
-        let Some(joined) = running.join_next_with_id().await else {
-            break;
-        };
-        let (action, elapsed, result) = match joined {
-            Ok((id, (action, elapsed, result))) => {
-                running_ids.remove(&id);
-                (action, elapsed, result)
-            }
-            Err(join_error) => {
-                let Some(action) = running_ids.remove(&join_error.id()) else {
-                    continue;
-                };
-                let message = if join_error.is_panic() {
-                    "the provider panicked during the call (a bug in the provider); the operation stays pending and is checked on the next run".to_owned()
-                } else {
-                    "the call was aborted".to_owned()
-                };
-                (
-                    action,
-                    Duration::ZERO,
-                    Err(JobError {
-                        message,
-                        fatal: false,
-                    }),
-                )
-            }
-        };
-        finish(
-            action,
-            elapsed,
-            result,
-            &actions,
-            &plan,
-            &mut status,
-            &mut remaining,
-            &mut ready,
-            &mut outputs,
-            &mut deposed_keys,
-            &mut report,
-            &ctx.events,
-            &options.cancel,
-        );
-    }
-
-    for (action, spec) in actions.iter().enumerate() {
-        if status[action] == Status::Waiting {
-            let step = &plan.steps[spec.step];
-            report.not_started.push((step.resource.clone(), spec.kind));
-        }
-    }
-
-    // Stack outputs: record the ones that are known now; keep earlier values of the others.
-    if !plan.destroy {
-        let mut known = snapshot.outputs.clone();
-        known.retain(|name, _| graph.outputs().contains_key(name));
-        for (name, expr) in graph.outputs() {
-            if let Ok(value) = expr.resolve(&|id| outputs[id.index()].as_ref())
-                && !value.contains_unknown()
-            {
-                known.insert(name.clone(), value);
-            }
-        }
-        if known != snapshot.outputs
-            && let Err(error) = ctx
-                .journal
-                .record(&[Mutation::SetOutputs {
-                    outputs: known.clone(),
-                }])
-                .await
-        {
-            report.failed.push(ActionFailure {
-                resource: "outputs".into(),
-                action: ActionKind::Update,
-                error: error.to_string(),
-            });
-        }
-        report.outputs = known;
-    } else if !snapshot.outputs.is_empty()
-        && report.failed.is_empty()
-        && let Err(error) = ctx
-            .journal
-            .record(&[Mutation::SetOutputs {
-                outputs: BTreeMap::new(),
-            }])
-            .await
-    {
-        report.failed.push(ActionFailure {
-            resource: "outputs".into(),
-            action: ActionKind::Delete,
-            error: error.to_string(),
-        });
-    }
+    let shared = Arc::new(Shared::new(plan.clone(), ctx, options));
+    let walked = Walk::new(graph, plan.clone(), actions, shared, snapshot, options)
+        .run()
+        .await;
+    let mut report = walked.report;
+    settle_outputs(graph, &plan, snapshot, &walked.outputs, ctx, &mut report).await;
     report.elapsed = started.elapsed();
     ctx.events.emit(Event::ApplyFinished {
         succeeded: report.succeeded.len(),
@@ -460,244 +253,77 @@ pub async fn apply(
     Ok(report)
 }
 
-/// Runs an action that calls no provider, synchronously.
-async fn run_inline(
-    shared: &Shared,
-    kind: ActionKind,
-    step: &Step,
-    deposed_key: Option<String>,
-) -> Result<JobOutcome, JobError> {
-    match kind {
-        ActionKind::Same => {
-            if step.metadata_changed
-                && let Some(old) = &step.old
-            {
-                let mut updated = crate::state::ResourceState::clone(old);
-                updated.dependencies = step.dependencies.clone();
-                updated.protect = step.protect;
-                updated.retain_on_delete = step.retain_on_delete;
-                updated.provider = step.provider.clone();
-                shared
-                    .journal
-                    .record(&[Mutation::Upsert { resource: updated }])
-                    .await?;
-            }
-            Ok(JobOutcome {
-                outputs: step.old.as_ref().map(|o| o.outputs.clone()),
-                deposed_key: None,
-            })
-        }
-        _ => {
-            let removal = match deposed_key.or_else(|| step.deposed_key.clone()) {
-                Some(key) => Mutation::RemoveDeposed { key },
-                None => Mutation::Remove {
-                    name: step.resource.clone(),
-                },
-            };
-            shared.journal.record(&[removal]).await?;
-            Ok(JobOutcome::default())
-        }
+/// Records the plan's renames in one journal write, before any action: every action
+/// addresses the records by their new names. Returns the snapshot as renamed, or `None`
+/// when the plan renames nothing.
+async fn record_renames(
+    plan: &Plan,
+    snapshot: &Snapshot,
+    ctx: &EngineContext,
+) -> Result<Option<Snapshot>, ApplyError> {
+    if plan.moves.is_empty() {
+        return Ok(None);
     }
+    let mutations = crate::moves::mutations(snapshot, &plan.moves);
+    ctx.journal.record(&mutations).await?;
+    for moved in &plan.moves {
+        ctx.events.emit(Event::Moved {
+            from: moved.from.clone(),
+            to: moved.to.clone(),
+        });
+    }
+    let mut renamed = snapshot.clone();
+    renamed.apply_all(&mutations);
+    Ok(Some(renamed))
 }
 
-/// Resolves an action's inputs from the live outputs and checks them against the plan.
-fn prepare(
-    action: usize,
-    actions: &[actions::Action],
-    plan: &Plan,
+/// Records the stack outputs that are known after the walk, keeping earlier values of the
+/// others; a destroy clears them once everything is gone. A failed write is reported as a
+/// failure of `outputs`.
+async fn settle_outputs(
     graph: &Graph,
-    outputs: &[Option<Value>],
-    registry: &Registry,
-    deposed_keys: &HashMap<usize, String>,
-) -> Result<Job, JobError> {
-    let spec = &actions[action];
-    let step = &plan.steps[spec.step];
-    let fail = |message: String| JobError {
-        message,
-        fatal: false,
-    };
-    let node = spec.produces.map(|n| graph.node_at(n));
-    let inputs = match node {
-        Some(node) => {
-            let resolved = node
-                .spec
-                .inputs
-                .resolve(&|id| outputs[id.index()].as_ref())
-                .map_err(|e| fail(e.to_string()))?;
-            if resolved.contains_unknown() {
-                return Err(fail(format!(
-                    "inputs are still unknown at apply time ({}); a dependency produced no value for them",
-                    resolved.display()
-                )));
-            }
-            let mut desired = resolved;
-            if let Some(old) = &step.old {
-                crate::diff::keep_recorded(
-                    &mut desired,
-                    &old.inputs,
-                    &node.spec.options.ignore_paths(),
-                );
-            }
-            if spec.kind != ActionKind::Configure {
-                check_consistent(&step.inputs, &desired).map_err(|path| {
-                    fail(format!(
-                        "the input `{path}` differs from the plan (the plan said {}, apply computed {}); a dependency returned other values than it promised — run plan again",
-                        step.inputs.lookup(&path).unwrap_or_default().display(),
-                        desired.lookup(&path).unwrap_or_default().display()
-                    ))
-                })?;
-            }
-            desired
-        }
-        None => Value::Null,
-    };
-    let schema = registry.schema(&step.type_name);
-    let defaults = schema.map(|s| s.timeouts).unwrap_or_default();
-    let custom = node.map(|n| n.spec.options.timeouts).unwrap_or_default();
-    let timeout = match spec.kind {
-        ActionKind::Create | ActionKind::CreateReplacement | ActionKind::Import => {
-            custom.create.unwrap_or(defaults.create)
-        }
-        ActionKind::Update => custom.update.unwrap_or(defaults.update),
-        ActionKind::Delete | ActionKind::DeleteReplaced => custom.delete.unwrap_or(defaults.delete),
-        ActionKind::Read | ActionKind::Configure | ActionKind::Same => defaults.read,
-    };
-    Ok(Job {
-        kind: spec.kind,
-        step: spec.step,
-        inputs,
-        timeout,
-        deposed_key: deposed_keys.get(&spec.step).cloned(),
-    })
-}
-
-/// Checks that every value the plan showed as known is what apply computed; returns the first
-/// differing path.
-fn check_consistent(planned: &Value, actual: &Value) -> Result<(), girder_core::FieldPath> {
-    fn walk(
-        path: girder_core::FieldPath,
-        planned: &Value,
-        actual: &Value,
-    ) -> Result<(), girder_core::FieldPath> {
-        match (planned, actual) {
-            (Value::Unknown, _) => Ok(()),
-            (Value::Secret(p), a) => walk(path, p, a.reveal_ref()),
-            (p, Value::Secret(a)) => walk(path, p, a),
-            (Value::Object(p), Value::Object(a)) => {
-                for (key, value) in p {
-                    let other = a.get(key).unwrap_or(&Value::Null);
-                    walk(path.child(key.clone()), value, other)?;
-                }
-                Ok(())
-            }
-            (Value::Array(p), Value::Array(a)) if p.len() == a.len() => {
-                for (i, (pv, av)) in p.iter().zip(a).enumerate() {
-                    walk(path.index(i), pv, av)?;
-                }
-                Ok(())
-            }
-            (p, a) if p.contains_unknown() => {
-                // A list whose length was unknown cannot be compared item by item.
-                let _ = a;
-                Ok(())
-            }
-            (p, a) if p == a => Ok(()),
-            _ => Err(path),
-        }
-    }
-    walk(girder_core::FieldPath::root(), planned, actual)
-}
-
-trait RevealRef {
-    fn reveal_ref(&self) -> &Value;
-}
-
-impl RevealRef for Value {
-    fn reveal_ref(&self) -> &Value {
-        match self {
-            Value::Secret(inner) => inner.reveal_ref(),
-            other => other,
-        }
-    }
-}
-
-/// Records an action's result and releases or skips its dependents.
-#[allow(clippy::too_many_arguments)]
-fn finish(
-    action: usize,
-    elapsed: Duration,
-    result: Result<JobOutcome, JobError>,
-    actions: &[actions::Action],
     plan: &Plan,
-    status: &mut [Status],
-    remaining: &mut [usize],
-    ready: &mut VecDeque<usize>,
-    outputs: &mut [Option<Value>],
-    deposed_keys: &mut HashMap<usize, String>,
+    snapshot: &Snapshot,
+    live: &[Option<Value>],
+    ctx: &EngineContext,
     report: &mut ApplyReport,
-    events: &Arc<dyn EventSink>,
-    cancel: &CancellationToken,
 ) {
-    let spec = &actions[action];
-    let step = &plan.steps[spec.step];
-    match result {
-        Ok(outcome) => {
-            status[action] = Status::Done;
-            if let Some(node) = spec.produces {
-                outputs[node] = outcome.outputs;
-            }
-            if let Some(key) = outcome.deposed_key {
-                deposed_keys.insert(spec.step, key);
-            }
-            if spec.kind != ActionKind::Same {
-                report.succeeded.push((step.resource.clone(), spec.kind));
-                events.emit(Event::ActionFinished {
-                    resource: step.resource.clone(),
-                    action: spec.kind,
-                    elapsed_ms: elapsed.as_millis() as u64,
-                });
-            }
-            for &dependent in &spec.dependents {
-                remaining[dependent] -= 1;
-                if remaining[dependent] == 0 && status[dependent] == Status::Waiting {
-                    ready.push_back(dependent);
-                }
-            }
+    if plan.destroy {
+        if snapshot.outputs.is_empty() || !report.failed.is_empty() {
+            return;
         }
-        Err(error) => {
-            status[action] = Status::Failed;
-            if error.fatal {
-                cancel.cancel();
-            }
-            events.emit(Event::ActionFailed {
-                resource: step.resource.clone(),
-                action: spec.kind,
-                error: error.message.clone(),
-            });
+        let cleared = Mutation::SetOutputs {
+            outputs: BTreeMap::new(),
+        };
+        if let Err(error) = ctx.journal.record(&[cleared]).await {
             report.failed.push(ActionFailure {
-                resource: step.resource.clone(),
-                action: spec.kind,
-                error: error.message,
+                resource: "outputs".into(),
+                action: ActionKind::Delete,
+                error: error.to_string(),
             });
-            let mut stack: Vec<usize> = spec.dependents.clone();
-            while let Some(dependent) = stack.pop() {
-                if status[dependent] != Status::Waiting {
-                    continue;
-                }
-                status[dependent] = Status::Skipped;
-                let dependent_step = &plan.steps[actions[dependent].step];
-                events.emit(Event::ActionSkipped {
-                    resource: dependent_step.resource.clone(),
-                    action: actions[dependent].kind,
-                    because_of: step.resource.clone(),
-                });
-                report.skipped.push((
-                    dependent_step.resource.clone(),
-                    actions[dependent].kind,
-                    step.resource.clone(),
-                ));
-                stack.extend(actions[dependent].dependents.iter().copied());
-            }
+        }
+        return;
+    }
+    let mut known = snapshot.outputs.clone();
+    known.retain(|name, _| graph.outputs().contains_key(name));
+    for (name, expr) in graph.outputs() {
+        if let Ok(value) = expr.resolve(&|id| live[id.index()].as_ref())
+            && !value.contains_unknown()
+        {
+            known.insert(name.clone(), value);
         }
     }
+    if known != snapshot.outputs {
+        let set = Mutation::SetOutputs {
+            outputs: known.clone(),
+        };
+        if let Err(error) = ctx.journal.record(&[set]).await {
+            report.failed.push(ActionFailure {
+                resource: "outputs".into(),
+                action: ActionKind::Update,
+                error: error.to_string(),
+            });
+        }
+    }
+    report.outputs = known;
 }
