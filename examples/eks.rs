@@ -16,7 +16,7 @@
 
 use girder::prelude::*;
 
-fn main() -> girder::Result<()> {
+fn main() -> girder::Exit {
     let domain = std::env::var("GIRDER_DOMAIN").unwrap_or_else(|_| "yolo.example.com".into());
     girder::run(move |s: &mut Stack| {
         let vpc = Vpc::new("main")

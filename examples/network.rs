@@ -14,7 +14,7 @@
 
 use girder::prelude::*;
 
-fn main() -> girder::Result<()> {
+fn main() -> girder::Exit {
     girder::run(|s: &mut Stack| {
         let vpc = Vpc::new("main")
             .cidr("10.10.0.0/16")

@@ -28,7 +28,8 @@ fn setting<T: std::str::FromStr>(name: &str, default: T) -> girder::Result<T> {
     }
 }
 
-fn main() -> girder::Result<()> {
+/// Reading the settings can fail before any command runs; then the command's own status.
+fn main() -> girder::Result<girder::Exit> {
     let shape = Layered {
         resources: setting("GIRDER_SIM_N", 100usize)?,
         layers: setting("GIRDER_SIM_LAYERS", 10usize)?.max(1),
@@ -47,12 +48,12 @@ fn main() -> girder::Result<()> {
         sim = sim.hold_creates_after(setting("GIRDER_SIM_HOLD_AFTER", 0u64)?, file);
     }
 
-    girder::Program::new().package(sim).run(move |s| {
+    Ok(girder::Program::new().package(sim).run(move |s| {
         let layers = shape.add(s);
         if let (Some(first), Some(last)) = (layers.first(), layers.last()) {
             s.export("first", first[0].id());
             s.export("last", last[last.len() - 1].id());
         }
         Ok(())
-    })
+    }))
 }

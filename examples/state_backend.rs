@@ -30,7 +30,7 @@
 
 use girder::prelude::*;
 
-fn main() -> girder::Result<()> {
+fn main() -> girder::Exit {
     girder::run(|s: &mut Stack| {
         let bucket = Bucket::new("girder-state")
             .versioning(true)

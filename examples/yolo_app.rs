@@ -11,7 +11,7 @@
 use girder::prelude::*;
 use girder_examples::yolo::{self, ClusterFacts, Settings, outputs};
 
-fn main() -> girder::Result<()> {
+fn main() -> girder::Exit {
     let settings = Settings::from_env();
     girder::run(move |s: &mut Stack| {
         let infra = StackReference::new(settings.infra_stack.clone()).add(s);

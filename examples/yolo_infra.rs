@@ -10,7 +10,7 @@
 use girder::prelude::*;
 use girder_examples::yolo::{self, Settings};
 
-fn main() -> girder::Result<()> {
+fn main() -> girder::Exit {
     let settings = Settings::from_env();
     girder::run(move |s: &mut Stack| {
         let infra = yolo::infra(s, &settings);

@@ -52,9 +52,6 @@ pub struct GlobalArgs {
     /// More logging (-v info, -vv debug, -vvv trace).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
-    /// Use this kubeconfig for every Kubernetes provider (including cluster-derived ones).
-    #[arg(long, global = true, env = "GIRDER_KUBECONFIG", value_name = "PATH")]
-    pub kubeconfig: Option<PathBuf>,
     /// Wait this long for another run's lock before giving up (e.g. 30s, 5m).
     #[arg(long, global = true, default_value = "0s", value_parser = humantime::parse_duration)]
     pub lock_timeout: Duration,

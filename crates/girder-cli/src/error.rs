@@ -33,6 +33,9 @@ pub enum CliError {
     /// The apply finished with failures (already reported in detail).
     #[error("{0}")]
     Failed(String),
+    /// A provider package's own command-line options did not parse.
+    #[error("a provider's command-line options: {0}")]
+    Options(#[source] clap::Error),
 }
 
 impl From<OperationError> for CliError {

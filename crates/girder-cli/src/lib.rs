@@ -14,11 +14,10 @@ pub mod references;
 mod signals;
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 use girder_core::{Graph, Stack};
 use girder_engine::provider::ProviderPackage;
 use girder_engine::{EngineContext, EventSink, Registry};
@@ -31,19 +30,44 @@ pub use error::CliError;
 /// A boxed error from a user program.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// What provider packages may depend on: the global command-line settings.
+/// What provider packages may depend on: the global command-line settings, and the options
+/// the packages contributed themselves (see [`App::package_with_args`]).
 #[derive(Clone, Debug)]
 pub struct Settings {
     /// The stack.
     pub stack: String,
     /// The state location.
     pub state: String,
-    /// `--kubeconfig`: every Kubernetes provider uses this kubeconfig when set.
-    pub kubeconfig: Option<PathBuf>,
+    /// Everything parsed, so a package can read the options it contributed.
+    matches: clap::ArgMatches,
 }
 
-/// Builds a provider package from the settings.
-pub type PackageFactory = Box<dyn Fn(&Settings) -> Arc<dyn ProviderPackage>>;
+impl Settings {
+    /// Settings for `stack` and `state` with no package options (for tests and embedders that
+    /// build a registry without a command line).
+    pub fn new(stack: impl Into<String>, state: impl Into<String>) -> Settings {
+        Settings {
+            stack: stack.into(),
+            state: state.into(),
+            matches: clap::ArgMatches::default(),
+        }
+    }
+
+    /// The options of type `A` a package contributed with [`App::package_with_args`].
+    ///
+    /// # Errors
+    ///
+    /// When the command line was parsed without `A`'s options (they were not contributed).
+    pub fn provider_args<A: clap::FromArgMatches>(&self) -> Result<A, clap::Error> {
+        A::from_arg_matches(&self.matches)
+    }
+}
+
+/// Builds a provider package from the settings (fails when its options do not parse).
+pub type PackageFactory = Box<dyn Fn(&Settings) -> Result<Arc<dyn ProviderPackage>, clap::Error>>;
+
+/// Adds a package's own options to the command line.
+type Augment = fn(clap::Command) -> clap::Command;
 
 /// Renders the Kubernetes objects of a graph: (file name, YAML) pairs; the flag reveals secrets.
 pub type Renderer =
@@ -69,6 +93,7 @@ pub type GraphCheck = Arc<dyn Fn(&Graph) -> girder_core::Diagnostics + Send + Sy
 #[derive(Default)]
 pub struct App {
     packages: Vec<PackageFactory>,
+    options: Vec<Augment>,
     renderer: Option<Renderer>,
     checks: Vec<GraphCheck>,
 }
@@ -77,6 +102,7 @@ impl std::fmt::Debug for App {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("App")
             .field("packages", &self.packages.len())
+            .field("package_options", &self.options.len())
             .field("renderer", &self.renderer.is_some())
             .field("checks", &self.checks.len())
             .finish()
@@ -92,7 +118,7 @@ impl App {
     /// Adds a provider package.
     pub fn package(mut self, package: impl ProviderPackage) -> App {
         let package: Arc<dyn ProviderPackage> = Arc::new(package);
-        self.packages.push(Box::new(move |_| package.clone()));
+        self.packages.push(Box::new(move |_| Ok(package.clone())));
         self
     }
 
@@ -101,7 +127,49 @@ impl App {
         mut self,
         factory: impl Fn(&Settings) -> Arc<dyn ProviderPackage> + 'static,
     ) -> App {
-        self.packages.push(Box::new(factory));
+        self.packages
+            .push(Box::new(move |settings| Ok(factory(settings))));
+        self
+    }
+
+    /// Adds a provider package that brings its own command-line options: `A`'s flags join
+    /// every command (declare them `global = true`), and the factory gets them parsed. This is
+    /// how the Kubernetes provider contributes `--kubeconfig` without the command line knowing
+    /// about Kubernetes.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use girder_cli::App;
+    /// use girder_engine::provider::ProviderPackage;
+    ///
+    /// /// Options of a provider of our own.
+    /// #[derive(clap::Args, Debug)]
+    /// struct CloudOptions {
+    ///     /// The cloud's API endpoint.
+    ///     #[arg(long, global = true, default_value = "https://api.example.test")]
+    ///     cloud_endpoint: String,
+    /// }
+    ///
+    /// # fn package_for(_endpoint: &str) -> Arc<dyn ProviderPackage> {
+    /// #     Arc::new(girder_cli::references::GirderPackage::new(".girder"))
+    /// # }
+    /// let app = App::new().package_with_args(|_settings, options: &CloudOptions| {
+    ///     package_for(&options.cloud_endpoint)
+    /// });
+    /// # let _ = app;
+    /// ```
+    pub fn package_with_args<A>(
+        mut self,
+        factory: impl Fn(&Settings, &A) -> Arc<dyn ProviderPackage> + 'static,
+    ) -> App
+    where
+        A: clap::Args + 'static,
+    {
+        self.options.push(A::augment_args);
+        self.packages.push(Box::new(move |settings| {
+            let options = settings.provider_args::<A>()?;
+            Ok(factory(settings, &options))
+        }));
         self
     }
 
@@ -152,8 +220,12 @@ impl App {
         T: Into<std::ffi::OsString> + Clone,
         F: FnOnce(&mut Stack) -> Result<(), BoxError>,
     {
-        let cli = match Cli::try_parse_from(args) {
-            Ok(cli) => cli,
+        let parsed = self
+            .command()
+            .try_get_matches_from(args)
+            .and_then(|matches| Ok((Cli::from_arg_matches(&matches)?, matches)));
+        let (cli, matches) = match parsed {
+            Ok(parsed) => parsed,
             Err(error) => {
                 let _ = error.print();
                 return if error.use_stderr() { 1 } else { 0 };
@@ -163,7 +235,7 @@ impl App {
         let color = !cli.global.no_color && std::io::stdout().is_terminal();
         console::set_colors_enabled(color);
         let palette = display::plan::Palette::new(color);
-        match self.execute(cli, program) {
+        match self.execute(cli, matches, program) {
             Ok(code) => code,
             Err(error) => {
                 eprintln!("{} {error}", palette.red("Error:"));
@@ -172,21 +244,28 @@ impl App {
         }
     }
 
-    fn execute<F>(self, cli: Cli, program: F) -> Result<u8, CliError>
+    /// The command line with every package's options.
+    pub fn command(&self) -> clap::Command {
+        self.options
+            .iter()
+            .fold(Cli::command(), |command, augment| augment(command))
+    }
+
+    fn execute<F>(self, cli: Cli, matches: clap::ArgMatches, program: F) -> Result<u8, CliError>
     where
         F: FnOnce(&mut Stack) -> Result<(), BoxError>,
     {
         let settings = Settings {
             stack: cli.global.stack.clone(),
             state: cli.global.state.clone(),
-            kubeconfig: cli.global.kubeconfig.clone(),
+            matches,
         };
         let mut registry = Registry::new();
         registry.register(Arc::new(references::GirderPackage::new(
             settings.state.clone(),
         )));
         for factory in &self.packages {
-            registry.register(factory(&settings));
+            registry.register(factory(&settings).map_err(CliError::Options)?);
         }
         let mut stack = Stack::new(cli.global.stack.clone());
         program(&mut stack).map_err(CliError::Program)?;

@@ -54,12 +54,14 @@ pub mod kinds;
 mod package;
 mod provider;
 mod render;
+mod settings;
 
 pub use config::{ClusterAuth, Connection, KUBECONFIG_OVERRIDE_ENV, TokenSource};
 pub use error::K8sError;
 pub use kinds::{Kind, PROVIDER_TYPE};
 pub use package::{K8sPackage, package};
 pub use render::{RenderOptions, RenderedManifest, UNKNOWN_PLACEHOLDER, render, render_with};
+pub use settings::KubernetesSettings;
 
 /// The field manager girder applies with.
 pub const FIELD_MANAGER: &str = "girder";

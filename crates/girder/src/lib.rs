@@ -6,7 +6,7 @@
 //! ```no_run
 //! use girder::prelude::*;
 //!
-//! fn main() -> girder::Result<()> {
+//! fn main() -> girder::Exit {
 //!     girder::run(|s: &mut Stack| {
 //!         // Vpc::new("main").cidr("10.10.0.0/16")…add(s); Deployment::new("web")…add(s);
 //!         let _ = s;
@@ -19,7 +19,7 @@
 //! provider and its DSL), `k8s` (Kubernetes), `s3-state` (team state in S3), `testing` (the
 //! testing toolkit and the simulated provider).
 
-use std::process::ExitCode;
+use std::process::{ExitCode, Termination};
 
 pub use girder_cli as cli;
 pub use girder_core as core;
@@ -79,8 +79,7 @@ pub mod prelude {
 ///     .run(|s| {
 ///         SimResource::new("a").add(s);
 ///         Ok(())
-///     })
-///     .unwrap();
+///     });
 /// # }
 /// ```
 pub struct Program {
@@ -113,44 +112,75 @@ impl Program {
         self
     }
 
-    /// Runs the command line over `program`; exits the process with the command's exit code
-    /// when it is not 0 (errors are already printed).
-    pub fn run<F>(self, program: F) -> Result<()>
+    /// Runs the command line over `program` and returns how the command ended; errors are
+    /// already printed. Return it from `main` (it is a [`Termination`]) or act on it.
+    pub fn run<F>(self, program: F) -> Exit
     where
         F: FnOnce(&mut Stack) -> Result<()>,
     {
-        finish(self.app.run_args_status(program))
+        Exit(self.app.run_args_status(program))
     }
 
-    /// Runs with explicit arguments (the first is the program name), returning the exit code.
-    pub fn run_from<I, T, F>(self, args: I, program: F) -> ExitCode
+    /// Runs with explicit arguments (the first is the program name).
+    pub fn run_from<I, T, F>(self, args: I, program: F) -> Exit
     where
         I: IntoIterator<Item = T>,
         T: Into<std::ffi::OsString> + Clone,
         F: FnOnce(&mut Stack) -> Result<()>,
     {
-        self.app.run_from(args, program)
+        Exit(self.app.run_status(args, program))
     }
 }
 
 /// Runs the command line over `program` with the default providers of the enabled features.
-pub fn run<F>(program: F) -> Result<()>
+pub fn run<F>(program: F) -> Exit
 where
     F: FnOnce(&mut Stack) -> Result<()>,
 {
     Program::new().run(program)
 }
 
-fn finish(code: u8) -> Result<()> {
-    if code == 0 {
-        return Ok(());
+/// How a girder command ended: `0` success, `1` an error (already printed), `2` changes are
+/// pending (`plan --detailed-exitcode`). `main` returns it; a program that does more after
+/// the command (or embeds girder) reads it instead of the library ending the process.
+///
+/// ```
+/// let exit = girder::Program::new().run_from(["program", "graph"], |_| Ok(()));
+/// assert!(exit.is_success());
+/// assert_eq!(exit.code(), 0);
+/// let exit = girder::Program::new().run_from(["program", "no-such-command"], |_| Ok(()));
+/// assert_eq!(exit.code(), 1);
+/// ```
+#[must_use = "the exit status says whether the command failed: return it from `main`"]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Exit(u8);
+
+impl Exit {
+    /// The exit status.
+    pub fn code(self) -> u8 {
+        self.0
     }
-    use std::io::Write;
-    let _ = std::io::stdout().flush();
-    let _ = std::io::stderr().flush();
-    // The command already reported why; the code (1 error, 2 changes with
-    // --detailed-exitcode) is the answer.
-    std::process::exit(i32::from(code))
+
+    /// Whether the command succeeded (with no pending changes under `--detailed-exitcode`).
+    pub fn is_success(self) -> bool {
+        self.0 == 0
+    }
+}
+
+impl Termination for Exit {
+    fn report(self) -> ExitCode {
+        use std::io::Write;
+        // What the command printed goes out before the process ends.
+        let _ = std::io::stdout().flush();
+        let _ = std::io::stderr().flush();
+        ExitCode::from(self.0)
+    }
+}
+
+impl From<Exit> for ExitCode {
+    fn from(exit: Exit) -> ExitCode {
+        exit.report()
+    }
 }
 
 #[allow(unused_mut)]
@@ -163,11 +193,8 @@ fn default_app(mut app: girder_cli::App) -> girder_cli::App {
     {
         use std::sync::Arc;
         app = app
-            .package_with(|settings: &Settings| {
-                let mut package = girder_k8s::package();
-                if let Some(path) = &settings.kubeconfig {
-                    package = package.with_kubeconfig_override(path.clone());
-                }
+            .package_with_args(|_: &Settings, options: &girder_k8s::KubernetesSettings| {
+                let package = options.configure(girder_k8s::package());
                 #[cfg(feature = "aws")]
                 let package = package.with_token_source("aws-eks", Arc::new(aws_eks::EksTokens));
                 Arc::new(package)
