@@ -167,8 +167,15 @@ pub struct FindResponse {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
-    /// Throttling or a transient fault: the engine retries with backoff.
+    /// Throttling or a transient fault: the engine retries with backoff, a bounded number of
+    /// times.
     Retryable,
+    /// The cloud refuses for now because something is still settling — network interfaces of a
+    /// deleted NAT gateway or load balancer draining (`DependencyViolation`), an IAM role or OIDC
+    /// provider not yet propagated, an id just created that reads do not list yet. Real AWS
+    /// takes minutes to settle, so the engine retries until the operation's deadline (the
+    /// resource's create, update or delete time limit), not a fixed number of attempts.
+    Settling,
     /// The request was refused and will be refused again.
     Permanent,
     /// The resource does not exist.
@@ -257,7 +264,12 @@ impl ProviderError {
 
     /// True if the engine should retry.
     pub fn is_retryable(&self) -> bool {
-        self.kind == ErrorKind::Retryable
+        matches!(self.kind, ErrorKind::Retryable | ErrorKind::Settling)
+    }
+
+    /// Something the cloud is still settling: retried until the operation's deadline.
+    pub fn settling(message: impl Into<String>) -> ProviderError {
+        ProviderError::new(ErrorKind::Settling, message)
     }
 }
 

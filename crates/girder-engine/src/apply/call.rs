@@ -51,6 +51,18 @@ impl RetryPolicy {
             .with_max_times(self.max_attempts.saturating_sub(1) as usize)
             .build()
     }
+
+    /// Delays between attempts while the cloud settles: the same growth, capped at
+    /// `max_delay`, and never exhausted — the operation's deadline ends them.
+    fn settling_delays(&self) -> impl Iterator<Item = Duration> + use<> {
+        ExponentialBuilder::default()
+            .with_min_delay(self.min_delay)
+            .with_max_delay(self.max_delay)
+            .with_factor(2.0)
+            .with_jitter()
+            .without_max_times()
+            .build()
+    }
 }
 
 /// Everything one provider call needs besides the call itself.
@@ -73,6 +85,7 @@ impl CallPolicy<'_> {
     {
         let deadline = Instant::now() + self.timeout;
         let mut delays = self.retry.delays();
+        let mut settling = self.retry.settling_delays();
         let mut attempt = 0u32;
         loop {
             attempt += 1;
@@ -105,7 +118,14 @@ impl CallPolicy<'_> {
             if !error.is_retryable() || error.partial.is_some() || self.abort.is_cancelled() {
                 return Err(error);
             }
-            let Some(delay) = delays.next() else {
+            // Settling errors are bounded by the deadline alone: AWS takes minutes to drain a
+            // NAT gateway's interfaces or propagate a role, far beyond a fixed attempt budget.
+            let next = if error.kind == ErrorKind::Settling {
+                settling.next()
+            } else {
+                delays.next()
+            };
+            let Some(delay) = next else {
                 return Err(ProviderError {
                     message: format!("{} (gave up after {attempt} attempts)", error.message),
                     ..error
