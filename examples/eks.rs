@@ -32,7 +32,7 @@ fn main() -> girder::Exit {
             .add(s);
 
         let eks = Eks::new("yolo")
-            .version("1.31")
+            .version("1.36")
             .vpc(&vpc)
             .control_plane_logs([Api, ControllerManager, Scheduler])
             .nodegroups([

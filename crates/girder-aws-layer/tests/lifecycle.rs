@@ -379,7 +379,7 @@ async fn switched_off_everything_is_active_at_once() {
     assert_eq!(cluster.status(), Some(&ClusterStatus::Active));
     assert_eq!(
         cluster.version(),
-        Some("1.34"),
+        Some("1.35"),
         "the default version is current, not moto's 1.19"
     );
     eks.delete_cluster().name("fast").send().await.unwrap();

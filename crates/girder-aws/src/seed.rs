@@ -123,7 +123,7 @@ pub fn cluster_with(s: &mut Stack, on_demand: (u32, u32, u32)) -> SeedCluster {
     let vpc = network(s);
     let (min, max, desired) = on_demand;
     let eks = Eks::new(CLUSTER)
-        .version("1.31")
+        .version("1.36")
         .vpc(&vpc)
         .control_plane_logs([Api, ControllerManager, Scheduler])
         .nodegroups([

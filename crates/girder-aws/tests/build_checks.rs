@@ -268,7 +268,7 @@ fn every_eks_problem_is_reported_at_once() {
     assert!(
         at("c-cluster", "version")
             .message
-            .contains("does not support")
+            .contains("does not offer")
     );
     assert!(at("d-cluster", "version").message.contains("`1.NN`"));
     assert!(at("d-cluster", "vpc").message.contains("no network"));
@@ -492,4 +492,35 @@ fn raw_declarations_are_checked_when_planning() {
     );
     // name, hash_key.type, read_capacity, write_capacity
     assert_eq!(table.len(), 4, "{table}");
+}
+
+#[test]
+fn a_version_past_its_support_is_refused_and_an_unknown_newer_one_warns() {
+    let diagnostics = diagnostics_of(|s| {
+        Eks::new("old").version("1.29").add(s);
+        Eks::new("new").version("1.99").add(s);
+    });
+    let at = |resource: &str| {
+        diagnostics
+            .iter()
+            .find(|d| {
+                d.resource.as_deref() == Some(resource) && d.field.as_deref() == Some("version")
+            })
+            .unwrap_or_else(|| panic!("no version diagnostic for `{resource}` in:\n{diagnostics}"))
+            .clone()
+    };
+    let old = at("old-cluster");
+    assert_eq!(old.severity, girder_core::Severity::Error);
+    assert!(old.message.contains("ended on 2026-03-23"), "{old}");
+    assert!(
+        old.fix
+            .as_deref()
+            .is_some_and(|f| f.contains("standard support"))
+    );
+    let new = at("new-cluster");
+    assert_eq!(new.severity, girder_core::Severity::Warning);
+    assert!(
+        new.message.contains("newer than the versions girder knows"),
+        "{new}"
+    );
 }

@@ -36,7 +36,7 @@ async fn the_seed_cluster_applies_and_matches_the_aws_api() {
         .await
         .unwrap();
     let cluster = cluster.cluster().unwrap();
-    assert_eq!(cluster.version(), Some("1.31"));
+    assert_eq!(cluster.version(), Some("1.36"));
     let mut subnets = cluster
         .resources_vpc_config()
         .unwrap()

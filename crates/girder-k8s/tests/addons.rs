@@ -1,5 +1,5 @@
 //! The add-ons: what they declare (planned in memory), what they refuse (with the fix), the
-//! manifests they render (valid Kubernetes 1.30, strict), and an apply against the API
+//! manifests they render (valid Kubernetes 1.36, strict), and an apply against the API
 //! emulator that converges and is destroyed.
 
 mod common;
@@ -478,7 +478,7 @@ fn rendered_addons_are_valid_kubernetes_1_30_objects() {
         }
     }
     let output = Command::new(kubernetes_validate())
-        .args(["-k", "1.30.0", "--strict"])
+        .args(["-k", "1.36.0", "--strict"])
         .args(&files)
         .output()
         .expect("kubernetes-validate runs");

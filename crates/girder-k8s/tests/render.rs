@@ -1,5 +1,5 @@
 //! Rendering: one YAML file per object, in apply order, secrets masked, unknowns marked —
-//! and every rendered manifest valid against the official Kubernetes 1.30 schemas
+//! and every rendered manifest valid against the official Kubernetes 1.36 schemas
 //! (`kubernetes-validate --strict`).
 
 use std::path::PathBuf;
@@ -36,7 +36,7 @@ fn rendered_manifests_are_valid_kubernetes_1_30_objects() {
         files.push(path);
     }
     let output = Command::new(kubernetes_validate())
-        .args(["-k", "1.30.0", "--strict"])
+        .args(["-k", "1.36.0", "--strict"])
         .args(&files)
         .output()
         .expect("kubernetes-validate runs");

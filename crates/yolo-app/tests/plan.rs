@@ -1,6 +1,6 @@
 //! The app planned in memory: the seed's objects with the defaults, overridden values,
 //! the wiring as data flow, values refused with the fix, upgrades as plan diffs, and the
-//! rendered manifests validated against the Kubernetes 1.30 schemas.
+//! rendered manifests validated against the Kubernetes 1.36 schemas.
 
 mod common;
 

@@ -14,7 +14,7 @@ use crate::clock::epoch_seconds;
 use crate::protocol::AwsError;
 
 /// The Kubernetes version of a cluster created without one (the newest in standard support).
-pub(crate) const DEFAULT_KUBERNETES_VERSION: &str = "1.34";
+pub(crate) const DEFAULT_KUBERNETES_VERSION: &str = "1.35";
 
 pub(crate) fn not_found(name: &str) -> AwsError {
     AwsError::new(

@@ -42,7 +42,7 @@ pub struct ClusterInputs {
     pub name: String,
     /// The role the control plane uses.
     pub role_arn: String,
-    /// The Kubernetes version (`1.31`); absent lets EKS choose its default.
+    /// The Kubernetes version (`1.36`); absent lets EKS choose its default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
     /// Where the control plane's network interfaces go (two AZs at least).

@@ -1,5 +1,5 @@
 //! cluster-autoscaler for EKS with Auto Scaling group auto-discovery — upstream's
-//! `cluster-autoscaler-autodiscover.yaml` (v1.30) in Rust.
+//! `cluster-autoscaler-autodiscover.yaml` (v1.36) in Rust.
 
 use std::time::Duration;
 
@@ -83,7 +83,7 @@ pub struct ClusterAutoscaler {
 
 impl ClusterAutoscaler {
     /// The pinned image (match its minor version to the cluster's Kubernetes version).
-    pub const IMAGE: &'static str = "registry.k8s.io/autoscaling/cluster-autoscaler:v1.30.2";
+    pub const IMAGE: &'static str = "registry.k8s.io/autoscaling/cluster-autoscaler:v1.36.0";
 
     /// The name of its objects (ServiceAccount, RBAC, Deployment).
     pub const NAME: &'static str = "cluster-autoscaler";

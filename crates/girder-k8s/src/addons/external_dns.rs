@@ -1,4 +1,4 @@
-//! external-dns on AWS (Route 53) for Services — upstream's chart (v0.14) in Rust.
+//! external-dns on AWS (Route 53) for Services — upstream's chart (v0.18) in Rust.
 
 use std::time::Duration;
 
@@ -100,7 +100,7 @@ impl Default for ExternalDns {
 
 impl ExternalDns {
     /// The pinned image.
-    pub const IMAGE: &'static str = "registry.k8s.io/external-dns/external-dns:v0.14.2";
+    pub const IMAGE: &'static str = "registry.k8s.io/external-dns/external-dns:v0.18.0";
 
     /// The name of its objects (ServiceAccount, RBAC, Deployment).
     pub const NAME: &'static str = "external-dns";

@@ -1,5 +1,5 @@
 //! metrics-server: the resource metrics API (`metrics.k8s.io`) that HorizontalPodAutoscalers
-//! and `kubectl top` read — upstream's `components.yaml` (v0.7.2) in Rust.
+//! and `kubectl top` read — upstream's `components.yaml` (v0.8.0) in Rust.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -54,7 +54,7 @@ impl Default for MetricsServer {
 
 impl MetricsServer {
     /// The pinned image.
-    pub const IMAGE: &'static str = "registry.k8s.io/metrics-server/metrics-server:v0.7.2";
+    pub const IMAGE: &'static str = "registry.k8s.io/metrics-server/metrics-server:v0.8.0";
 
     /// The name of its objects (ServiceAccount, Service, Deployment).
     pub const NAME: &'static str = "metrics-server";

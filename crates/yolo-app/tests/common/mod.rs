@@ -94,7 +94,7 @@ pub const DEPLOYMENTS: (&str, &str, &str, &str) = ("apps", "v1", "Deployment", "
 pub const SERVICES: (&str, &str, &str, &str) = ("", "v1", "Service", "services");
 pub const CONFIG_MAPS: (&str, &str, &str, &str) = ("", "v1", "ConfigMap", "configmaps");
 
-/// Runs `kubernetes-validate -k 1.30.0 --strict` on rendered manifests written to a
+/// Runs `kubernetes-validate -k 1.36.0 --strict` on rendered manifests written to a
 /// temporary directory; `$GIRDER_KUBERNETES_VALIDATE` or the workspace's `.venv`. Missing is
 /// a failure, not a skip.
 pub fn validate(manifests: &[girder_k8s::RenderedManifest]) {
@@ -109,7 +109,7 @@ pub fn validate(manifests: &[girder_k8s::RenderedManifest]) {
         })
         .collect();
     let output = Command::new(validator)
-        .args(["-k", "1.30.0", "--strict"])
+        .args(["-k", "1.36.0", "--strict"])
         .args(&files)
         .output()
         .expect("kubernetes-validate runs");

@@ -6,7 +6,8 @@ use girder_core::{Diagnostic, Stack};
 use ipnet::Ipv4Net;
 
 use super::cluster::Eks;
-use super::{Capacity, Nodegroup, SUPPORTED_VERSIONS};
+use super::versions::{self, Support};
+use super::{Capacity, Nodegroup};
 use crate::dsl::cidr::Tier;
 use crate::util::first_duplicate;
 
@@ -253,6 +254,18 @@ impl Eks {
 }
 
 pub(super) fn check_version(s: &mut Stack, resource: &str, field: &str, version: &str) {
+    check_version_on(s, resource, field, version, versions::today());
+}
+
+/// The version check on a given day (tests pin the day; support ends on fixed dates).
+pub(super) fn check_version_on(
+    s: &mut Stack,
+    resource: &str,
+    field: &str,
+    version: &str,
+    today: jiff::civil::Date,
+) {
+    let current = versions::standard_on(today).join(", ");
     let well_formed = version.split_once('.').is_some_and(|(major, minor)| {
         major == "1" && !minor.is_empty() && minor.chars().all(|c| c.is_ascii_digit())
     });
@@ -262,15 +275,45 @@ pub(super) fn check_version(s: &mut Stack, resource: &str, field: &str, version:
                 .resource(resource)
                 .field(field)
                 .value(version)
-                .fix(format!("use one of {}", SUPPORTED_VERSIONS.join(", "))),
+                .fix(format!("use a version in standard support: {current}")),
         );
-    } else if !SUPPORTED_VERSIONS.contains(&version) {
-        s.report(
-            Diagnostic::error("EKS does not support this Kubernetes version")
+        return;
+    }
+    match versions::support_on(version, today) {
+        Support::Standard { .. } => {}
+        Support::Extended { until } => s.report(
+            Diagnostic::warning(format!(
+                "Kubernetes {version} is in EKS extended support (charged extra per cluster hour) and cannot be used after {until}"
+            ))
+            .resource(resource)
+            .field(field)
+            .value(version)
+            .fix(format!("upgrade to a version in standard support: {current}")),
+        ),
+        Support::Ended { on } => s.report(
+            Diagnostic::error(format!(
+                "EKS support for Kubernetes {version} ended on {on}; EKS refuses to create clusters or nodegroups with it"
+            ))
+            .resource(resource)
+            .field(field)
+            .value(version)
+            .fix(format!("use a version in standard support: {current}")),
+        ),
+        Support::Newer => s.report(
+            Diagnostic::warning(format!(
+                "Kubernetes {version} is newer than the versions girder knows; EKS refuses it if it is not released in the region"
+            ))
+            .resource(resource)
+            .field(field)
+            .value(version)
+            .fix(format!("check `aws eks describe-cluster-versions`, or use {current}")),
+        ),
+        Support::Unknown => s.report(
+            Diagnostic::error(format!("EKS does not offer Kubernetes {version}"))
                 .resource(resource)
                 .field(field)
                 .value(version)
-                .fix(format!("use one of {}", SUPPORTED_VERSIONS.join(", "))),
-        );
+                .fix(format!("use a version in standard support: {current}")),
+        ),
     }
 }

@@ -34,7 +34,7 @@ use crate::tags::Tags;
 ///     .eks_cluster("yolo")
 ///     .add(&mut s);
 /// let eks = Eks::new("yolo")
-///     .version("1.31")
+///     .version("1.36")
 ///     .vpc(&vpc)
 ///     .control_plane_logs([Api, ControllerManager, Scheduler])
 ///     .nodegroups([
@@ -89,7 +89,7 @@ impl Eks {
         Nodegroup::new(capacity)
     }
 
-    /// The Kubernetes version (`1.31`); default: EKS's default.
+    /// The Kubernetes version (`1.36`); default: EKS's default.
     pub fn version(mut self, version: impl Into<String>) -> Eks {
         self.version = Some(version.into());
         self

@@ -6,6 +6,7 @@ mod checks;
 mod cluster;
 mod handle;
 pub mod policies;
+pub mod versions;
 
 pub use cluster::Eks;
 pub use handle::{EksHandle, ServiceAccountRole, eks_auth};
@@ -20,9 +21,6 @@ use crate::tags::Tags;
 
 pub use Capacity::{OnDemand, Spot};
 pub use LogType::{Api, Audit, Authenticator, ControllerManager, Scheduler};
-
-/// Kubernetes versions EKS supports (standard and extended support), oldest first.
-pub const SUPPORTED_VERSIONS: [&str; 6] = ["1.29", "1.30", "1.31", "1.32", "1.33", "1.34"];
 
 /// How a nodegroup buys its instances.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -304,7 +302,7 @@ impl Nodegroup {
 /// let eks = Eks::new("prod")
 ///     .addon(Addon::vpc_cni().configuration(serde_json::json!({"env": {"ENABLE_PREFIX_DELEGATION": "true"}})))
 ///     .addon(Addon::coredns())
-///     .addon(Addon::kube_proxy().version("v1.31.3-eksbuild.2"));
+///     .addon(Addon::kube_proxy().version("v1.36.0-eksbuild.1"));
 /// # let _ = eks;
 /// ```
 #[derive(Clone, Debug)]
