@@ -1,9 +1,12 @@
-//! Plan-time checks of raw inputs, for programs that declare AWS resources without the DSL
-//! builders (which check the same things when the program is built). Unknown values are
-//! skipped: they are checked by AWS when they become known.
+//! The rules AWS's APIs enforce on literal values, written once and used twice: by the DSL
+//! builders when the program is built (with the builder's own field names), and on raw inputs
+//! when a program declares AWS resources without the builders. Unknown values are skipped:
+//! they are checked by AWS when they become known.
 
 use girder_core::{Diagnostic, Diagnostics, Value};
 use ipnet::Ipv4Net;
+
+use crate::dsl::cidr::{MAX_PREFIX, MIN_PREFIX};
 
 /// Checks that `field` (if known) is an IPv4 CIDR block with a prefix AWS allows.
 pub(crate) fn cidr(name: &str, inputs: &Value, field: &str) -> Diagnostics {
@@ -11,31 +14,131 @@ pub(crate) fn cidr(name: &str, inputs: &Value, field: &str) -> Diagnostics {
     let Some(text) = inputs.get(field).and_then(Value::as_str) else {
         return found;
     };
-    match text.parse::<Ipv4Net>() {
-        Err(_) => found.push(
-            Diagnostic::error("not an IPv4 CIDR block")
-                .resource(name)
-                .field(field)
-                .value(text)
-                .fix("write it like `10.0.0.0/16`"),
-        ),
-        Ok(net) if !(16..=28).contains(&net.prefix_len()) => found.push(
-            Diagnostic::error("AWS accepts prefix lengths from 16 to 28")
-                .resource(name)
-                .field(field)
-                .value(text)
-                .fix("use a prefix such as `/16` or `/24`"),
-        ),
-        Ok(net) if net != net.trunc() => found.push(
-            Diagnostic::error("the address has bits set beyond the prefix")
-                .resource(name)
-                .field(field)
-                .value(text)
-                .fix(format!("use `{}`", net.trunc())),
-        ),
-        Ok(_) => {}
+    for problem in cidr_block(text, "10.0.0.0/16").1 {
+        push_problem(&mut found, name, field, text, problem);
     }
     found
+}
+
+/// A VPC or subnet CIDR block as AWS accepts it: an IPv4 network, no address bits beyond the
+/// prefix, a prefix length from 16 to 28. Returns the network when it parses (for further
+/// rules such as "inside the VPC"), and every problem; `example` is shown in the fix.
+pub(crate) fn cidr_block(text: &str, example: &str) -> (Option<Ipv4Net>, Vec<Problem>) {
+    let Ok(net) = text.parse::<Ipv4Net>() else {
+        return (
+            None,
+            vec![(
+                "not an IPv4 CIDR block".into(),
+                format!(
+                    "write it like `{example}` (an address, `/`, a prefix length of {MIN_PREFIX} to {MAX_PREFIX})"
+                ),
+            )],
+        );
+    };
+    let mut problems = Vec::new();
+    if net != net.trunc() {
+        problems.push((
+            "the address has bits set beyond the prefix".into(),
+            format!("use `{}`", net.trunc()),
+        ));
+    }
+    if !(MIN_PREFIX..=MAX_PREFIX).contains(&net.prefix_len()) {
+        problems.push((
+            format!(
+                "AWS accepts prefix lengths from {MIN_PREFIX} to {MAX_PREFIX} for VPCs and subnets"
+            ),
+            "use a prefix such as `/16` (65,536 addresses) or `/24` (256)".into(),
+        ));
+    }
+    (Some(net), problems)
+}
+
+/// Which part of a nodegroup's scaling a [`scaling_problems`] problem is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ScalingPart {
+    /// The range (minimum and maximum).
+    Range,
+    /// The desired size.
+    Desired,
+}
+
+/// The rules EKS enforces on a nodegroup's scaling: `min <= desired <= max`, `max >= 1`.
+pub(crate) fn scaling_problems(min: i64, desired: i64, max: i64) -> Vec<(ScalingPart, Problem)> {
+    let mut problems = Vec::new();
+    if min < 0 {
+        problems.push((
+            ScalingPart::Range,
+            (
+                "the minimum size is negative".into(),
+                "use a minimum of 0 or more".into(),
+            ),
+        ));
+    }
+    if min > max {
+        problems.push((
+            ScalingPart::Range,
+            (
+                "the minimum size is above the maximum".into(),
+                "write the range smallest first, such as `1..=3`".into(),
+            ),
+        ));
+    } else if !(min..=max).contains(&desired) {
+        problems.push((
+            ScalingPart::Desired,
+            (
+                format!("the desired size is outside {min}..={max}"),
+                "choose a desired size within the range".into(),
+            ),
+        ));
+    }
+    if max < 1 {
+        problems.push((
+            ScalingPart::Range,
+            (
+                format!("the maximum size is {max}; EKS needs at least one node of room"),
+                "allow at least one node".into(),
+            ),
+        ));
+    }
+    problems
+}
+
+/// The rule EC2 names follow (`family.size`, lowercase), so a typo fails at plan, not after
+/// a ten-minute cluster create.
+pub(crate) fn instance_type_problem(instance_type: &str) -> Option<Problem> {
+    let shape_ok = instance_type
+        .split_once('.')
+        .is_some_and(|(family, size)| !family.is_empty() && !size.is_empty())
+        && instance_type
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-');
+    (!shape_ok).then(|| {
+        (
+            "not an EC2 instance type".into(),
+            "write it like `t3.medium` or `m7i.large`".into(),
+        )
+    })
+}
+
+/// The retention periods CloudWatch Logs offers; `None` (never expire) is not a number of days.
+pub(crate) fn retention_problem(days: i64) -> Option<Problem> {
+    let offered = crate::logs::RETENTION_DAYS
+        .iter()
+        .any(|d| i64::from(*d) == days && *d != 0);
+    (!offered).then(|| {
+        (
+            "CloudWatch Logs does not offer this retention period".into(),
+            format!(
+                "use one of {}, or leave it unset to keep events forever",
+                crate::logs::RETENTION_DAYS
+                    .iter()
+                    .filter(|d| **d != 0)
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
+    })
 }
 
 /// Checks a nodegroup's scaling, capacity type and instance types (where known).
@@ -49,15 +152,14 @@ pub(crate) fn nodegroup(name: &str, inputs: &Value) -> Diagnostics {
     };
     if let (Some(min), Some(max), Some(desired)) =
         (size("min_size"), size("max_size"), size("desired_size"))
-        && (min > max || !(min..=max).contains(&desired) || max < 1)
     {
-        found.push(
-            Diagnostic::error("the sizes must satisfy 0 <= min <= desired <= max, with max >= 1")
-                .resource(name)
-                .field("scaling")
-                .value(format!("min {min}, desired {desired}, max {max}"))
-                .fix("adjust the sizes"),
-        );
+        for (part, problem) in scaling_problems(min, desired, max) {
+            let (field, value) = match part {
+                ScalingPart::Range => ("scaling", format!("min {min}, max {max}")),
+                ScalingPart::Desired => ("scaling.desired_size", desired.to_string()),
+            };
+            push_problem(&mut found, name, field, &value, problem);
+        }
     }
     if let Some(capacity) = inputs.get("capacity_type").and_then(Value::as_str)
         && capacity != "ON_DEMAND"
@@ -71,17 +173,20 @@ pub(crate) fn nodegroup(name: &str, inputs: &Value) -> Diagnostics {
                 .fix("use `ON_DEMAND` or `SPOT`"),
         );
     }
-    if inputs
-        .get("instance_types")
-        .and_then(Value::as_array)
-        .is_some_and(<[Value]>::is_empty)
-    {
-        found.push(
-            Diagnostic::error("the nodegroup has no instance types")
-                .resource(name)
-                .field("instance_types")
-                .fix("list at least one, such as `[\"t3.medium\"]`"),
-        );
+    if let Some(types) = inputs.get("instance_types").and_then(Value::as_array) {
+        if types.is_empty() {
+            found.push(
+                Diagnostic::error("the nodegroup has no instance types")
+                    .resource(name)
+                    .field("instance_types")
+                    .fix("list at least one, such as `[\"t3.medium\"]`"),
+            );
+        }
+        for instance_type in types.iter().filter_map(Value::as_str) {
+            if let Some(problem) = instance_type_problem(instance_type) {
+                push_problem(&mut found, name, "instance_types", instance_type, problem);
+            }
+        }
     }
     found
 }
@@ -90,17 +195,14 @@ pub(crate) fn nodegroup(name: &str, inputs: &Value) -> Diagnostics {
 pub(crate) fn retention(name: &str, inputs: &Value) -> Diagnostics {
     let mut found = Diagnostics::new();
     if let Some(days) = inputs.get("retention_in_days").and_then(Value::as_i64)
-        && (!crate::logs::RETENTION_DAYS
-            .iter()
-            .any(|d| i64::from(*d) == days)
-            || days == 0)
+        && let Some(problem) = retention_problem(days)
     {
-        found.push(
-            Diagnostic::error("CloudWatch Logs does not offer this retention period")
-                .resource(name)
-                .field("retention_in_days")
-                .value(days)
-                .fix("use 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, … days"),
+        push_problem(
+            &mut found,
+            name,
+            "retention_in_days",
+            &days.to_string(),
+            problem,
         );
     }
     found

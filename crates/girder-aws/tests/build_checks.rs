@@ -524,3 +524,55 @@ fn a_version_past_its_support_is_refused_and_an_unknown_newer_one_warns() {
         "{new}"
     );
 }
+
+/// One rule, two callers: the builders and raw declarations report the same problem with the
+/// same words, so the rules cannot drift apart.
+#[test]
+fn builders_and_raw_declarations_share_one_set_of_rules() {
+    use girder_engine::provider::ProviderPackage;
+    let aws = girder_aws::package();
+    let raw = |type_name: &str, inputs: girder_core::Value| aws.check(type_name, "raw", &inputs);
+    let built = diagnostics_of(|s| {
+        Vpc::new("v")
+            .cidr("10.0.0.1/12")
+            .azs(["us-east-1a"])
+            .private_subnets(Auto)
+            .add(s);
+    });
+    let raw_vpc = raw(
+        "aws:ec2/vpc",
+        girder_core::object! { "cidr_block" => "10.0.0.1/12" },
+    );
+    let messages = |d: &Diagnostics| {
+        let mut m: Vec<(String, Option<String>)> = d
+            .iter()
+            .filter(|d| d.field.as_deref().is_some_and(|f| f.contains("cidr")))
+            .map(|d| (d.message.clone(), d.fix.clone()))
+            .collect();
+        m.sort();
+        m
+    };
+    assert_eq!(messages(&built).len(), 2, "host bits and prefix: {built}");
+    assert_eq!(messages(&built), messages(&raw_vpc));
+
+    let nodegroup = raw(
+        "aws:eks/nodegroup",
+        girder_core::object! {
+            "scaling" => girder_core::object! { "min_size" => 3, "max_size" => 1, "desired_size" => 2 },
+            "instance_types" => vec![girder_core::Value::from("T3.Medium")],
+        },
+    );
+    let texts: Vec<&str> = nodegroup.iter().map(|d| d.message.as_str()).collect();
+    assert!(
+        texts.contains(&"the minimum size is above the maximum"),
+        "{nodegroup}"
+    );
+    assert!(texts.contains(&"not an EC2 instance type"), "{nodegroup}");
+
+    let logs = raw(
+        "aws:logs/logGroup",
+        girder_core::object! { "name" => "/a", "retention_in_days" => 0 },
+    );
+    assert_eq!(logs.len(), 1, "{logs}");
+    assert!(logs.iter().all(|d| d.message.contains("retention period")));
+}

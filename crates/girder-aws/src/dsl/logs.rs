@@ -7,7 +7,7 @@ use girder_core::{
 
 use crate::dsl::{check_tags, with_tags};
 use crate::ids::LogGroupName;
-use crate::logs::{LOG_GROUP, RETENTION_DAYS};
+use crate::logs::LOG_GROUP;
 use crate::tags::Tags;
 
 /// A CloudWatch Logs log group under construction.
@@ -109,21 +109,14 @@ impl LogGroup {
             );
         }
         if let Some(days) = self.retention_days
-            && (!RETENTION_DAYS.contains(&days) || days == 0)
+            && let Some((message, fix)) = crate::checks::retention_problem(i64::from(days))
         {
             s.report(
-                Diagnostic::error("CloudWatch Logs does not offer this retention period")
+                Diagnostic::error(message)
                     .resource(&self.resource)
                     .field("retention_days")
                     .value(days)
-                    .fix(format!(
-                        "use one of {}, or leave it unset to keep events forever",
-                        RETENTION_DAYS[..RETENTION_DAYS.len() - 1]
-                            .iter()
-                            .map(ToString::to_string)
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )),
+                    .fix(fix),
             );
         }
         check_tags(s, &self.resource, &self.tags);

@@ -8,6 +8,7 @@ use ipnet::Ipv4Net;
 use super::cluster::Eks;
 use super::versions::{self, Support};
 use super::{Capacity, Nodegroup};
+use crate::checks::ScalingPart;
 use crate::dsl::cidr::Tier;
 use crate::util::first_duplicate;
 
@@ -142,33 +143,22 @@ impl Eks {
                     .fix("use a short name such as `general`"),
             );
         }
-        if group.min > group.max {
+        let (min, desired, max) = (
+            i64::from(group.min),
+            i64::from(group.desired),
+            i64::from(group.max),
+        );
+        for (part, (message, fix)) in crate::checks::scaling_problems(min, desired, max) {
+            let (field, value) = match part {
+                ScalingPart::Range => ("size", format!("{min}..={max}")),
+                ScalingPart::Desired => ("size.desired", desired.to_string()),
+            };
             s.report(
-                Diagnostic::error("the minimum size is above the maximum")
+                Diagnostic::error(message)
                     .resource(&resource)
-                    .field("size")
-                    .value(format!("{}..={}", group.min, group.max))
-                    .fix("write the range smallest first, such as `1..=3`"),
-            );
-        } else if !(group.min..=group.max).contains(&group.desired) {
-            s.report(
-                Diagnostic::error(format!(
-                    "the desired size is outside {}..={}",
-                    group.min, group.max
-                ))
-                .resource(&resource)
-                .field("size.desired")
-                .value(group.desired)
-                .fix("choose a desired size within the range"),
-            );
-        }
-        if group.max == 0 {
-            s.report(
-                Diagnostic::error("the maximum size is 0; EKS needs at least one node of room")
-                    .resource(&resource)
-                    .field("size")
-                    .value(format!("{}..={}", group.min, group.max))
-                    .fix("allow at least one node"),
+                    .field(field)
+                    .value(value)
+                    .fix(fix),
             );
         }
         if group.instance_types.is_empty() {
@@ -180,19 +170,13 @@ impl Eks {
             );
         }
         for instance_type in &group.instance_types {
-            let shape_ok = instance_type
-                .split_once('.')
-                .is_some_and(|(family, size)| !family.is_empty() && !size.is_empty())
-                && instance_type
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-');
-            if !shape_ok {
+            if let Some((message, fix)) = crate::checks::instance_type_problem(instance_type) {
                 s.report(
-                    Diagnostic::error("not an EC2 instance type")
+                    Diagnostic::error(message)
                         .resource(&resource)
                         .field("instance_types")
                         .value(instance_type)
-                        .fix("write it like `t3.medium` or `m7i.large`"),
+                        .fix(fix),
                 );
             }
         }

@@ -152,40 +152,18 @@ impl Vpc {
             );
             return None;
         };
-        let net = match text.parse::<Ipv4Net>() {
-            Ok(net) => net,
-            Err(_) => {
-                s.report(
-                    Diagnostic::error("not an IPv4 CIDR block")
-                        .resource(&resource)
-                        .field("cidr")
-                        .value(text)
-                        .fix("write it like `10.0.0.0/16` (an address, `/`, a prefix length of 16 to 28)"),
-                );
-                return None;
-            }
-        };
-        let mut ok = true;
-        if net != net.trunc() {
+        let (net, problems) = crate::checks::cidr_block(text, "10.0.0.0/16");
+        let ok = problems.is_empty();
+        for (message, fix) in problems {
             s.report(
-                Diagnostic::error("the address has bits set beyond the prefix")
+                Diagnostic::error(message)
                     .resource(&resource)
                     .field("cidr")
                     .value(text)
-                    .fix(format!("use `{}`", net.trunc())),
+                    .fix(fix),
             );
-            ok = false;
         }
-        if !(cidr::MIN_PREFIX..=cidr::MAX_PREFIX).contains(&net.prefix_len()) {
-            s.report(
-                Diagnostic::error("a VPC's prefix length is 16 to 28")
-                    .resource(&resource)
-                    .field("cidr")
-                    .value(text)
-                    .fix("use a prefix such as `/16` (65,536 addresses) or `/20` (4,096)"),
-            );
-            ok = false;
-        }
+        let net = net?;
         ok.then_some(net)
     }
 
@@ -246,27 +224,18 @@ impl Vpc {
                     let mut nets = Vec::new();
                     for (i, text) in cidrs.iter().enumerate() {
                         let item = format!("{field}[{i}]");
-                        let Ok(net) = text.parse::<Ipv4Net>() else {
+                        let (net, problems) = crate::checks::cidr_block(text, "10.0.1.0/24");
+                        valid &= problems.is_empty();
+                        for (message, fix) in problems {
                             s.report(
-                                Diagnostic::error("not an IPv4 CIDR block")
+                                Diagnostic::error(message)
                                     .resource(&resource)
                                     .field(&item)
                                     .value(text)
-                                    .fix("write it like `10.0.1.0/24`"),
+                                    .fix(fix),
                             );
-                            valid = false;
-                            continue;
-                        };
-                        if net != net.trunc() {
-                            s.report(
-                                Diagnostic::error("the address has bits set beyond the prefix")
-                                    .resource(&resource)
-                                    .field(&item)
-                                    .value(text)
-                                    .fix(format!("use `{}`", net.trunc())),
-                            );
-                            valid = false;
                         }
+                        let Some(net) = net else { continue };
                         if let Some(vpc) = vpc.filter(|v| !v.contains(&net)) {
                             s.report(
                                 Diagnostic::error(format!(
@@ -276,16 +245,6 @@ impl Vpc {
                                 .field(&item)
                                 .value(text)
                                 .fix(format!("choose a block inside {vpc}")),
-                            );
-                            valid = false;
-                        }
-                        if !(cidr::MIN_PREFIX..=cidr::MAX_PREFIX).contains(&net.prefix_len()) {
-                            s.report(
-                                Diagnostic::error("a subnet's prefix length is 16 to 28")
-                                    .resource(&resource)
-                                    .field(&item)
-                                    .value(text)
-                                    .fix("use a prefix such as `/24`"),
                             );
                             valid = false;
                         }
