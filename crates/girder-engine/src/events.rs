@@ -127,6 +127,9 @@ pub enum Event {
         resource: String,
         /// The message.
         message: String,
+        /// Time since the action started, in milliseconds (retries included), so a display
+        /// can show that a twelve-minute wait is still alive.
+        elapsed_ms: u64,
     },
     /// A call failed transiently and will be retried.
     ActionRetrying {

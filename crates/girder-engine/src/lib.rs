@@ -10,6 +10,7 @@
 //! - [`refresh()`] and [`recover()`]: reading what exists, and repairing the state after a crash.
 //! - [`state`]: the snapshot, pending operations and the [`Journal`] a state store implements.
 //! - [`events`]: what progress displays observe.
+//! - [`wait`]: the polling loop providers wait for readiness with, through passing errors.
 
 /// The provider-writing guide (`docs/writing-a-provider.md`), compiled as doctests so its
 /// examples stay true to the API.
@@ -30,6 +31,7 @@ pub mod refresh;
 pub mod registry;
 pub mod state;
 pub mod typed;
+pub mod wait;
 
 pub use apply::{
     ActionFailure, ApplyError, ApplyOptions, ApplyReport, DEFAULT_PARALLELISM, EngineContext,
@@ -40,7 +42,7 @@ pub use ops::{OperationError, PlanRequest, Planned, apply_plan, plan_stack, refr
 pub use plan::{OutputChange, Plan, PlanOptions, PlanSummary, Step, StepKind, plan};
 pub use provider::{
     CallContext, ErrorKind, PlannedResource, Provider, ProviderError, ProviderPackage, RateLimit,
-    ResourceIdentity, ResourceSchema,
+    ResourceIdentity, ResourceSchema, ResumeRequest,
 };
 pub use recovery::{RecoveryError, RecoveryReport, recover};
 pub use refresh::{RefreshError, RefreshReport, refresh};
@@ -48,3 +50,4 @@ pub use registry::{Instances, ProviderKey, Registry};
 pub use state::{
     Journal, JournalError, MemoryJournal, Mutation, PendingOperation, ResourceState, Snapshot,
 };
+pub use wait::{Poll, PollDelays};

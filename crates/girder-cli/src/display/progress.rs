@@ -134,7 +134,12 @@ impl EventSink for Progress {
                         .insert(resource.clone(), spinner);
                 }
             }
-            Event::ActionProgress { resource, message } => match self {
+            Event::ActionProgress {
+                resource,
+                message,
+                elapsed_ms,
+            } => match self {
+                // The spinner's template shows the elapsed time itself.
                 Progress::Terminal { spinners, .. } => {
                     if let Some(spinner) = spinners
                         .lock()
@@ -144,7 +149,11 @@ impl EventSink for Progress {
                         spinner.set_message(format!("{resource}: {message}"));
                     }
                 }
-                _ => self.line(format!("{resource}: {message}")),
+                // Lines carry it, so a long wait in a CI log shows it is still alive.
+                _ => self.line(format!(
+                    "{resource}: {message} ({} elapsed)",
+                    elapsed(*elapsed_ms)
+                )),
             },
             Event::ActionRetrying {
                 resource,
@@ -240,5 +249,28 @@ impl EventSink for Progress {
             }
             _ => {}
         }
+    }
+}
+
+/// A wait's elapsed time as people read it: `12s`, `4m12s`, `1h3m`.
+fn elapsed(ms: u64) -> String {
+    let seconds = ms / 1000;
+    match seconds {
+        0..60 => format!("{seconds}s"),
+        60..3600 => format!("{}m{:02}s", seconds / 60, seconds % 60),
+        _ => format!("{}h{:02}m", seconds / 3600, seconds % 3600 / 60),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::elapsed;
+
+    #[test]
+    fn elapsed_times_read_like_a_clock() {
+        assert_eq!(elapsed(999), "0s");
+        assert_eq!(elapsed(12_400), "12s");
+        assert_eq!(elapsed(252_000), "4m12s");
+        assert_eq!(elapsed(3_780_000), "1h03m");
     }
 }
