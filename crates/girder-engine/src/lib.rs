@@ -19,6 +19,8 @@
 pub struct WritingAProviderGuide;
 
 mod apply;
+pub mod clock;
+mod consistency;
 pub mod diff;
 pub mod events;
 pub mod moves;
@@ -37,15 +39,16 @@ pub use apply::{
     ActionFailure, ApplyError, ApplyOptions, ApplyReport, DEFAULT_PARALLELISM, EngineContext,
     RetryPolicy, apply,
 };
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use events::{ActionKind, Event, EventSink, NoEvents, RecordedEvents, TracingEvents};
 pub use ops::{OperationError, PlanRequest, Planned, apply_plan, plan_stack, refresh_stack};
 pub use plan::{OutputChange, Plan, PlanOptions, PlanSummary, Step, StepKind, plan};
 pub use provider::{
     CallContext, ErrorKind, PlannedResource, Provider, ProviderError, ProviderPackage, RateLimit,
-    ResourceIdentity, ResourceSchema, ResumeRequest,
+    ReplaceOrder, ResourceIdentity, ResourceSchema, ResumeRequest,
 };
 pub use recovery::{RecoveryError, RecoveryReport, recover};
-pub use refresh::{RefreshError, RefreshReport, refresh};
+pub use refresh::{Consistency, RefreshError, RefreshReport, refresh};
 pub use registry::{Instances, ProviderKey, Registry};
 pub use state::{
     Journal, JournalError, MemoryJournal, Mutation, PendingOperation, ResourceState, Snapshot,

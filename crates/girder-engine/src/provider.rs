@@ -328,6 +328,19 @@ impl Default for DefaultTimeouts {
     }
 }
 
+/// The order in which a replacement runs, as the cloud's API allows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplaceOrder {
+    /// Create the new object, move dependents to it, then delete the old one (the default:
+    /// nothing is ever missing). Plans show it as `+/-`.
+    CreateBeforeDestroy,
+    /// Delete the old object first, for types whose natural key must be unique (names, a
+    /// subnet's CIDR), where the cloud refuses the new one while the old exists. Plans show it
+    /// as `-/+`.
+    DeleteBeforeCreate,
+}
+
 /// What the engine needs to know about a resource type to plan it without calling the cloud.
 #[derive(Clone, Debug, Default)]
 pub struct ResourceSchema {
@@ -344,7 +357,9 @@ pub struct ResourceSchema {
     pub computed_on_update: Vec<FieldPath>,
     /// Output fields that are secret.
     pub secret_outputs: Vec<FieldPath>,
-    /// The type must be deleted before its replacement is created (unique names, say).
+    /// The type must be deleted before its replacement is created: its natural key (a name, a
+    /// subnet's CIDR within its VPC) must be unique, so the cloud refuses a second object with
+    /// the same one. See [`ResourceSchema::replace_order`].
     pub delete_before_replace: bool,
     /// Time limits.
     pub timeouts: DefaultTimeouts,
@@ -405,10 +420,19 @@ impl ResourceSchema {
         self
     }
 
-    /// Delete before replace.
+    /// Delete before replace: the cloud refuses two objects with the same natural key.
     pub fn delete_before_replace(mut self) -> Self {
         self.delete_before_replace = true;
         self
+    }
+
+    /// The order in which the type is replaced.
+    pub fn replace_order(&self) -> ReplaceOrder {
+        if self.delete_before_replace {
+            ReplaceOrder::DeleteBeforeCreate
+        } else {
+            ReplaceOrder::CreateBeforeDestroy
+        }
     }
 
     /// Time limits.

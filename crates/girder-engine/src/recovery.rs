@@ -186,6 +186,10 @@ async fn resolve(
         protect: false,
         retain_on_delete: false,
         tainted: false,
+        creating: false,
+        // The create began when the interrupted operation did: close enough for refresh to
+        // know the resource is young.
+        created_at: Some(operation.started_at.clone()),
     };
 
     match operation.kind {

@@ -8,7 +8,11 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use girder_core::{FieldPath, Graph, NodeKind, Value};
 
+pub use crate::consistency::Consistency;
+
 use crate::apply::{EngineContext, RetryPolicy};
+use crate::clock::age;
+use crate::consistency::recheck;
 use crate::events::Event;
 use crate::provider::{CallContext, ErrorKind, Observed, ProviderError, ReadItem, ReadRequest};
 use crate::providers::{Unavailable, provider_for};
@@ -16,6 +20,9 @@ use crate::state::{Mutation, ResourceState, Snapshot};
 
 /// Items per read call; providers split further if their API needs it.
 const BATCH: usize = 100;
+
+/// The time limit of one read call.
+pub(crate) const READ_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// What a refresh found.
 #[derive(Clone, Debug, Default)]
@@ -29,6 +36,10 @@ pub struct RefreshReport {
     pub changed: Vec<String>,
     /// Resources gone from the cloud.
     pub gone: Vec<String>,
+    /// Resources created within the consistency window that reads still do not find: most
+    /// likely not listed yet, so their records are kept (and a warning shown) rather than
+    /// dropped.
+    pub not_visible_yet: Vec<String>,
     /// Resources not read, with why (a provider not configurable yet).
     pub skipped: Vec<(String, String)>,
     /// Provider read calls made.
@@ -171,17 +182,17 @@ pub async fn refresh(
                         })
                         .collect(),
                 };
-                let timeout = Duration::from_secs(120);
-                let result = read_with_retries(&configured, request, retry, timeout).await;
-                (type_name, chunk, result)
+                let result = read_with_retries(&configured, request, retry, READ_TIMEOUT).await;
+                (configured, type_name, chunk, result)
             }
         })
         .buffer_unordered(parallelism.max(1))
         .collect::<Vec<_>>()
         .await;
 
-    for (type_name, chunk, result) in results {
-        let response = result.map_err(|source| RefreshError {
+    let now = ctx.clock.now();
+    for (configured, type_name, chunk, result) in results {
+        let failed = |source| RefreshError {
             type_name: type_name.clone(),
             resources: chunk
                 .iter()
@@ -189,9 +200,44 @@ pub async fn refresh(
                 .collect::<Vec<_>>()
                 .join(", "),
             source,
-        })?;
-        for (resource, observed) in chunk.into_iter().zip(response.items) {
+        };
+        let mut items = result.map_err(failed)?.items;
+        // A resource created moments ago that the read does not find is most likely not
+        // listed yet (eventual consistency), not deleted: read it again for a while, and keep
+        // it if it still does not show.
+        let young: Vec<usize> = (0..chunk.len())
+            .filter(|&i| {
+                items[i].is_none()
+                    && age(chunk[i].created_at.as_deref(), now)
+                        .is_some_and(|age| age < ctx.consistency.window)
+            })
+            .collect();
+        let mut kept = vec![false; chunk.len()];
+        if !young.is_empty() {
+            let resources: Vec<&ResourceState> = young.iter().map(|&i| chunk[i]).collect();
+            let found = recheck(
+                &configured,
+                &type_name,
+                &stack,
+                &resources,
+                ctx.consistency,
+                retry,
+            )
+            .await
+            .map_err(failed)?;
+            for (&i, observed) in young.iter().zip(found) {
+                if observed.is_none() {
+                    tracing::warn!(resource = %chunk[i].name, id = %chunk[i].id,
+                        "created moments ago but not found yet; keeping it (the cloud may not list it yet)");
+                    report.not_visible_yet.push(chunk[i].name.clone());
+                    kept[i] = true;
+                }
+                items[i] = observed;
+            }
+        }
+        for ((resource, observed), kept) in chunk.into_iter().zip(items).zip(kept) {
             match observed {
+                None if kept => {}
                 None => {
                     report.gone.push(resource.name.clone());
                     report.snapshot.resources.remove(&resource.name);
@@ -227,7 +273,8 @@ pub async fn refresh(
     Ok(report)
 }
 
-async fn read_with_retries(
+/// One batched read under the retry policy; a response of the wrong length is a provider bug.
+pub(crate) async fn read_with_retries(
     configured: &crate::registry::Configured,
     request: ReadRequest,
     retry: RetryPolicy,
@@ -329,7 +376,7 @@ pub async fn read_data(
                 inputs: Some(inputs.reveal()),
             }],
         };
-        let observed = read_with_retries(&configured, request, retry, Duration::from_secs(120))
+        let observed = read_with_retries(&configured, request, retry, READ_TIMEOUT)
             .await
             .map_err(fail)?
             .items
@@ -363,6 +410,8 @@ pub async fn read_data(
             protect: false,
             retain_on_delete: false,
             tainted: false,
+            creating: false,
+            created_at: None,
         };
         if snapshot.resources.get(&state.name).map(|r| &**r) != Some(&state) {
             snapshot
