@@ -582,35 +582,46 @@ pub trait Provider: Send + Sync + 'static {
         request: ResumeRequest,
         ctx: &CallContext,
     ) -> Result<CreateResponse, ProviderError> {
-        let read = ReadRequest {
-            type_name: request.identity.type_name.clone(),
-            items: vec![ReadItem {
-                identity: request.identity.clone(),
-                id: request.id.clone(),
-                inputs: Some(request.inputs),
-            }],
-        };
-        match self
-            .read(read, ctx)
-            .await?
-            .items
-            .into_iter()
-            .next()
-            .flatten()
-        {
-            Some(observed) => Ok(CreateResponse {
-                id: request.id,
-                outputs: observed.outputs,
-            }),
-            None => Err(ProviderError::not_found(format!(
-                "{} ({}) no longer exists",
-                request.identity, request.id
-            ))),
-        }
+        read_as_ready(self, request, ctx).await
     }
 
     /// The rate limit the engine applies to this instance's calls.
     fn rate_limit(&self) -> Option<RateLimit>;
+}
+
+/// What [`Provider::resume_create`] does by default: reads the resource and counts a
+/// readable one as ready (its observed outputs are the create's); one that is gone is
+/// [`ErrorKind::NotFound`].
+pub async fn read_as_ready<P: Provider + ?Sized>(
+    provider: &P,
+    request: ResumeRequest,
+    ctx: &CallContext,
+) -> Result<CreateResponse, ProviderError> {
+    let read = ReadRequest {
+        type_name: request.identity.type_name.clone(),
+        items: vec![ReadItem {
+            identity: request.identity.clone(),
+            id: request.id.clone(),
+            inputs: Some(request.inputs),
+        }],
+    };
+    match provider
+        .read(read, ctx)
+        .await?
+        .items
+        .into_iter()
+        .next()
+        .flatten()
+    {
+        Some(observed) => Ok(CreateResponse {
+            id: request.id,
+            outputs: observed.outputs,
+        }),
+        None => Err(ProviderError::not_found(format!(
+            "{} ({}) no longer exists",
+            request.identity, request.id
+        ))),
+    }
 }
 
 /// A resource of the program as planned, for [`ProviderPackage::check_program`].

@@ -272,3 +272,170 @@ async fn replacement_order_follows_the_type() {
     );
     assert_eq!(h.sim.live().unwrap().len(), 2);
 }
+
+/// A typed resource type whose create waits: the first create stops waiting (its time limit),
+/// and its `resume_create` runs the wait again and reports what only a ready resource has.
+mod typed_cluster {
+    use std::collections::BTreeMap;
+    use std::sync::{Arc, Mutex};
+
+    use async_trait::async_trait;
+    use girder_engine::typed::*;
+    use girder_engine::{CallContext, ErrorKind, ProviderError, ResourceSchema};
+    use serde::{Deserialize, Serialize};
+
+    /// The cloud: cluster id → endpoint once ready.
+    pub type Cloud = Arc<Mutex<BTreeMap<String, Option<String>>>>;
+
+    #[derive(Clone, Debug, Serialize, Deserialize)]
+    pub struct Inputs {
+        pub name: String,
+    }
+
+    #[derive(Clone, Debug, Default, Serialize, Deserialize)]
+    pub struct Outputs {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub endpoint: Option<String>,
+    }
+
+    pub struct Cluster;
+
+    #[async_trait]
+    impl TypedResource<Cloud> for Cluster {
+        type Inputs = Inputs;
+        type Outputs = Outputs;
+
+        fn schema(&self) -> ResourceSchema {
+            ResourceSchema::new("demo:cluster").computed(["endpoint"])
+        }
+
+        async fn create(
+            &self,
+            cloud: &Cloud,
+            req: TypedCreateRequest<Inputs>,
+            _: &CallContext,
+        ) -> Result<TypedCreateResponse<Outputs>, ProviderError> {
+            let id = format!("cluster-{}", req.inputs.name);
+            cloud.lock().unwrap().insert(id.clone(), None);
+            Err(ProviderError::new(
+                ErrorKind::Timeout,
+                "timed out waiting for the cluster to become ACTIVE",
+            )
+            .with_partial(id, girder_core::object! {}))
+        }
+
+        async fn read(
+            &self,
+            cloud: &Cloud,
+            req: TypedReadRequest<Inputs>,
+            _: &CallContext,
+        ) -> Result<TypedReadResponse<Inputs, Outputs>, ProviderError> {
+            let cloud = cloud.lock().unwrap();
+            Ok(req
+                .items
+                .into_iter()
+                .map(|item| {
+                    let endpoint = cloud.get(&item.id)?.clone();
+                    Some(TypedObserved::new(item.inputs?, Outputs { endpoint }))
+                })
+                .collect())
+        }
+
+        async fn update(
+            &self,
+            _: &Cloud,
+            _: TypedUpdateRequest<Inputs, Outputs>,
+            _: &CallContext,
+        ) -> Result<TypedUpdateResponse<Outputs>, ProviderError> {
+            Err(ProviderError::permanent("not expected"))
+        }
+
+        async fn delete(
+            &self,
+            cloud: &Cloud,
+            req: TypedDeleteRequest<Inputs, Outputs>,
+            _: &CallContext,
+        ) -> Result<(), ProviderError> {
+            cloud.lock().unwrap().remove(&req.old.id);
+            Ok(())
+        }
+
+        async fn find(
+            &self,
+            _: &Cloud,
+            _: TypedFindRequest,
+            _: &CallContext,
+        ) -> Result<TypedFindResponse<Inputs, Outputs>, ProviderError> {
+            Ok(TypedFindResponse::none())
+        }
+
+        async fn resume_create(
+            &self,
+            cloud: &Cloud,
+            req: TypedResumeRequest<Inputs>,
+            _: &CallContext,
+        ) -> Result<Option<TypedCreateResponse<Outputs>>, ProviderError> {
+            let endpoint = format!("https://{}.example", req.inputs.name);
+            cloud
+                .lock()
+                .unwrap()
+                .insert(req.id.clone(), Some(endpoint.clone()));
+            Ok(Some(TypedCreateResponse::new(
+                req.id,
+                Outputs {
+                    endpoint: Some(endpoint),
+                },
+            )))
+        }
+    }
+}
+
+/// Through a typed package: the resumed wait's outputs (known only once the resource is ready)
+/// reach the dependents created after it.
+#[tokio::test(start_paused = true)]
+async fn a_typed_resource_resumes_with_its_own_wait() {
+    let cloud = typed_cluster::Cloud::default();
+    let package = {
+        let cloud = cloud.clone();
+        girder_engine::typed::TypedPackage::new("demo", move |_| {
+            let cloud = cloud.clone();
+            async move { Ok(cloud) }
+        })
+        .resource(typed_cluster::Cluster)
+    };
+    let sim = SimPackage::in_memory();
+    let registry = girder_engine::Registry::new()
+        .with(sim.clone())
+        .with(package);
+    let h = Harness::with_registry("dev", sim, registry);
+    let graph = {
+        let mut s = Stack::new("dev");
+        let cluster = girder_core::ResourceDecl::new("demo:cluster", "eks")
+            .input("name", "prod")
+            .add(&mut s);
+        SimResource::new("app")
+            .input("endpoint", cluster.output::<String>("endpoint"))
+            .add(&mut s);
+        s.finish().unwrap()
+    };
+    let report = h.up(&graph).await.unwrap();
+    assert_eq!(report.failed.len(), 1, "{report:?}");
+    assert!(h.snapshot().resources["eks"].creating);
+
+    let plan = h.plan(&graph).await.unwrap();
+    assert!(plan.step("eks").unwrap().resume);
+    assert_eq!(
+        plan.step("app").unwrap().inputs.get("endpoint"),
+        Some(&girder_core::Value::Unknown),
+        "known once the cluster is ready"
+    );
+    let report = h.apply(&graph, plan).await.unwrap();
+    assert!(report.is_success(), "{report:?}");
+    let state = h.snapshot();
+    assert_eq!(
+        state.resources["app"].inputs.get("endpoint"),
+        Some(&girder_core::Value::from("https://prod.example"))
+    );
+    assert_eq!(cloud.lock().unwrap().len(), 1);
+    assert!(!h.plan(&graph).await.unwrap().has_changes());
+}
