@@ -273,6 +273,10 @@ async fn resolve(
                     key: operation.deposed_key.clone().unwrap_or_default(),
                 }],
                 (OperationKind::DeleteDeposed, Some(_)) => Vec::new(),
+                // An interrupted update says nothing about whether the resource exists: a
+                // young one may not be listed yet. Refresh, which runs next, judges absence
+                // with its consistency window.
+                (OperationKind::Update, None) => Vec::new(),
                 (_, None) => vec![Mutation::Remove { name: name.clone() }],
                 (OperationKind::Delete, Some(_)) => Vec::new(),
                 (_, Some(observed)) => {

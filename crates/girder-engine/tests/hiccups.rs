@@ -439,3 +439,39 @@ async fn a_typed_resource_resumes_with_its_own_wait() {
     assert_eq!(cloud.lock().unwrap().len(), 1);
     assert!(!h.plan(&graph).await.unwrap().has_changes());
 }
+
+/// A run killed during an update left it pending; recovery's read does not find the young
+/// resource (not listed yet). Recovery leaves the judgement to refresh instead of forgetting
+/// it, and refresh finds it.
+#[tokio::test(start_paused = true)]
+async fn recovery_does_not_forget_an_interrupted_update_it_cannot_read() {
+    use girder_engine::state::{Journal, OperationKind};
+    use girder_engine::{PendingOperation, ResourceIdentity};
+
+    let (h, _) = harness();
+    let graph = one("queue", "invisible_reads", 1);
+    assert!(h.up(&graph).await.unwrap().is_success());
+    let record = h.snapshot().resources["queue"].clone();
+    h.journal
+        .begin(&PendingOperation {
+            id: h.journal.next_operation_id(),
+            kind: OperationKind::Update,
+            identity: ResourceIdentity {
+                stack: "dev".into(),
+                name: "queue".into(),
+                type_name: "sim:resource".into(),
+            },
+            provider: None,
+            cloud_id: Some(record.id.clone()),
+            deposed_key: None,
+            inputs: record.inputs.clone(),
+            dependencies: vec![],
+            started_at: "2026-12-01T00:00:00Z".into(),
+        })
+        .await
+        .unwrap();
+    let plan = h.plan(&graph).await.unwrap();
+    assert!(!plan.has_changes(), "{:?}", plan.summary());
+    assert_eq!(h.snapshot().resources["queue"].id, record.id);
+    assert_eq!(h.sim.live().unwrap().len(), 1);
+}
