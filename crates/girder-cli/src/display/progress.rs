@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use girder_engine::{Event, EventSink};
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
 use super::plan::Palette;
 
@@ -122,8 +122,19 @@ impl EventSink for Progress {
                 } = self
                 {
                     let spinner = multi.add(ProgressBar::new_spinner());
+                    // "creating … (4m12s elapsed)": a long wait shows it is alive.
                     spinner.set_style(
-                        ProgressStyle::with_template("  {spinner} {msg} ({elapsed})")
+                        ProgressStyle::with_template("  {spinner} {msg} ({since} elapsed)")
+                            .map(|style| {
+                                style.with_key(
+                                    "since",
+                                    |state: &ProgressState, out: &mut dyn std::fmt::Write| {
+                                        let _ = out.write_str(&elapsed(
+                                            state.elapsed().as_millis() as u64,
+                                        ));
+                                    },
+                                )
+                            })
                             .unwrap_or_else(|_| ProgressStyle::default_spinner()),
                     );
                     spinner.set_message(format!("{} {type_name} {resource}", action.progressive()));
@@ -139,7 +150,7 @@ impl EventSink for Progress {
                 message,
                 elapsed_ms,
             } => match self {
-                // The spinner's template shows the elapsed time itself.
+                // The spinner's template shows the elapsed time itself (`since`).
                 Progress::Terminal { spinners, .. } => {
                     if let Some(spinner) = spinners
                         .lock()
