@@ -7,11 +7,12 @@
 //! backoff for a bounded time and, if it still does not show, keeps the record and warns. Past
 //! the window, absence means deletion, as before.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use tokio::time::Instant;
 
 use crate::apply::RetryPolicy;
+use crate::clock::age;
 use crate::provider::{Observed, ProviderError, ReadItem, ReadRequest};
 use crate::refresh::{READ_TIMEOUT, read_with_retries};
 use crate::registry::Configured;
@@ -43,46 +44,95 @@ impl Default for Consistency {
 
 const MAX_DELAY: Duration = Duration::from_secs(5);
 
-/// Re-reads `resources` (young ones a read did not find, all of one type and provider) with
-/// growing delays until each shows or `recheck_for` has passed. Returns what each read found,
-/// in order; `None` for those still not visible.
-pub(crate) async fn recheck(
-    configured: &Configured,
-    type_name: &str,
-    stack: &str,
-    resources: &[&ResourceState],
-    consistency: Consistency,
-    retry: RetryPolicy,
-) -> Result<Vec<Option<Observed>>, ProviderError> {
-    let started = Instant::now();
-    let mut found: Vec<Option<Observed>> = vec![None; resources.len()];
-    let mut delay = consistency.first_delay;
-    loop {
-        let missing: Vec<usize> = (0..resources.len())
-            .filter(|&i| found[i].is_none())
+/// One refresh batch's view of young resources: the provider and type it read, and what
+/// "young" means now.
+pub(crate) struct Young<'a> {
+    /// The provider the batch was read through.
+    pub configured: &'a Configured,
+    /// The type of every resource of the batch.
+    pub type_name: &'a str,
+    /// The stack (for identities).
+    pub stack: &'a str,
+    /// The wall-clock time of the refresh.
+    pub now: SystemTime,
+    /// The window and the re-read budget.
+    pub consistency: Consistency,
+    /// The retry policy of each re-read.
+    pub retry: RetryPolicy,
+}
+
+impl Young<'_> {
+    /// Takes a batch's read results (`items`, in the order of `chunk`) and re-reads the young
+    /// resources among the missing ones. Returns the results and, per item, whether a missing
+    /// resource is kept as not visible yet (rather than taken for deleted).
+    pub(crate) async fn settle(
+        &self,
+        chunk: &[&ResourceState],
+        mut items: Vec<Option<Observed>>,
+    ) -> Result<(Vec<Option<Observed>>, Vec<bool>), ProviderError> {
+        let young: Vec<usize> = (0..chunk.len())
+            .filter(|&i| {
+                items[i].is_none()
+                    && age(chunk[i].created_at.as_deref(), self.now)
+                        .is_some_and(|age| age < self.consistency.window)
+            })
             .collect();
-        if missing.is_empty() || started.elapsed() + delay > consistency.recheck_for {
-            return Ok(found);
+        let mut kept = vec![false; chunk.len()];
+        if young.is_empty() {
+            return Ok((items, kept));
         }
-        tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(MAX_DELAY);
-        let request = ReadRequest {
-            type_name: type_name.to_owned(),
-            items: missing
-                .iter()
-                .map(|&i| ReadItem {
-                    identity: resources[i].identity(stack),
-                    id: resources[i].id.clone(),
-                    inputs: Some(resources[i].inputs.reveal()),
-                })
-                .collect(),
-        };
-        let response = read_with_retries(configured, request, retry, READ_TIMEOUT).await?;
-        for (i, observed) in missing.into_iter().zip(response.items) {
-            if observed.is_some() {
-                tracing::info!(resource = %resources[i].name, "visible now");
+        let resources: Vec<&ResourceState> = young.iter().map(|&i| chunk[i]).collect();
+        let found = self.recheck(&resources).await?;
+        for (&i, observed) in young.iter().zip(found) {
+            if observed.is_none() {
+                tracing::warn!(resource = %chunk[i].name, id = %chunk[i].id,
+                    "created moments ago but not found yet; keeping it (the cloud may not list it yet)");
+                kept[i] = true;
             }
-            found[i] = observed;
+            items[i] = observed;
+        }
+        Ok((items, kept))
+    }
+
+    /// Re-reads `resources` (young ones a read did not find) with growing delays until each
+    /// shows or `recheck_for` has passed. Returns what each read found, in order; `None` for
+    /// those still not visible.
+    async fn recheck(
+        &self,
+        resources: &[&ResourceState],
+    ) -> Result<Vec<Option<Observed>>, ProviderError> {
+        let (consistency, stack) = (self.consistency, self.stack);
+        let started = Instant::now();
+        let mut found: Vec<Option<Observed>> = vec![None; resources.len()];
+        let mut delay = consistency.first_delay;
+        loop {
+            let missing: Vec<usize> = (0..resources.len())
+                .filter(|&i| found[i].is_none())
+                .collect();
+            if missing.is_empty() || started.elapsed() + delay > consistency.recheck_for {
+                return Ok(found);
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(MAX_DELAY);
+            let request = ReadRequest {
+                type_name: self.type_name.to_owned(),
+                items: missing
+                    .iter()
+                    .map(|&i| ReadItem {
+                        identity: resources[i].identity(stack),
+                        id: resources[i].id.clone(),
+                        inputs: Some(resources[i].inputs.reveal()),
+                    })
+                    .collect(),
+            };
+            let response =
+                read_with_retries(self.configured, request, self.retry, READ_TIMEOUT).await?;
+            for (i, observed) in missing.into_iter().zip(response.items) {
+                if observed.is_some() {
+                    tracing::info!(resource = %resources[i].name, "visible now");
+                }
+                found[i] = observed;
+            }
         }
     }
 }

@@ -11,8 +11,7 @@ use girder_core::{FieldPath, Graph, NodeKind, Value};
 pub use crate::consistency::Consistency;
 
 use crate::apply::{EngineContext, RetryPolicy};
-use crate::clock::age;
-use crate::consistency::recheck;
+use crate::consistency::Young;
 use crate::events::Event;
 use crate::provider::{CallContext, ErrorKind, Observed, ProviderError, ReadItem, ReadRequest};
 use crate::providers::{Unavailable, provider_for};
@@ -167,6 +166,8 @@ pub async fn refresh(
     report.calls = batches.len();
 
     let stack = ctx.stack.clone();
+    let now = ctx.clock.now();
+    let consistency = ctx.consistency;
     let results = futures::stream::iter(batches)
         .map(|(configured, type_name, chunk)| {
             let stack = stack.clone();
@@ -182,17 +183,32 @@ pub async fn refresh(
                         })
                         .collect(),
                 };
-                let result = read_with_retries(&configured, request, retry, READ_TIMEOUT).await;
-                (configured, type_name, chunk, result)
+                // Young resources the read does not find are read again here, so the batches'
+                // re-reads overlap instead of adding up.
+                let result =
+                    match read_with_retries(&configured, request, retry, READ_TIMEOUT).await {
+                        Ok(response) => {
+                            let young = Young {
+                                configured: &configured,
+                                type_name: &type_name,
+                                stack: &stack,
+                                now,
+                                consistency,
+                                retry,
+                            };
+                            young.settle(&chunk, response.items).await
+                        }
+                        Err(error) => Err(error),
+                    };
+                (type_name, chunk, result)
             }
         })
         .buffer_unordered(parallelism.max(1))
         .collect::<Vec<_>>()
         .await;
 
-    let now = ctx.clock.now();
-    for (configured, type_name, chunk, result) in results {
-        let failed = |source| RefreshError {
+    for (type_name, chunk, result) in results {
+        let (items, kept) = result.map_err(|source| RefreshError {
             type_name: type_name.clone(),
             resources: chunk
                 .iter()
@@ -200,39 +216,10 @@ pub async fn refresh(
                 .collect::<Vec<_>>()
                 .join(", "),
             source,
-        };
-        let mut items = result.map_err(failed)?.items;
-        // A resource created moments ago that the read does not find is most likely not
-        // listed yet (eventual consistency), not deleted: read it again for a while, and keep
-        // it if it still does not show.
-        let young: Vec<usize> = (0..chunk.len())
-            .filter(|&i| {
-                items[i].is_none()
-                    && age(chunk[i].created_at.as_deref(), now)
-                        .is_some_and(|age| age < ctx.consistency.window)
-            })
-            .collect();
-        let mut kept = vec![false; chunk.len()];
-        if !young.is_empty() {
-            let resources: Vec<&ResourceState> = young.iter().map(|&i| chunk[i]).collect();
-            let found = recheck(
-                &configured,
-                &type_name,
-                &stack,
-                &resources,
-                ctx.consistency,
-                retry,
-            )
-            .await
-            .map_err(failed)?;
-            for (&i, observed) in young.iter().zip(found) {
-                if observed.is_none() {
-                    tracing::warn!(resource = %chunk[i].name, id = %chunk[i].id,
-                        "created moments ago but not found yet; keeping it (the cloud may not list it yet)");
-                    report.not_visible_yet.push(chunk[i].name.clone());
-                    kept[i] = true;
-                }
-                items[i] = observed;
+        })?;
+        for (resource, &kept) in chunk.iter().zip(&kept) {
+            if kept {
+                report.not_visible_yet.push(resource.name.clone());
             }
         }
         for ((resource, observed), kept) in chunk.into_iter().zip(items).zip(kept) {
