@@ -103,7 +103,9 @@ fn refreshed(
 /// Reads every recorded resource (and deposed object) and returns the refreshed state.
 ///
 /// Reads are batched per provider and type and run `parallelism` at a time, each under the
-/// engine's retry policy.
+/// engine's retry policy. A resource a read does not find within the context's consistency
+/// window after its creation ([`Consistency`]) is read again for a while and, if it still
+/// does not show, kept and listed in [`RefreshReport::not_visible_yet`] instead of dropped.
 pub async fn refresh(
     snapshot: &Snapshot,
     graph: Option<&Graph>,
