@@ -18,6 +18,8 @@ pub enum ActionKind {
     Create,
     /// Update in place.
     Update,
+    /// Wait again for a resource an earlier create stopped waiting for.
+    Resume,
     /// Create the replacement (create-before-destroy).
     CreateReplacement,
     /// Delete the replaced object.
@@ -38,6 +40,7 @@ impl ActionKind {
             ActionKind::Same => "unchanged",
             ActionKind::Create => "creating",
             ActionKind::Update => "updating",
+            ActionKind::Resume => "waiting for",
             ActionKind::CreateReplacement => "creating replacement",
             ActionKind::DeleteReplaced => "deleting replaced",
             ActionKind::Delete => "deleting",
@@ -53,6 +56,7 @@ impl ActionKind {
             ActionKind::Same => "unchanged",
             ActionKind::Create => "created",
             ActionKind::Update => "updated",
+            ActionKind::Resume => "ready",
             ActionKind::CreateReplacement => "replacement created",
             ActionKind::DeleteReplaced => "replaced object deleted",
             ActionKind::Delete => "deleted",
@@ -127,6 +131,9 @@ pub enum Event {
         resource: String,
         /// The message.
         message: String,
+        /// Time since the action started, in milliseconds (retries included), so a display
+        /// can show that a twelve-minute wait is still alive.
+        elapsed_ms: u64,
     },
     /// A call failed transiently and will be retried.
     ActionRetrying {

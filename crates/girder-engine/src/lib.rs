@@ -10,6 +10,7 @@
 //! - [`refresh()`] and [`recover()`]: reading what exists, and repairing the state after a crash.
 //! - [`state`]: the snapshot, pending operations and the [`Journal`] a state store implements.
 //! - [`events`]: what progress displays observe.
+//! - [`wait`]: the polling loop providers wait for readiness with, through passing errors.
 
 /// The provider-writing guide (`docs/writing-a-provider.md`), compiled as doctests so its
 /// examples stay true to the API.
@@ -18,6 +19,8 @@
 pub struct WritingAProviderGuide;
 
 mod apply;
+pub mod clock;
+mod consistency;
 pub mod diff;
 pub mod events;
 pub mod moves;
@@ -30,21 +33,24 @@ pub mod refresh;
 pub mod registry;
 pub mod state;
 pub mod typed;
+pub mod wait;
 
 pub use apply::{
     ActionFailure, ApplyError, ApplyOptions, ApplyReport, DEFAULT_PARALLELISM, EngineContext,
     RetryPolicy, apply,
 };
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use events::{ActionKind, Event, EventSink, NoEvents, RecordedEvents, TracingEvents};
 pub use ops::{OperationError, PlanRequest, Planned, apply_plan, plan_stack, refresh_stack};
 pub use plan::{OutputChange, Plan, PlanOptions, PlanSummary, Step, StepKind, plan};
 pub use provider::{
     CallContext, ErrorKind, PlannedResource, Provider, ProviderError, ProviderPackage, RateLimit,
-    ResourceIdentity, ResourceSchema,
+    ReplaceOrder, ResourceIdentity, ResourceSchema, ResumeRequest,
 };
 pub use recovery::{RecoveryError, RecoveryReport, recover};
-pub use refresh::{RefreshError, RefreshReport, refresh};
+pub use refresh::{Consistency, RefreshError, RefreshReport, refresh};
 pub use registry::{Instances, ProviderKey, Registry};
 pub use state::{
     Journal, JournalError, MemoryJournal, Mutation, PendingOperation, ResourceState, Snapshot,
 };
+pub use wait::{Poll, PollDelays};

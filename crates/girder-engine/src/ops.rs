@@ -1,7 +1,7 @@
 //! Whole operations, as the command line runs them: recover → refresh → plan, and apply of a
 //! plan (recording what refresh found first).
 
-use girder_core::{Diagnostics, Graph};
+use girder_core::{Diagnostic, Diagnostics, Graph};
 
 use crate::apply::{ApplyError, ApplyOptions, ApplyReport, EngineContext, RetryPolicy, apply};
 use crate::events::Event;
@@ -115,6 +115,17 @@ pub async fn plan_stack(
     made.base_serial = recovery.snapshot.serial;
     made.lineage = recovery.snapshot.lineage.clone();
     made.refresh = refreshed.mutations.clone();
+    // Kept although reads do not find them yet: say so, since a resource deleted by hand
+    // within minutes of its creation is only noticed once the consistency window has passed.
+    for name in &refreshed.not_visible_yet {
+        made.warnings.push(
+            Diagnostic::warning(
+                "created moments ago, but reads do not find it yet; kept, as the cloud most likely does not list it yet",
+            )
+            .resource(name.clone())
+            .fix("if it was deleted outside girder, the plan after the consistency window (5 minutes by default) creates it again"),
+        );
+    }
     made.drift = refreshed
         .changed
         .iter()

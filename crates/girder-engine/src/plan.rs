@@ -9,7 +9,7 @@ use girder_core::{Diagnostic, Diagnostics, FieldPath, Graph, Moved, NodeKind, Va
 use serde::{Deserialize, Serialize};
 
 use crate::diff::{FieldDiff, diff, keep_recorded, touches};
-use crate::provider::ResourceSchema;
+use crate::provider::{ReplaceOrder, ResourceSchema};
 use crate::registry::Registry;
 use crate::state::{ResourceState, Snapshot};
 
@@ -35,7 +35,8 @@ pub enum StepKind {
 }
 
 impl StepKind {
-    /// The symbol shown in front of a step (`+`, `~`, `-/+`, `-`, …).
+    /// The symbol shown in front of a step (`+`, `~`, `-/+`, `-`, …); [`Step::symbol`] also
+    /// tells a replacement's order (`-/+` or `+/-`).
     pub fn symbol(&self) -> &'static str {
         match self {
             StepKind::Same => " ",
@@ -102,6 +103,11 @@ pub struct Step {
     /// ([`Stack::moved`](girder_core::Stack::moved)).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub moved_from: Option<String>,
+    /// An earlier create stopped waiting for this resource to become ready for a passing
+    /// reason: apply waits for it again (before updating it, if it also changed) instead of
+    /// replacing it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub resume: bool,
 }
 
 impl Step {
@@ -110,11 +116,32 @@ impl Step {
         !matches!(self.kind, StepKind::Same | StepKind::Read)
             || self.metadata_changed
             || self.moved_from.is_some()
+            || self.resume
     }
 
     /// True for provider nodes, which are configuration rather than cloud resources.
     pub fn is_provider(&self) -> bool {
         self.node_kind == NodeKind::Provider
+    }
+
+    /// The order of a replacement: delete-first if the type's schema or the resource's options
+    /// ask for it.
+    pub fn replace_order(&self) -> ReplaceOrder {
+        if self.delete_before_replace {
+            ReplaceOrder::DeleteBeforeCreate
+        } else {
+            ReplaceOrder::CreateBeforeDestroy
+        }
+    }
+
+    /// The symbol shown in front of the step: as [`StepKind::symbol`], except that a
+    /// replacement shows its order as Terraform does — `-/+` deletes first, `+/-` creates the
+    /// new object first.
+    pub fn symbol(&self) -> &'static str {
+        match (self.kind, self.replace_order()) {
+            (StepKind::Replace, ReplaceOrder::CreateBeforeDestroy) => "+/-",
+            (kind, _) => kind.symbol(),
+        }
     }
 }
 
@@ -138,12 +165,23 @@ pub struct PlanSummary {
     /// Resources renamed in the state (whatever else their step does).
     #[serde(default)]
     pub moved: usize,
+    /// Resources an earlier create stopped waiting for, to wait for again (whatever else
+    /// their step does).
+    #[serde(default)]
+    pub resume: usize,
 }
 
 impl PlanSummary {
     /// True if the plan changes any cloud resource.
     pub fn has_changes(&self) -> bool {
-        self.create + self.update + self.replace + self.delete + self.import + self.moved > 0
+        self.create
+            + self.update
+            + self.replace
+            + self.delete
+            + self.import
+            + self.moved
+            + self.resume
+            > 0
     }
 }
 
@@ -159,6 +197,9 @@ impl std::fmt::Display for PlanSummary {
         }
         if self.moved > 0 {
             write!(f, ", {} to move", self.moved)?;
+        }
+        if self.resume > 0 {
+            write!(f, ", {} to wait for", self.resume)?;
         }
         Ok(())
     }
@@ -210,6 +251,9 @@ impl Plan {
         for step in self.steps.iter().filter(|s| !s.is_provider()) {
             if step.moved_from.is_some() {
                 summary.moved += 1;
+            }
+            if step.resume {
+                summary.resume += 1;
             }
             match step.kind {
                 StepKind::Same => summary.same += 1,
@@ -501,6 +545,7 @@ fn plan_nodes(
             metadata_changed: false,
             import_id: None,
             moved_from: None,
+            resume: false,
         };
 
         if spec.kind == NodeKind::Provider {
@@ -611,8 +656,20 @@ fn plan_nodes(
                 } else {
                     StepKind::Update
                 };
+                // Not tainted, only not seen ready: wait for it again rather than replace a
+                // resource that may be healthy.
+                if old.creating && matches!(step.kind, StepKind::Same | StepKind::Update) {
+                    step.resume = true;
+                    step.reason = Some(
+                        "an earlier apply created it but stopped waiting for it to become ready (a passing error or its time limit); apply waits for it again"
+                            .into(),
+                    );
+                }
                 step.delete_before_replace |= schema.delete_before_replace;
                 step.outputs = match step.kind {
+                    // Only the id is known until the wait ends (an endpoint appears when the
+                    // resource is ready).
+                    _ if step.resume => resumed_outputs(old),
                     StepKind::Same => old.outputs.clone(),
                     StepKind::Update => planned_update_outputs(old, &desired, &step.diffs, schema),
                     _ => planned_create_outputs(&desired, schema),
@@ -640,10 +697,11 @@ fn plan_nodes(
             );
         }
         step.inputs = desired;
-        open[index] = matches!(
-            step.kind,
-            StepKind::Create | StepKind::Replace | StepKind::Import
-        );
+        open[index] = step.resume
+            || matches!(
+                step.kind,
+                StepKind::Create | StepKind::Replace | StepKind::Import
+            );
         planned[index] = match &step.outputs {
             Value::Unknown => None,
             known => Some(known.clone()),
@@ -689,6 +747,13 @@ fn planned_create_outputs(desired: &Value, schema: &ResourceSchema) -> Value {
         let _ = outputs.set(path, Value::Unknown);
     }
     let _ = outputs.set(&FieldPath::key("id"), Value::Unknown);
+    outputs
+}
+
+/// Planned outputs of a resource being waited for: its id; the rest is known when it is ready.
+fn resumed_outputs(old: &ResourceState) -> Value {
+    let mut outputs = Value::object();
+    let _ = outputs.set(&FieldPath::key("id"), Value::String(old.id.clone()));
     outputs
 }
 
@@ -741,6 +806,7 @@ fn delete_step(
         metadata_changed: false,
         import_id: None,
         moved_from: None,
+        resume: false,
     }
 }
 

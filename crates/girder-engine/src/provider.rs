@@ -8,11 +8,12 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use girder_core::{Diagnostics, FieldPath, Value};
 use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 /// Who a resource is: the stack and name girder knows it by. Providers tag cloud resources
@@ -140,6 +141,20 @@ pub struct DeleteRequest {
     pub outputs: Value,
 }
 
+/// Wait for a resource that an earlier create left unfinished (it stopped waiting because of a
+/// passing error, its time limit or an abort) to become ready.
+#[derive(Clone, Debug)]
+pub struct ResumeRequest {
+    /// Who the resource is.
+    pub identity: ResourceIdentity,
+    /// The cloud id.
+    pub id: String,
+    /// The inputs it was created with (secrets revealed).
+    pub inputs: Value,
+    /// The outputs recorded so far.
+    pub outputs: Value,
+}
+
 /// Find the cloud resources tagged with an identity (crash recovery, orphan search).
 #[derive(Clone, Debug)]
 pub struct FindRequest {
@@ -193,7 +208,12 @@ pub enum ErrorKind {
 }
 
 /// A resource that a failed create left behind (created, but never became ready, say).
-/// The engine records it as *tainted*, so the next plan replaces it instead of forgetting it.
+///
+/// What the engine records depends on the error's kind: after a permanent failure (the cloud
+/// reports the resource broken) it is *tainted* and the next plan replaces it; after a passing
+/// one ([`ProviderError::is_transient`]: throttling, a 5xx, the time limit, an abort) it is
+/// recorded as still *creating*, and the next apply waits for it again
+/// ([`Provider::resume_create`]) instead of replacing a resource that may be healthy.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Partial {
     /// The cloud id.
@@ -267,6 +287,17 @@ impl ProviderError {
         matches!(self.kind, ErrorKind::Retryable | ErrorKind::Settling)
     }
 
+    /// True if the error says nothing about the resource itself: a passing fault, something
+    /// still settling, the time limit or an abort. A create that fails this way after the
+    /// resource exists leaves a resource that may well become ready, so the engine waits for
+    /// it again next time rather than replacing it.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self.kind,
+            ErrorKind::Retryable | ErrorKind::Settling | ErrorKind::Timeout | ErrorKind::Cancelled
+        )
+    }
+
     /// Something the cloud is still settling: retried until the operation's deadline.
     pub fn settling(message: impl Into<String>) -> ProviderError {
         ProviderError::new(ErrorKind::Settling, message)
@@ -297,6 +328,19 @@ impl Default for DefaultTimeouts {
     }
 }
 
+/// The order in which a replacement runs, as the cloud's API allows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplaceOrder {
+    /// Create the new object, move dependents to it, then delete the old one (the default:
+    /// nothing is ever missing). Plans show it as `+/-`.
+    CreateBeforeDestroy,
+    /// Delete the old object first, for types whose natural key must be unique (names, a
+    /// subnet's CIDR), where the cloud refuses the new one while the old exists. Plans show it
+    /// as `-/+`.
+    DeleteBeforeCreate,
+}
+
 /// What the engine needs to know about a resource type to plan it without calling the cloud.
 #[derive(Clone, Debug, Default)]
 pub struct ResourceSchema {
@@ -313,7 +357,9 @@ pub struct ResourceSchema {
     pub computed_on_update: Vec<FieldPath>,
     /// Output fields that are secret.
     pub secret_outputs: Vec<FieldPath>,
-    /// The type must be deleted before its replacement is created (unique names, say).
+    /// The type must be deleted before its replacement is created: its natural key (a name, a
+    /// subnet's CIDR within its VPC) must be unique, so the cloud refuses a second object with
+    /// the same one. See [`ResourceSchema::replace_order`].
     pub delete_before_replace: bool,
     /// Time limits.
     pub timeouts: DefaultTimeouts,
@@ -374,10 +420,19 @@ impl ResourceSchema {
         self
     }
 
-    /// Delete before replace.
+    /// Delete before replace: the cloud refuses two objects with the same natural key.
     pub fn delete_before_replace(mut self) -> Self {
         self.delete_before_replace = true;
         self
+    }
+
+    /// The order in which the type is replaced.
+    pub fn replace_order(&self) -> ReplaceOrder {
+        if self.delete_before_replace {
+            ReplaceOrder::DeleteBeforeCreate
+        } else {
+            ReplaceOrder::CreateBeforeDestroy
+        }
     }
 
     /// Time limits.
@@ -396,7 +451,7 @@ pub struct RateLimit {
     pub burst: u32,
 }
 
-/// A progress callback: the resource name and a message.
+/// A progress callback: the message (the engine adds the resource and the elapsed time).
 pub type ProgressFn = dyn Fn(&str) + Send + Sync;
 
 /// What a provider call may consult while it runs: its deadline, cancellation, and a way to
@@ -416,6 +471,9 @@ impl fmt::Debug for CallContext {
     }
 }
 
+// Deadlines are `tokio::time::Instant`s so that tests in tokio's paused (virtual) time see
+// waits and time limits run out deterministically, without real sleeps; at run time it is the
+// monotonic clock.
 impl CallContext {
     /// A context with a time limit, a cancellation token and a progress callback.
     pub fn new(timeout: Duration, cancel: CancellationToken, progress: Arc<ProgressFn>) -> Self {
@@ -432,8 +490,8 @@ impl CallContext {
     }
 
     /// When the call must be done.
-    pub fn deadline(&self) -> Instant {
-        self.deadline
+    pub fn deadline(&self) -> std::time::Instant {
+        self.deadline.into_std()
     }
 
     /// Time left until the deadline.
@@ -511,8 +569,59 @@ pub trait Provider: Send + Sync + 'static {
         ctx: &CallContext,
     ) -> Result<FindResponse, ProviderError>;
 
+    /// Waits until a resource an earlier create left unfinished is ready and returns its
+    /// outputs, as the end of `create` would have; fails with a permanent error if the cloud
+    /// reports it broken (the engine then taints it) and with [`ErrorKind::NotFound`] if it is
+    /// gone.
+    ///
+    /// Providers whose creates wait (EKS clusters, NAT gateways) override this with the same
+    /// wait. The default reads the resource: a provider that cannot tell readiness treats a
+    /// readable resource as ready.
+    async fn resume_create(
+        &self,
+        request: ResumeRequest,
+        ctx: &CallContext,
+    ) -> Result<CreateResponse, ProviderError> {
+        read_as_ready(self, request, ctx).await
+    }
+
     /// The rate limit the engine applies to this instance's calls.
     fn rate_limit(&self) -> Option<RateLimit>;
+}
+
+/// What [`Provider::resume_create`] does by default: reads the resource and counts a
+/// readable one as ready (its observed outputs are the create's); one that is gone is
+/// [`ErrorKind::NotFound`].
+pub async fn read_as_ready<P: Provider + ?Sized>(
+    provider: &P,
+    request: ResumeRequest,
+    ctx: &CallContext,
+) -> Result<CreateResponse, ProviderError> {
+    let read = ReadRequest {
+        type_name: request.identity.type_name.clone(),
+        items: vec![ReadItem {
+            identity: request.identity.clone(),
+            id: request.id.clone(),
+            inputs: Some(request.inputs),
+        }],
+    };
+    match provider
+        .read(read, ctx)
+        .await?
+        .items
+        .into_iter()
+        .next()
+        .flatten()
+    {
+        Some(observed) => Ok(CreateResponse {
+            id: request.id,
+            outputs: observed.outputs,
+        }),
+        None => Err(ProviderError::not_found(format!(
+            "{} ({}) no longer exists",
+            request.identity, request.id
+        ))),
+    }
 }
 
 /// A resource of the program as planned, for [`ProviderPackage::check_program`].

@@ -186,6 +186,10 @@ async fn resolve(
         protect: false,
         retain_on_delete: false,
         tainted: false,
+        creating: false,
+        // The create began when the interrupted operation did: close enough for refresh to
+        // know the resource is young.
+        created_at: Some(operation.started_at.clone()),
     };
 
     match operation.kind {
@@ -269,6 +273,10 @@ async fn resolve(
                     key: operation.deposed_key.clone().unwrap_or_default(),
                 }],
                 (OperationKind::DeleteDeposed, Some(_)) => Vec::new(),
+                // An interrupted update says nothing about whether the resource exists: a
+                // young one may not be listed yet. Refresh, which runs next, judges absence
+                // with its consistency window.
+                (OperationKind::Update, None) => Vec::new(),
                 (_, None) => vec![Mutation::Remove { name: name.clone() }],
                 (OperationKind::Delete, Some(_)) => Vec::new(),
                 (_, Some(observed)) => {

@@ -8,7 +8,10 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use girder_core::{FieldPath, Graph, NodeKind, Value};
 
+pub use crate::consistency::Consistency;
+
 use crate::apply::{EngineContext, RetryPolicy};
+use crate::consistency::Young;
 use crate::events::Event;
 use crate::provider::{CallContext, ErrorKind, Observed, ProviderError, ReadItem, ReadRequest};
 use crate::providers::{Unavailable, provider_for};
@@ -16,6 +19,9 @@ use crate::state::{Mutation, ResourceState, Snapshot};
 
 /// Items per read call; providers split further if their API needs it.
 const BATCH: usize = 100;
+
+/// The time limit of one read call.
+pub(crate) const READ_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// What a refresh found.
 #[derive(Clone, Debug, Default)]
@@ -29,6 +35,10 @@ pub struct RefreshReport {
     pub changed: Vec<String>,
     /// Resources gone from the cloud.
     pub gone: Vec<String>,
+    /// Resources created within the consistency window that reads still do not find: most
+    /// likely not listed yet, so their records are kept (and a warning shown) rather than
+    /// dropped.
+    pub not_visible_yet: Vec<String>,
     /// Resources not read, with why (a provider not configurable yet).
     pub skipped: Vec<(String, String)>,
     /// Provider read calls made.
@@ -93,7 +103,9 @@ fn refreshed(
 /// Reads every recorded resource (and deposed object) and returns the refreshed state.
 ///
 /// Reads are batched per provider and type and run `parallelism` at a time, each under the
-/// engine's retry policy.
+/// engine's retry policy. A resource a read does not find within the context's consistency
+/// window after its creation ([`Consistency`]) is read again for a while and, if it still
+/// does not show, kept and listed in [`RefreshReport::not_visible_yet`] instead of dropped.
 pub async fn refresh(
     snapshot: &Snapshot,
     graph: Option<&Graph>,
@@ -156,6 +168,8 @@ pub async fn refresh(
     report.calls = batches.len();
 
     let stack = ctx.stack.clone();
+    let now = ctx.clock.now();
+    let consistency = ctx.consistency;
     let results = futures::stream::iter(batches)
         .map(|(configured, type_name, chunk)| {
             let stack = stack.clone();
@@ -171,8 +185,23 @@ pub async fn refresh(
                         })
                         .collect(),
                 };
-                let timeout = Duration::from_secs(120);
-                let result = read_with_retries(&configured, request, retry, timeout).await;
+                // Young resources the read does not find are read again here, so the batches'
+                // re-reads overlap instead of adding up.
+                let result =
+                    match read_with_retries(&configured, request, retry, READ_TIMEOUT).await {
+                        Ok(response) => {
+                            let young = Young {
+                                configured: &configured,
+                                type_name: &type_name,
+                                stack: &stack,
+                                now,
+                                consistency,
+                                retry,
+                            };
+                            young.settle(&chunk, response.items).await
+                        }
+                        Err(error) => Err(error),
+                    };
                 (type_name, chunk, result)
             }
         })
@@ -181,7 +210,7 @@ pub async fn refresh(
         .await;
 
     for (type_name, chunk, result) in results {
-        let response = result.map_err(|source| RefreshError {
+        let (items, kept) = result.map_err(|source| RefreshError {
             type_name: type_name.clone(),
             resources: chunk
                 .iter()
@@ -190,8 +219,14 @@ pub async fn refresh(
                 .join(", "),
             source,
         })?;
-        for (resource, observed) in chunk.into_iter().zip(response.items) {
+        for (resource, &kept) in chunk.iter().zip(&kept) {
+            if kept {
+                report.not_visible_yet.push(resource.name.clone());
+            }
+        }
+        for ((resource, observed), kept) in chunk.into_iter().zip(items).zip(kept) {
             match observed {
+                None if kept => {}
                 None => {
                     report.gone.push(resource.name.clone());
                     report.snapshot.resources.remove(&resource.name);
@@ -227,7 +262,8 @@ pub async fn refresh(
     Ok(report)
 }
 
-async fn read_with_retries(
+/// One batched read under the retry policy; a response of the wrong length is a provider bug.
+pub(crate) async fn read_with_retries(
     configured: &crate::registry::Configured,
     request: ReadRequest,
     retry: RetryPolicy,
@@ -329,7 +365,7 @@ pub async fn read_data(
                 inputs: Some(inputs.reveal()),
             }],
         };
-        let observed = read_with_retries(&configured, request, retry, Duration::from_secs(120))
+        let observed = read_with_retries(&configured, request, retry, READ_TIMEOUT)
             .await
             .map_err(fail)?
             .items
@@ -363,6 +399,8 @@ pub async fn read_data(
             protect: false,
             retain_on_delete: false,
             tainted: false,
+            creating: false,
+            created_at: None,
         };
         if snapshot.resources.get(&state.name).map(|r| &**r) != Some(&state) {
             snapshot

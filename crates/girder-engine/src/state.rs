@@ -42,9 +42,23 @@ pub struct ResourceState {
     /// Forget instead of deleting.
     #[serde(default)]
     pub retain_on_delete: bool,
-    /// Created, but a step failed half-way (never became ready): the next plan replaces it.
+    /// Created, but the cloud reported it broken (a permanent failure while it was set up):
+    /// the next plan replaces it.
     #[serde(default)]
     pub tainted: bool,
+    /// Created, but the create stopped waiting for it to become ready for a passing reason (a
+    /// transient error, the time limit, an abort), which says nothing about the resource: the
+    /// next apply waits for it again ([`Provider::resume_create`]) instead of replacing a
+    /// resource that may be healthy.
+    ///
+    /// [`Provider::resume_create`]: crate::provider::Provider::resume_create
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub creating: bool,
+    /// When girder created it (RFC 3339); `None` for records made before girder recorded it,
+    /// imports and reads. Refresh does not take a young resource's absence from a read for a
+    /// deletion: the cloud may just not list it yet (eventual consistency).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
 }
 
 impl ResourceState {

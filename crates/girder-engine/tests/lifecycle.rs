@@ -369,7 +369,7 @@ async fn a_retried_create_adopts_what_a_lost_response_created() {
     assert!(state.deposed.is_empty() && state.pending.is_empty());
     assert!(h.events.events().into_iter().any(|e| matches!(
         e,
-        Event::ActionProgress { resource, message } if resource == "lost" && message.contains("adopted")
+        Event::ActionProgress { resource, message, .. } if resource == "lost" && message.contains("adopted")
     )));
     // Twice lost: the second attempt finds the first object and adopts it; nothing else.
     let mut s = Stack::new("dev");

@@ -31,6 +31,8 @@ fn resource(name: &str, secret: Option<&str>) -> ResourceState {
         protect: false,
         retain_on_delete: false,
         tainted: false,
+        creating: false,
+        created_at: None,
     }
 }
 

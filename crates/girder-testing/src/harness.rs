@@ -6,8 +6,8 @@ use std::sync::Arc;
 use girder_core::Graph;
 use girder_engine::ops::{OperationError, PlanRequest, apply_plan, plan_stack};
 use girder_engine::{
-    ApplyOptions, ApplyReport, EngineContext, MemoryJournal, Plan, PlanOptions, RecordedEvents,
-    Registry, Snapshot,
+    ApplyOptions, ApplyReport, Consistency, EngineContext, MemoryJournal, Plan, PlanOptions,
+    RecordedEvents, Registry, Snapshot,
 };
 
 use crate::sim::SimPackage;
@@ -66,7 +66,8 @@ impl Harness {
             ..Snapshot::empty(stack)
         }));
         let events = Arc::new(RecordedEvents::new());
-        let ctx = EngineContext::new(stack, Arc::new(registry), journal.clone(), events.clone());
+        let ctx = EngineContext::new(stack, Arc::new(registry), journal.clone(), events.clone())
+            .with_consistency(Harness::consistency());
         Harness {
             sim,
             journal,
@@ -82,14 +83,28 @@ impl Harness {
         self.journal.snapshot()
     }
 
-    /// Fresh provider instances (as a new run of the program would have).
+    /// The harness plays a strongly consistent cloud: tests delete objects out of band and
+    /// expect the next plan to see it at once, so a resource a read does not find is gone
+    /// however young it is. Tests of eventual consistency set `ctx.consistency` (and a
+    /// [`ManualClock`](girder_engine::ManualClock) with `ctx.clock`).
+    fn consistency() -> Consistency {
+        Consistency {
+            window: std::time::Duration::ZERO,
+            ..Consistency::default()
+        }
+    }
+
+    /// Fresh provider instances (as a new run of the program would have); the clock and the
+    /// consistency window stay.
     pub fn restart(&mut self) {
         self.ctx = EngineContext::new(
             self.ctx.stack.clone(),
             self.ctx.registry.clone(),
             self.journal.clone(),
             self.events.clone(),
-        );
+        )
+        .with_clock(self.ctx.clock.clone())
+        .with_consistency(self.ctx.consistency);
     }
 
     /// Plans `graph` against the current state.

@@ -103,7 +103,11 @@ impl TypedResource<AwsClients> for SubnetResource {
     }
 
     fn schema(&self) -> ResourceSchema {
-        ResourceSchema::new(SUBNET).replace_on(["vpc_id", "cidr_block", "availability_zone"])
+        // A subnet's CIDR is unique within its VPC: the replacement can only be created once
+        // the old subnet is gone.
+        ResourceSchema::new(SUBNET)
+            .replace_on(["vpc_id", "cidr_block", "availability_zone"])
+            .delete_before_replace()
     }
 
     async fn create(

@@ -75,6 +75,10 @@ fn leaves(value: &Value, at: FieldPath, out: &mut Vec<(FieldPath, Value)>) {
 fn verb(step: &Step) -> String {
     match step.kind {
         StepKind::Create => "will be created".into(),
+        StepKind::Update if step.resume => {
+            "will be waited for (an earlier apply stopped waiting for it), then updated in place"
+                .into()
+        }
         StepKind::Update => "will be updated in place".into(),
         StepKind::Replace if step.delete_before_replace => {
             "will be deleted, then created again".into()
@@ -92,6 +96,10 @@ fn verb(step: &Step) -> String {
             "will be imported from `{}`",
             step.import_id.as_deref().unwrap_or("?")
         ),
+        StepKind::Same if step.resume => {
+            "was created by an earlier apply that stopped waiting for it; apply waits until it is ready"
+                .into()
+        }
         StepKind::Same => match &step.moved_from {
             Some(from) => format!("has moved from `{from}` (the cloud resource is kept)"),
             None => "is unchanged".into(),
@@ -101,7 +109,7 @@ fn verb(step: &Step) -> String {
 
 /// Renders one step.
 pub fn render_step(step: &Step, palette: Palette, out: &mut String) {
-    let symbol = palette.for_kind(step.kind, &format!("{:>3}", step.kind.symbol()));
+    let symbol = palette.for_kind(step.kind, &format!("{:>3}", step.symbol()));
     let moved = match (&step.moved_from, step.kind) {
         (Some(from), kind) if kind != StepKind::Same => format!(" (moved from `{from}`)"),
         _ => String::new(),
@@ -248,6 +256,7 @@ mod tests {
             metadata_changed: false,
             import_id: None,
             moved_from: None,
+            resume: false,
         }
     }
 
@@ -309,7 +318,7 @@ mod tests {
         let mut out = String::new();
         render_step(&step(StepKind::Replace), Palette::new(false), &mut out);
         assert!(
-            out.contains("-/+ sim:resource web will be replaced"),
+            out.contains("+/- sim:resource web will be replaced"),
             "{out}"
         );
         assert!(

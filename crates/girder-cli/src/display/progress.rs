@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use girder_engine::{Event, EventSink};
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
 use super::plan::Palette;
 
@@ -122,8 +122,19 @@ impl EventSink for Progress {
                 } = self
                 {
                     let spinner = multi.add(ProgressBar::new_spinner());
+                    // "creating … (4m12s elapsed)": a long wait shows it is alive.
                     spinner.set_style(
-                        ProgressStyle::with_template("  {spinner} {msg} ({elapsed})")
+                        ProgressStyle::with_template("  {spinner} {msg} ({since} elapsed)")
+                            .map(|style| {
+                                style.with_key(
+                                    "since",
+                                    |state: &ProgressState, out: &mut dyn std::fmt::Write| {
+                                        let _ = out.write_str(&elapsed(
+                                            state.elapsed().as_millis() as u64,
+                                        ));
+                                    },
+                                )
+                            })
                             .unwrap_or_else(|_| ProgressStyle::default_spinner()),
                     );
                     spinner.set_message(format!("{} {type_name} {resource}", action.progressive()));
@@ -134,7 +145,12 @@ impl EventSink for Progress {
                         .insert(resource.clone(), spinner);
                 }
             }
-            Event::ActionProgress { resource, message } => match self {
+            Event::ActionProgress {
+                resource,
+                message,
+                elapsed_ms,
+            } => match self {
+                // The spinner's template shows the elapsed time itself (`since`).
                 Progress::Terminal { spinners, .. } => {
                     if let Some(spinner) = spinners
                         .lock()
@@ -144,7 +160,11 @@ impl EventSink for Progress {
                         spinner.set_message(format!("{resource}: {message}"));
                     }
                 }
-                _ => self.line(format!("{resource}: {message}")),
+                // Lines carry it, so a long wait in a CI log shows it is still alive.
+                _ => self.line(format!(
+                    "{resource}: {message} ({} elapsed)",
+                    elapsed(*elapsed_ms)
+                )),
             },
             Event::ActionRetrying {
                 resource,
@@ -240,5 +260,28 @@ impl EventSink for Progress {
             }
             _ => {}
         }
+    }
+}
+
+/// A wait's elapsed time as people read it: `12s`, `4m12s`, `1h3m`.
+fn elapsed(ms: u64) -> String {
+    let seconds = ms / 1000;
+    match seconds {
+        0..60 => format!("{seconds}s"),
+        60..3600 => format!("{}m{:02}s", seconds / 60, seconds % 60),
+        _ => format!("{}h{:02}m", seconds / 3600, seconds % 3600 / 60),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::elapsed;
+
+    #[test]
+    fn elapsed_times_read_like_a_clock() {
+        assert_eq!(elapsed(999), "0s");
+        assert_eq!(elapsed(12_400), "12s");
+        assert_eq!(elapsed(252_000), "4m12s");
+        assert_eq!(elapsed(3_780_000), "1h03m");
     }
 }

@@ -11,6 +11,7 @@ use girder_core::{Graph, NodeKind};
 
 use crate::events::ActionKind;
 use crate::plan::{Plan, Step, StepKind};
+use crate::provider::ReplaceOrder;
 
 /// One unit of work: a provider call (or a no-op) on one resource.
 #[derive(Clone, Debug)]
@@ -81,7 +82,7 @@ pub(crate) fn build(plan: &Plan, graph: &Graph) -> Result<ActionGraph, String> {
             .find(&step.resource)
             .ok_or_else(|| step.resource.clone())?;
         match step.kind {
-            StepKind::Replace if step.delete_before_replace => {
+            StepKind::Replace if step.replace_order() == ReplaceOrder::DeleteBeforeCreate => {
                 let delete = push(&mut actions, ActionKind::Delete, index, None);
                 let create = push(&mut actions, ActionKind::Create, index, Some(node));
                 actions[create].dependencies.push(delete);
@@ -106,6 +107,7 @@ pub(crate) fn build(plan: &Plan, graph: &Graph) -> Result<ActionGraph, String> {
                     ActionKind::Configure
                 } else {
                     match kind {
+                        StepKind::Same if step.resume => ActionKind::Resume,
                         StepKind::Same => ActionKind::Same,
                         StepKind::Update => ActionKind::Update,
                         StepKind::Read => ActionKind::Read,

@@ -3,9 +3,10 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use backon::{BackoffBuilder, ExponentialBuilder};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::events::{Event, EventSink};
@@ -83,7 +84,9 @@ impl CallPolicy<'_> {
         F: FnMut(CallContext) -> Fut,
         Fut: Future<Output = Result<T, ProviderError>>,
     {
-        let deadline = Instant::now() + self.timeout;
+        // tokio's clock, so tests in paused time see deadlines pass without real sleeps.
+        let started = Instant::now();
+        let deadline = started + self.timeout;
         let mut delays = self.retry.delays();
         let mut settling = self.retry.settling_delays();
         let mut attempt = 0u32;
@@ -97,6 +100,7 @@ impl CallPolicy<'_> {
                 events.emit(Event::ActionProgress {
                     resource: resource.clone(),
                     message: message.to_owned(),
+                    elapsed_ms: started.elapsed().as_millis() as u64,
                 })
             });
             let ctx = CallContext::new(remaining, self.abort.clone(), progress);

@@ -29,8 +29,10 @@ pub use call::RetryPolicy;
 pub(crate) use execute::recorded_outputs as recorded_outputs_for;
 use walk::Walk;
 
+use crate::clock::{Clock, SystemClock};
 use crate::events::{ActionKind, Event, EventSink};
 use crate::plan::Plan;
+use crate::refresh::Consistency;
 use crate::registry::{Instances, Registry};
 use crate::state::{Journal, Mutation, Snapshot};
 
@@ -126,6 +128,11 @@ pub struct EngineContext {
     pub journal: Arc<dyn Journal>,
     /// Where events go.
     pub events: Arc<dyn EventSink>,
+    /// The wall clock creation times are recorded and judged by.
+    pub clock: Arc<dyn Clock>,
+    /// How long after its creation refresh gives a resource it cannot read the benefit of the
+    /// doubt.
+    pub consistency: Consistency,
 }
 
 impl std::fmt::Debug for EngineContext {
@@ -151,7 +158,21 @@ impl EngineContext {
             registry,
             journal,
             events,
+            clock: Arc::new(SystemClock),
+            consistency: Consistency::default(),
         }
+    }
+
+    /// The context reading time from `clock` (tests).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The context with another consistency window.
+    pub fn with_consistency(mut self, consistency: Consistency) -> Self {
+        self.consistency = consistency;
+        self
     }
 }
 
@@ -169,6 +190,7 @@ pub(crate) struct Shared {
     provider_configs: HashMap<String, (String, Value)>,
     /// Cloud ids of deposed objects per resource name, indexed on the first retried create.
     deposed_ids: std::sync::OnceLock<HashMap<String, Vec<String>>>,
+    clock: Arc<dyn Clock>,
 }
 
 impl Shared {
@@ -184,6 +206,7 @@ impl Shared {
             retry: options.retry,
             abort: options.abort.clone(),
             deposed_ids: std::sync::OnceLock::new(),
+            clock: ctx.clock.clone(),
         }
     }
 }

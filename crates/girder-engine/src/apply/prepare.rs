@@ -57,9 +57,11 @@ impl Walk<'_> {
         let defaults = schema.map(|s| s.timeouts).unwrap_or_default();
         let custom = node.map(|n| n.spec.options.timeouts).unwrap_or_default();
         let timeout = match spec.kind {
-            ActionKind::Create | ActionKind::CreateReplacement | ActionKind::Import => {
-                custom.create.unwrap_or(defaults.create)
-            }
+            // Waiting again for a create is still the create's wait.
+            ActionKind::Create
+            | ActionKind::CreateReplacement
+            | ActionKind::Import
+            | ActionKind::Resume => custom.create.unwrap_or(defaults.create),
             ActionKind::Update => custom.update.unwrap_or(defaults.update),
             ActionKind::Delete | ActionKind::DeleteReplaced => {
                 custom.delete.unwrap_or(defaults.delete)

@@ -9,11 +9,12 @@ use serde::de::DeserializeOwned;
 use super::TypedResource;
 use super::messages::{
     ReadTarget, Recorded, TypedCreateRequest, TypedDeleteRequest, TypedFindRequest, TypedObserved,
-    TypedReadRequest, TypedUpdateRequest,
+    TypedReadRequest, TypedResumeRequest, TypedUpdateRequest,
 };
 use crate::provider::{
     CallContext, CreateRequest, CreateResponse, DeleteRequest, FindRequest, FindResponse, Found,
-    Observed, ProviderError, ReadRequest, ReadResponse, UpdateRequest, UpdateResponse,
+    Observed, ProviderError, ReadRequest, ReadResponse, ResumeRequest, UpdateRequest,
+    UpdateResponse,
 };
 
 /// A resource type of a typed package, as the package's provider calls it.
@@ -50,6 +51,12 @@ pub(super) trait ErasedResource<C>: Send + Sync {
         req: FindRequest,
         ctx: &CallContext,
     ) -> Result<FindResponse, ProviderError>;
+    async fn resume_create(
+        &self,
+        client: &C,
+        req: ResumeRequest,
+        ctx: &CallContext,
+    ) -> Result<Option<CreateResponse>, ProviderError>;
 }
 
 /// The adaptor from [`TypedResource`] to [`ErasedResource`].
@@ -211,5 +218,31 @@ where
             })
             .collect::<Result<_, ProviderError>>()?;
         Ok(FindResponse { found })
+    }
+
+    async fn resume_create(
+        &self,
+        client: &C,
+        req: ResumeRequest,
+        ctx: &CallContext,
+    ) -> Result<Option<CreateResponse>, ProviderError> {
+        let type_name = req.identity.type_name.clone();
+        let inputs = decode(&req.inputs, "inputs", &type_name)?;
+        let resumed = self
+            .0
+            .resume_create(
+                client,
+                TypedResumeRequest::new(req.identity, req.id, inputs),
+                ctx,
+            )
+            .await?;
+        resumed
+            .map(|ready| {
+                Ok(CreateResponse {
+                    id: ready.id,
+                    outputs: encode(&ready.outputs, "outputs", &type_name)?,
+                })
+            })
+            .transpose()
     }
 }

@@ -95,6 +95,30 @@ impl<I> TypedCreateRequest<I> {
     }
 }
 
+/// Wait again for a resource an earlier create left unfinished (its wait stopped for a
+/// passing reason): who it is, its cloud id and the inputs it was created with.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct TypedResumeRequest<I> {
+    /// Who the resource is.
+    pub identity: ResourceIdentity,
+    /// The cloud id.
+    pub id: String,
+    /// The inputs it was created with, secrets revealed.
+    pub inputs: I,
+}
+
+impl<I> TypedResumeRequest<I> {
+    /// A resume request.
+    pub fn new(identity: ResourceIdentity, id: impl Into<String>, inputs: I) -> Self {
+        TypedResumeRequest {
+            identity,
+            id: id.into(),
+            inputs,
+        }
+    }
+}
+
 /// A created resource.
 #[derive(Clone, Debug)]
 #[non_exhaustive]

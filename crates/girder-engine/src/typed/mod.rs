@@ -23,13 +23,13 @@ use serde::de::DeserializeOwned;
 use crate::provider::{
     CallContext, CreateRequest, CreateResponse, DeleteRequest, FindRequest, FindResponse, Provider,
     ProviderError, ProviderPackage, RateLimit, ReadRequest, ReadResponse, ResourceSchema,
-    UpdateRequest, UpdateResponse,
+    ResumeRequest, UpdateRequest, UpdateResponse, read_as_ready,
 };
 use erased::{Erased, ErasedResource};
 pub use messages::{
     ReadTarget, Recorded, TypedCreateRequest, TypedCreateResponse, TypedDeleteRequest,
     TypedFindRequest, TypedFindResponse, TypedFound, TypedObserved, TypedReadRequest,
-    TypedReadResponse, TypedUpdateRequest, TypedUpdateResponse,
+    TypedReadResponse, TypedResumeRequest, TypedUpdateRequest, TypedUpdateResponse,
 };
 
 /// One resource type of a provider, with typed inputs and outputs. `C` is the provider's
@@ -133,6 +133,23 @@ pub trait TypedResource<C: Send + Sync + 'static>: Send + Sync + 'static {
         req: TypedFindRequest,
         ctx: &CallContext,
     ) -> Result<TypedFindResponse<Self::Inputs, Self::Outputs>, ProviderError>;
+
+    /// Waits until a resource an earlier create left unfinished (its wait stopped for a
+    /// passing reason: a transient error, the time limit, an abort) is ready, and responds as
+    /// `create` would have; a permanent error says it is broken (the engine taints it).
+    /// Types whose creates wait (an EKS cluster until ACTIVE) run the same wait here.
+    ///
+    /// The default, `Ok(None)`, lets the engine read the resource instead: a readable
+    /// resource counts as ready.
+    async fn resume_create(
+        &self,
+        client: &C,
+        req: TypedResumeRequest<Self::Inputs>,
+        ctx: &CallContext,
+    ) -> Result<Option<TypedCreateResponse<Self::Outputs>>, ProviderError> {
+        let _ = (client, req, ctx);
+        Ok(None)
+    }
 }
 
 /// Configures a package's client from a provider node's config ([`Value::Null`] for the
@@ -300,6 +317,21 @@ impl<C: Send + Sync + 'static> Provider for TypedProvider<C> {
         self.resource(&request.identity.type_name)?
             .find(&self.client, request, ctx)
             .await
+    }
+
+    async fn resume_create(
+        &self,
+        request: ResumeRequest,
+        ctx: &CallContext,
+    ) -> Result<CreateResponse, ProviderError> {
+        let resource = self.resource(&request.identity.type_name)?;
+        match resource
+            .resume_create(&self.client, request.clone(), ctx)
+            .await?
+        {
+            Some(ready) => Ok(ready),
+            None => read_as_ready(self, request, ctx).await,
+        }
     }
 
     fn rate_limit(&self) -> Option<RateLimit> {

@@ -7,8 +7,14 @@
 //! inputs: `latency_ms` (its calls take this long), `fail_on` (`"create"`, `"update"` or
 //! `"delete"` fail permanently), `flaky` (the first N create attempts fail with a retryable
 //! error), `lost_response` (the first N create attempts create the object but fail with a
-//! retryable error, as when a response is lost to a timeout) and `never_ready` (create leaves
-//! the resource behind but reports failure, so the engine records it as tainted).
+//! retryable error, as when a response is lost to a timeout), `never_ready` (create leaves
+//! the resource behind but reports failure, so the engine records it as tainted),
+//! `hiccups` (create waits until the resource is ready with
+//! [`CallContext::poll_until`], and the first N looks fail with a 503, as a describe call does
+//! in the middle of a long AWS wait), `stop_waiting` (create leaves the resource behind and
+//! its wait runs out of time — a passing failure, so the engine keeps it as still creating)
+//! and `invisible_reads` (the first N reads of the resource do not find it, as AWS's eventually
+//! consistent listings do right after a create).
 
 mod cloud;
 mod dsl;
@@ -27,6 +33,7 @@ use girder_engine::provider::{
     FindResponse, Found, Observed, Provider, ProviderError, ProviderPackage, RateLimit,
     ReadRequest, ReadResponse, ResourceSchema, UpdateRequest, UpdateResponse,
 };
+use girder_engine::wait::{Poll, PollDelays};
 
 pub use cloud::{CloudError, SimCloud, SimObject};
 pub use dsl::{SimHandle, SimId, SimResource};
@@ -516,6 +523,33 @@ impl Provider for SimProvider {
             ))
             .with_code("RequestTimeout"));
         }
+        if let Some(hiccups) = request.inputs.get("hiccups").and_then(Value::as_i64) {
+            let name = request.identity.name.clone();
+            let delays = PollDelays::new(Duration::from_millis(10), Duration::from_millis(100));
+            ctx.poll_until(&format!("`{name}` to become ready"), delays, || {
+                let look = self.count_attempt(&format!("{name}#look"));
+                async move {
+                    if i64::from(look) <= hiccups {
+                        Err(ProviderError::retryable("503 Service Unavailable")
+                            .with_code("ServiceUnavailable"))
+                    } else {
+                        Ok(Poll::Ready(()))
+                    }
+                }
+            })
+            .await
+            .map_err(|error| error.with_partial(id.clone(), outputs.clone()))?;
+        }
+        if request.inputs.get("stop_waiting").and_then(Value::as_bool) == Some(true) {
+            return Err(ProviderError::new(
+                ErrorKind::Timeout,
+                format!(
+                    "timed out waiting for `{}` to become ready",
+                    request.identity.name
+                ),
+            )
+            .with_partial(id, outputs));
+        }
         if request.inputs.get("never_ready").and_then(Value::as_bool) == Some(true) {
             return Err(ProviderError::permanent(format!(
                 "`{}` was created but never became ready",
@@ -536,7 +570,15 @@ impl Provider for SimProvider {
         let mut items = Vec::with_capacity(request.items.len());
         for item in &request.items {
             SimStats::count(&self.inner.stats.reads);
-            let object = self.inner.cloud.get(&item.id).map_err(storage)?;
+            let mut object = self.inner.cloud.get(&item.id).map_err(storage)?;
+            if let Some(invisible) = object
+                .as_ref()
+                .and_then(|o| o.inputs.get("invisible_reads"))
+                .and_then(Value::as_i64)
+                && i64::from(self.count_attempt(&format!("{}#read", item.id))) <= invisible
+            {
+                object = None;
+            }
             items.push(
                 object
                     .filter(|o| o.type_name == request.type_name)

@@ -11,7 +11,7 @@ use crate::events::ActionKind;
 use crate::plan::Step;
 use crate::provider::{CreateRequest, CreateResponse, DeleteRequest, ErrorKind, UpdateRequest};
 use crate::recovery::{duplicates, find_landed};
-use crate::state::{Mutation, OperationKind};
+use crate::state::{Mutation, OperationKind, ResourceState};
 
 impl Shared {
     pub(super) async fn create(&self, step: &Step, job: &Job) -> Result<JobOutcome, JobError> {
@@ -68,7 +68,8 @@ impl Shared {
             .await;
         match result {
             Ok(created) => {
-                let state = self.state_of(step, created.id, job.inputs.clone(), created.outputs);
+                let state =
+                    self.created_state(step, created.id, job.inputs.clone(), created.outputs);
                 let outputs = state.outputs.clone();
                 let mut mutations = Vec::new();
                 let mut deposed_key = None;
@@ -87,7 +88,7 @@ impl Shared {
                     &step.resource,
                     operation.id,
                     extras.into_iter().map(|extra| {
-                        self.state_of(
+                        self.created_state(
                             step,
                             extra.id,
                             extra.observed.inputs,
@@ -103,7 +104,7 @@ impl Shared {
                 })
             }
             Err(error) => {
-                self.close_failed(operation.id, &error, step, &job.inputs)
+                self.close_failed_create(operation.id, &error, step, &job.inputs, replacing)
                     .await?;
                 Err(error.into())
             }
@@ -113,6 +114,17 @@ impl Shared {
     pub(super) async fn update(&self, step: &Step, job: &Job) -> Result<JobOutcome, JobError> {
         let old = step.old.as_ref().ok_or_else(|| missing_record(step))?;
         let configured = self.provider_for(step).await?;
+        // One an earlier create stopped waiting for is waited for first: updating a resource
+        // the cloud is still setting up fails (in use) or races that setup.
+        let waited;
+        let old = if old.creating {
+            waited = self
+                .wait_until_created(step, old, &configured, job.timeout)
+                .await?;
+            &waited
+        } else {
+            &**old
+        };
         let operation = self.pending(
             OperationKind::Update,
             step,
@@ -143,8 +155,10 @@ impl Shared {
             .await;
         match result {
             Ok(updated) => {
-                let state =
-                    self.state_of(step, old.id.clone(), job.inputs.clone(), updated.outputs);
+                let state = ResourceState {
+                    created_at: old.created_at.clone(),
+                    ..self.state_of(step, old.id.clone(), job.inputs.clone(), updated.outputs)
+                };
                 let outputs = state.outputs.clone();
                 self.journal
                     .commit(operation.id, &[Mutation::Upsert { resource: state }])

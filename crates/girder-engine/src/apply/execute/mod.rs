@@ -6,10 +6,11 @@
 
 mod changes;
 mod reads;
+mod resume;
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use girder_core::{FieldPath, NodeKind, Value};
 
@@ -65,10 +66,6 @@ impl From<crate::state::JournalError> for JobError {
             fatal: true,
         }
     }
-}
-
-fn now_rfc3339() -> String {
-    humantime::format_rfc3339_millis(SystemTime::now()).to_string()
 }
 
 /// Paths of every secret inside `value`.
@@ -143,6 +140,23 @@ impl Shared {
             protect: step.protect,
             retain_on_delete: step.retain_on_delete,
             tainted: false,
+            creating: false,
+            created_at: None,
+        }
+    }
+
+    /// The state of an object a create just made (or left behind): stamped with its creation
+    /// time, so refresh can tell "not listed yet" from "deleted".
+    fn created_state(
+        &self,
+        step: &Step,
+        id: String,
+        inputs: Value,
+        outputs: Value,
+    ) -> ResourceState {
+        ResourceState {
+            created_at: Some(self.clock.now_rfc3339()),
+            ..self.state_of(step, id, inputs, outputs)
         }
     }
 
@@ -186,7 +200,7 @@ impl Shared {
             deposed_key: deposed_key.map(str::to_owned),
             inputs: inputs.clone(),
             dependencies: step.dependencies.clone(),
-            started_at: now_rfc3339(),
+            started_at: self.clock.now_rfc3339(),
         }
     }
 
@@ -227,14 +241,21 @@ impl Shared {
         }
     }
 
-    /// Closes a pending operation after a failed call. A call whose outcome is unknown (time
+    /// Closes a pending operation after a failed create. A call whose outcome is unknown (time
     /// limit, abort) stays pending, so the next run asks the cloud what happened.
-    async fn close_failed(
+    ///
+    /// A resource the call left behind is recorded: as still *creating* when the error was a
+    /// passing one (the next apply waits for it again), as *tainted* when the cloud reported
+    /// it broken (the next plan replaces it). A replacement's partial never overwrites the
+    /// object it was to replace — that one is still in the cloud, so it is kept as deposed and
+    /// deleted by the next apply, like any replaced object.
+    async fn close_failed_create(
         &self,
         operation: u64,
         error: &ProviderError,
         step: &Step,
         inputs: &Value,
+        replacing: bool,
     ) -> Result<(), JobError> {
         if matches!(error.kind, ErrorKind::Timeout | ErrorKind::Cancelled)
             && error.partial.is_none()
@@ -243,13 +264,25 @@ impl Shared {
         }
         let mut mutations = Vec::new();
         if let Some(partial) = &error.partial {
-            let mut state = self.state_of(
+            if replacing && step.old.is_some() {
+                mutations.push(Mutation::Depose {
+                    name: step.resource.clone(),
+                    key: format!("{operation}"),
+                });
+            }
+            let mut state = self.created_state(
                 step,
                 partial.id.clone(),
                 inputs.clone(),
                 partial.outputs.clone(),
             );
-            state.tainted = true;
+            if error.is_transient() {
+                tracing::warn!(resource = %step.resource, id = %partial.id, %error,
+                    "created, but stopped waiting for it to become ready; the next apply waits again");
+                state.creating = true;
+            } else {
+                state.tainted = true;
+            }
             mutations.push(Mutation::Upsert { resource: state });
         }
         self.journal.commit(operation, &mutations).await?;
@@ -263,6 +296,7 @@ impl Shared {
             ActionKind::Configure => self.configure(step, job.inputs).await,
             ActionKind::Create | ActionKind::CreateReplacement => self.create(step, &job).await,
             ActionKind::Update => self.update(step, &job).await,
+            ActionKind::Resume => self.resume(step, &job).await,
             ActionKind::Delete | ActionKind::DeleteReplaced => self.delete(step, &job).await,
             ActionKind::Read => self.read(step, &job).await,
             ActionKind::Import => self.import(step, &job).await,
@@ -300,6 +334,8 @@ impl Shared {
                 protect: false,
                 retain_on_delete: false,
                 tainted: false,
+                creating: false,
+                created_at: None,
             };
             self.journal
                 .record(&[Mutation::Upsert { resource: state }])
