@@ -80,10 +80,7 @@ impl Attempts {
         identity: &ResourceIdentity,
         inputs: &impl serde::Serialize,
     ) -> CreateAttempt {
-        let key = format!(
-            "{}\u{0}{}\u{0}{}",
-            identity.stack, identity.type_name, identity.name
-        );
+        let key = Self::key(identity);
         let inputs = fingerprint(inputs);
         let mut entries = self.lock();
         let reusable = entries
@@ -134,6 +131,31 @@ impl Attempts {
             }
         }
         result
+    }
+
+    /// True if an EC2 object (its `tags`) was made by a create of `identity` that is still
+    /// open in this process. `find` leaves such an object to that create: the create adopts
+    /// it by its token and finishes setting it up (DNS attributes, an attachment), which an
+    /// adoption by `find` would skip.
+    pub fn made_by_open_create(
+        &self,
+        identity: &ResourceIdentity,
+        tags: &[aws_sdk_ec2::types::Tag],
+    ) -> bool {
+        let key = Self::key(identity);
+        let entries = self.lock();
+        let Some(entry) = entries.get(&key) else {
+            return false;
+        };
+        tags.iter()
+            .any(|t| t.key() == Some(CREATE_TOKEN_TAG) && t.value() == Some(entry.token.as_str()))
+    }
+
+    fn key(identity: &ResourceIdentity) -> String {
+        format!(
+            "{}\u{0}{}\u{0}{}",
+            identity.stack, identity.type_name, identity.name
+        )
     }
 
     /// Ends the attempt: the object was adopted or the create gave up for good.

@@ -299,6 +299,7 @@ impl TypedResource<AwsClients> for FlowLogResource {
         Ok(describe(ec2, tags::ec2_identity_filters(&identity))
             .await?
             .iter()
+            .filter(|l| !clients.attempts().made_by_open_create(&identity, l.tags()))
             .map(|l| {
                 TypedFound::new(
                     l.flow_log_id().unwrap_or_default().to_owned(),

@@ -295,6 +295,7 @@ impl TypedResource<AwsClients> for InternetGatewayResource {
         Ok(describe(ec2, tags::ec2_identity_filters(&identity))
             .await?
             .iter()
+            .filter(|g| !clients.attempts().made_by_open_create(&identity, g.tags()))
             .map(|g| {
                 TypedFound::new(
                     g.internet_gateway_id().unwrap_or_default().to_owned(),

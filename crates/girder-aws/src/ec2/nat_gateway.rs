@@ -290,6 +290,7 @@ impl TypedResource<AwsClients> for NatGatewayResource {
             .await?
             .iter()
             .filter(|n| is_live(n))
+            .filter(|n| !clients.attempts().made_by_open_create(&identity, n.tags()))
             .map(|n| {
                 TypedFound::new(
                     n.nat_gateway_id().unwrap_or_default().to_owned(),

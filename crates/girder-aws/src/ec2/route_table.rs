@@ -213,6 +213,7 @@ impl TypedResource<AwsClients> for RouteTableResource {
             describe_route_tables(ec2, tags::ec2_identity_filters(&identity))
                 .await?
                 .iter()
+                .filter(|t| !clients.attempts().made_by_open_create(&identity, t.tags()))
                 .map(|t| {
                     TypedFound::new(
                         t.route_table_id().unwrap_or_default().to_owned(),

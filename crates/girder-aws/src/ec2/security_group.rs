@@ -285,6 +285,7 @@ impl TypedResource<AwsClients> for SecurityGroupResource {
         Ok(describe_groups(ec2, tags::ec2_identity_filters(&identity))
             .await?
             .iter()
+            .filter(|g| !clients.attempts().made_by_open_create(&identity, g.tags()))
             .map(|g| {
                 TypedFound::new(
                     g.group_id().unwrap_or_default().to_owned(),

@@ -254,6 +254,7 @@ impl TypedResource<AwsClients> for SubnetResource {
         Ok(describe(ec2, tags::ec2_identity_filters(&identity))
             .await?
             .iter()
+            .filter(|s| !clients.attempts().made_by_open_create(&identity, s.tags()))
             .map(|s| TypedFound::new(s.subnet_id().unwrap_or_default().to_owned(), observe(s)))
             .collect())
     }

@@ -325,7 +325,11 @@ impl TypedResource<AwsClients> for VpcResource {
         let identity = req.identity;
         let ec2 = clients.ec2().await?;
         let mut found = Vec::new();
-        for vpc in describe(ec2, tags::ec2_identity_filters(&identity)).await? {
+        for vpc in describe(ec2, tags::ec2_identity_filters(&identity))
+            .await?
+            .into_iter()
+            .filter(|v| !clients.attempts().made_by_open_create(&identity, v.tags()))
+        {
             if vpc.state() == Some(&VpcState::Available) || vpc.state() == Some(&VpcState::Pending)
             {
                 found.push(TypedFound::new(
