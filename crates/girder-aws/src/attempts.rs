@@ -151,6 +151,15 @@ impl Attempts {
             .any(|t| t.key() == Some(CREATE_TOKEN_TAG) && t.value() == Some(entry.token.as_str()))
     }
 
+    /// The token of a create of `identity` still open in this process, if any. `find` leaves
+    /// what that create made to it: the create adopts it (by name or token) and waits until
+    /// it is ready, which an adoption by `find` would skip.
+    pub fn open_token(&self, identity: &ResourceIdentity) -> Option<String> {
+        self.lock()
+            .get(&Self::key(identity))
+            .map(|entry| entry.token.clone())
+    }
+
     fn key(identity: &ResourceIdentity) -> String {
         format!(
             "{}\u{0}{}\u{0}{}",

@@ -309,6 +309,13 @@ pub(crate) fn classify(
             "AWS does not show an id created moments ago everywhere yet (eventual consistency); girder waits and retries until the operation's time limit",
         );
     }
+    // EKS refuses work on a cluster that is still CREATING or UPDATING; it becomes ACTIVE.
+    if message.contains("is not in ACTIVE status") {
+        return (
+            ErrorKind::Settling,
+            "the cluster is still being created or updated; girder waits and retries until the operation's time limit",
+        );
+    }
     // EKS answers some calls on a missing cluster with a ClientException, not a NotFound.
     if code == "ClientException" && message.contains("No cluster found") {
         return (

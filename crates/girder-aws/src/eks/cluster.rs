@@ -507,6 +507,11 @@ impl TypedResource<AwsClients> for ClusterResource {
         _ctx: &CallContext,
     ) -> Result<TypedFindResponse<ClusterInputs, ClusterOutputs>, ProviderError> {
         let identity = req.identity;
+        // What a create still open in this process made is that create's to adopt (by
+        // name): it waits until ACTIVE, which an adoption here would skip.
+        if clients.attempts().open_token(&identity).is_some() {
+            return Ok(TypedFindResponse::none());
+        }
         let eks = clients.eks().await?;
         let names: Vec<String> = eks
             .list_clusters()

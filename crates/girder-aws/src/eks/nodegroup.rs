@@ -611,6 +611,11 @@ impl TypedResource<AwsClients> for NodegroupResource {
         _ctx: &CallContext,
     ) -> Result<TypedFindResponse<NodegroupInputs, NodegroupOutputs>, ProviderError> {
         let identity = req.identity;
+        // What a create still open in this process made is that create's to adopt (by
+        // name): it waits until ACTIVE, which an adoption here would skip.
+        if clients.attempts().open_token(&identity).is_some() {
+            return Ok(TypedFindResponse::none());
+        }
         let eks = clients.eks().await?;
         let clusters: Vec<String> = eks
             .list_clusters()
