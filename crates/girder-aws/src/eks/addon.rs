@@ -194,12 +194,11 @@ impl TypedResource<AwsClients> for AddonResource {
             .send()
             .await
             .aws(&Call::new("CreateAddon", &identity));
-        let created = clients.attempts().sent(&attempt, created).or_else(|e| {
+        let created = clients.attempts().sent(&attempt, created).inspect_err(|e| {
             // Made by an earlier attempt (adopted below) or refused: this create is settled.
-            if has_code(&e, "ResourceInUseException") {
+            if has_code(e, "ResourceInUseException") {
                 clients.attempts().settled(&attempt);
             }
-            Err(e)
         });
         match created {
             Ok(_) => {}

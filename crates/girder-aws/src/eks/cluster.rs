@@ -323,12 +323,11 @@ impl TypedResource<AwsClients> for ClusterResource {
             .await
             .aws(&Call::new("CreateCluster", &identity))
             .map_err(iam_propagation);
-        let created = clients.attempts().sent(&attempt, created).or_else(|e| {
+        let created = clients.attempts().sent(&attempt, created).inspect_err(|e| {
             // Made by an earlier attempt (adopted below) or refused: this create is settled.
-            if has_code(&e, "ResourceInUseException") {
+            if has_code(e, "ResourceInUseException") {
                 clients.attempts().settled(&attempt);
             }
-            Err(e)
         });
         match created {
             Ok(_) => {}

@@ -9,7 +9,6 @@
 #![allow(dead_code, unreachable_pub)]
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use aws_credential_types::Credentials;
@@ -22,7 +21,7 @@ use girder_testing::sandbox::{Sandbox, SandboxOptions};
 use girder_testing::sim::SimPackage;
 
 /// One moto process at a time: the machine running the tests may have two cores.
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// The behaviours of one run, by the name the report prints.
 pub fn behaviours(name: &str) -> Behaviours {
@@ -57,7 +56,7 @@ pub struct LayerEnv {
     pub calls: ApiCalls,
     pub harness: Harness,
     pub moto: Moto,
-    _guard: std::sync::MutexGuard<'static, ()>,
+    _guard: tokio::sync::MutexGuard<'static, ()>,
 }
 
 /// SDK clients pointed at moto, bypassing the layer.
@@ -72,7 +71,7 @@ pub struct Moto {
 impl LayerEnv {
     /// Starts moto and the layer with `behaviours` at a hundredth of AWS's durations.
     pub async fn start(behaviours: Behaviours) -> LayerEnv {
-        let guard = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+        let guard = ONE_AT_A_TIME.lock().await;
         let sandbox = Sandbox::start(SandboxOptions {
             behaviours,
             scale: 0.01,
