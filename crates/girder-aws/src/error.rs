@@ -1,9 +1,14 @@
 //! Errors: the crate's own [`AwsError`], and the mapping of AWS error codes onto the engine's
 //! [`ErrorKind`]s with messages that say what to do.
 //!
-//! The engine retries [`ErrorKind::Retryable`] with backoff, so the classification decides
-//! what is worth waiting for (throttling, 5xx, `DependencyViolation` while AWS detaches network
-//! interfaces) and what must be fixed by a person (bad inputs, missing permissions).
+//! The engine retries [`ErrorKind::Retryable`] a bounded number of times (throttling, 5xx) and
+//! [`ErrorKind::Settling`] until the operation's deadline (what AWS is still settling:
+//! `DependencyViolation` while network interfaces drain, `DeleteConflict` while IAM detaches,
+//! a role or OIDC provider IAM has not propagated, an id created moments ago that a dependent
+//! call cannot see yet), so the classification decides what is worth waiting for and what
+//! must be fixed by a person (bad inputs, missing permissions). It reads AWS's real messages
+//! where the code alone is ambiguous (`InvalidParameterException` "… could not be assumed").
+//! A read's NotFound stays NotFound: the engine judges whether the object is gone.
 
 use std::fmt;
 
