@@ -37,7 +37,25 @@ pub fn behaviours(name: &str) -> Behaviours {
     // One call in ten refused on top of EC2's token buckets; eight attempts make a failure
     // of the whole call a one-in-a-hundred-million event.
     b.throttling.rate = 0.1;
+    // Windows long enough (seconds at this scale) that the program meets them: a dependent
+    // call right after a create, a flow log or cluster right after its role, a subnet delete
+    // right after the NAT gateway's.
+    b.consistency.ec2_secs = 100.0;
+    b.consistency.iam_secs = 100.0;
+    b.propagation.role_secs = 1000.0;
+    b.propagation.oidc_provider_secs = 1000.0;
+    b.draining.nat_gateway_secs = 300.0;
+    b.draining.iam_detach_secs = 200.0;
     b
+}
+
+/// The behaviours a run of `name` must have met (the program touches each of them).
+pub fn must_fire(name: &str) -> Vec<&'static str> {
+    let all = ["lifecycle", "consistency", "propagation", "draining", "lost_responses"];
+    match name {
+        "all" => all.to_vec(),
+        other => all.into_iter().filter(|b| *b == other).collect(),
+    }
 }
 
 /// What one run measured.
@@ -164,6 +182,16 @@ impl LayerEnv {
         self.sandbox.layer().reset_counters();
         let started = Instant::now();
         let report = self.harness.destroy(graph).await.expect("destroy");
+        for (b, n) in self
+            .sandbox
+            .layer()
+            .counters()
+            .behaviours
+            .iter()
+            .map(|(b, ops)| (b.clone(), ops.values().sum::<u64>()))
+        {
+            *numbers.fired.entry(b).or_default() += n;
+        }
         numbers.destroy = started.elapsed();
         numbers.destroy_requests = self.layer_requests();
         assert_success(name, "destroy", &report);
@@ -172,6 +200,13 @@ impl LayerEnv {
             "{name}: the state still holds resources after destroy"
         );
         self.assert_nothing_left(name).await;
+        for behaviour in must_fire(name) {
+            assert!(
+                numbers.fired.get(behaviour).copied().unwrap_or(0) > 0,
+                "{name}: the program never met `{behaviour}`: {:?}",
+                numbers.fired
+            );
+        }
         println!(
             "LAYER {name}: apply {:.1} s, {} requests; destroy {:.1} s, {} requests; fired {:?}",
             numbers.apply.as_secs_f64(),
