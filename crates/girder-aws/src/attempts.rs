@@ -179,6 +179,12 @@ impl CreateAttempt {
         &self.token
     }
 
+    /// The last eight characters of the token: the suffix of a generated name, so a retry
+    /// names the same object instead of a second one.
+    pub fn suffix(&self) -> &str {
+        &self.token[self.token.len().saturating_sub(8)..]
+    }
+
     /// True if an earlier request of this create may have made the object.
     #[cfg(test)]
     pub fn after_unknown(&self) -> bool {

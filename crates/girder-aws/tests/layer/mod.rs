@@ -51,7 +51,13 @@ pub fn behaviours(name: &str) -> Behaviours {
 
 /// The behaviours a run of `name` must have met (the program touches each of them).
 pub fn must_fire(name: &str) -> Vec<&'static str> {
-    let all = ["lifecycle", "consistency", "propagation", "draining", "lost_responses"];
+    let all = [
+        "lifecycle",
+        "consistency",
+        "propagation",
+        "draining",
+        "lost_responses",
+    ];
     match name {
         "all" => all.to_vec(),
         other => all.into_iter().filter(|b| *b == other).collect(),
@@ -431,12 +437,8 @@ impl LayerEnv {
                 sorted.len(),
                 "{name}: moto holds two objects for one resource of {type_name}: {objects:?}"
             );
-            // Some types have copies girder does not make (the VPC's main route table and
-            // default security group carry no girder tag; EKS makes its own log group).
-            if matches!(
-                *type_name,
-                "aws:logs/logGroup" | "aws:iam/policy" | "aws:iam/role"
-            ) {
+            // EKS makes its own log group for the control plane's logs.
+            if *type_name == "aws:logs/logGroup" {
                 assert!(
                     objects.len() >= recorded,
                     "{name}: moto holds {} {type_name} but the state records {recorded}: {objects:?}",
