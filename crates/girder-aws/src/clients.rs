@@ -3,7 +3,9 @@
 //! lazily on the first API call so that configuring a provider never touches the network.
 //!
 //! Every client carries an interceptor that counts the requests it sends, per operation, so
-//! tests and benchmarks can report API calls per refresh.
+//! tests and benchmarks can report API calls per refresh. The SDK's own retries are off: the
+//! engine retries (and counts) every request, and looks for what a lost create made before
+//! creating again.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -17,11 +19,13 @@ use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterce
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
+use aws_smithy_types::retry::RetryConfig;
 use aws_types::region::Region;
 use girder_core::Value;
 use girder_engine::ProviderError;
 use tokio::sync::OnceCell;
 
+use crate::attempts::Attempts;
 use crate::error::AwsError;
 
 /// Counts the AWS requests sent, per `Service.Operation` (retries included: each is a request).
@@ -233,6 +237,7 @@ pub struct Sdk {
 pub struct AwsClients {
     settings: AwsSettings,
     sdk: OnceCell<Sdk>,
+    attempts: Attempts,
 }
 
 impl fmt::Debug for AwsClients {
@@ -251,12 +256,18 @@ impl AwsClients {
         AwsClients {
             settings,
             sdk: OnceCell::new(),
+            attempts: Attempts::default(),
         }
     }
 
     /// The settings.
     pub fn settings(&self) -> &AwsSettings {
         &self.settings
+    }
+
+    /// The creates whose outcome is still open (their idempotency tokens).
+    pub(crate) fn attempts(&self) -> &Attempts {
+        &self.attempts
     }
 
     /// The request counter.
@@ -268,7 +279,18 @@ impl AwsClients {
     pub async fn sdk(&self) -> Result<&Sdk, ProviderError> {
         self.sdk
             .get_or_try_init(|| async {
-                let config = self.settings.load().await;
+                // One retry layer: the engine's. The SDK's standard retries would resend a
+                // request up to three times inside every call the engine retries (dozens of
+                // requests per call under throttling, none of them counted or journaled), and
+                // would resend a create whose response was lost before the engine could look
+                // for what the first request made.
+                let config = self
+                    .settings
+                    .load()
+                    .await
+                    .into_builder()
+                    .retry_config(RetryConfig::disabled())
+                    .build();
                 let region = config
                     .region()
                     .map(|r| r.as_ref().to_owned())
@@ -391,6 +413,22 @@ mod tests {
             .merged_with(&object! { "zone" => "x" })
             .unwrap_err();
         assert!(error.to_string().contains("known settings"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn the_sdk_never_retries_on_its_own() {
+        let clients = AwsClients::new(
+            AwsSettings::default()
+                .region("us-east-1")
+                .endpoint_url("http://127.0.0.1:1")
+                .credentials(Credentials::new("k", "s", None, None, "test")),
+        );
+        let sdk = clients.sdk().await.unwrap();
+        let attempts = |retry: Option<&RetryConfig>| retry.map(RetryConfig::max_attempts);
+        assert_eq!(attempts(sdk.ec2.config().retry_config()), Some(1));
+        assert_eq!(attempts(sdk.iam.config().retry_config()), Some(1));
+        assert_eq!(attempts(sdk.eks.config().retry_config()), Some(1));
+        assert_eq!(attempts(sdk.logs.config().retry_config()), Some(1));
     }
 
     #[test]

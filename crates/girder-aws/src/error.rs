@@ -1,9 +1,14 @@
 //! Errors: the crate's own [`AwsError`], and the mapping of AWS error codes onto the engine's
 //! [`ErrorKind`]s with messages that say what to do.
 //!
-//! The engine retries [`ErrorKind::Retryable`] with backoff, so the classification decides
-//! what is worth waiting for (throttling, 5xx, `DependencyViolation` while AWS detaches network
-//! interfaces) and what must be fixed by a person (bad inputs, missing permissions).
+//! The engine retries [`ErrorKind::Retryable`] a bounded number of times (throttling, 5xx) and
+//! [`ErrorKind::Settling`] until the operation's deadline (what AWS is still settling:
+//! `DependencyViolation` while network interfaces drain, `DeleteConflict` while IAM detaches,
+//! a role or OIDC provider IAM has not propagated, an id created moments ago that a dependent
+//! call cannot see yet), so the classification decides what is worth waiting for and what
+//! must be fixed by a person (bad inputs, missing permissions). It reads AWS's real messages
+//! where the code alone is ambiguous (`InvalidParameterException` "… could not be assumed").
+//! A read's NotFound stays NotFound: the engine judges whether the object is gone.
 
 use std::fmt;
 
@@ -102,17 +107,87 @@ impl Call {
     }
 }
 
-/// The class of an AWS error code, and advice for people.
-pub(crate) fn classify(code: &str, status: Option<u16>, call: &Call) -> (ErrorKind, &'static str) {
+/// True if `operation` only reads (`Describe*`, `Get*`, `List*`): a NotFound it reports is
+/// about the object it names, which the engine judges (gone, or still inside its
+/// consistency window).
+fn is_read(operation: &str) -> bool {
+    ["Describe", "Get", "List", "Head"]
+        .iter()
+        .any(|p| operation.starts_with(p))
+}
+
+/// True if `operation` takes something apart (`Delete*`, `Detach*`, …): a NotFound means the
+/// work is already done, which the delete paths check for.
+fn is_teardown(operation: &str) -> bool {
+    [
+        "Delete",
+        "Detach",
+        "Disassociate",
+        "Revoke",
+        "Release",
+        "Remove",
+        "Deregister",
+        "Untag",
+        "Disable",
+    ]
+    .iter()
+    .any(|p| operation.starts_with(p))
+}
+
+/// True if an IAM role or OIDC provider named in the request has not propagated yet, by the
+/// messages AWS really sends: EKS "Role with arn: … could not be assumed" (CreateCluster,
+/// CreateNodegroup: "… cannot be assumed"), EC2 CreateFlowLogs "Unable to assume given IAM
+/// role", IAM CreateRole "Invalid principal in policy" naming a role or OIDC provider.
+fn is_propagation(code: &str, message: &str) -> bool {
+    let assume = message.contains("could not be assumed")
+        || message.contains("cannot be assumed")
+        || message.contains("Unable to assume given IAM role");
+    let principal = code == "MalformedPolicyDocument"
+        && message.contains("Invalid principal in policy")
+        && (message.contains(":role/") || message.contains(":oidc-provider/"));
+    assume || principal
+}
+
+/// True for the codes that say an id named in a request is not known (EC2's
+/// `Invalid*ID.NotFound`, `NatGatewayNotFound`, IAM's `NoSuchEntity`): on a call that builds on
+/// an id created moments ago, AWS has not made the id visible everywhere yet.
+fn is_young_id(code: &str) -> bool {
+    code.ends_with(".NotFound") || code == "NatGatewayNotFound" || code == "NoSuchEntity"
+}
+
+/// Throttling codes: AWS refused the request before acting on it.
+const THROTTLING: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestLimitExceeded",
+    "RequestThrottled",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "SlowDown",
+];
+
+/// True if a failed call may still have acted (a 5xx, a broken connection, a timeout): a
+/// create that failed this way must look for what it may have made before trying again.
+/// Throttling and every 4xx are refusals, made before AWS acted.
+pub(crate) fn outcome_unknown(error: &ProviderError) -> bool {
+    match error.kind {
+        ErrorKind::Retryable | ErrorKind::Timeout => !error
+            .code
+            .as_deref()
+            .is_some_and(|code| THROTTLING.contains(&code)),
+        _ => false,
+    }
+}
+
+/// The class of an AWS error (its code, message and HTTP status), and advice for people.
+pub(crate) fn classify(
+    code: &str,
+    message: &str,
+    status: Option<u16>,
+    call: &Call,
+) -> (ErrorKind, &'static str) {
     const RETRYABLE: &[&str] = &[
-        "Throttling",
-        "ThrottlingException",
-        "ThrottledException",
-        "RequestLimitExceeded",
-        "RequestThrottled",
-        "RequestThrottledException",
-        "TooManyRequestsException",
-        "SlowDown",
         "PriorRequestNotComplete",
         "ConcurrentModification",
         "ConcurrentModificationException",
@@ -196,17 +271,23 @@ pub(crate) fn classify(code: &str, status: Option<u16>, call: &Call) -> (ErrorKi
             "the setting is not configured on the resource",
         );
     }
-    if RETRYABLE.contains(&code) {
+    if THROTTLING.contains(&code) || RETRYABLE.contains(&code) {
         return (
             ErrorKind::Retryable,
             "AWS asked to slow down or failed transiently; girder retries with backoff",
         );
     }
+    if status.is_some_and(|s| s >= 500) {
+        return (
+            ErrorKind::Retryable,
+            "AWS failed transiently; girder retries with backoff",
+        );
+    }
     if code == "DependencyViolation" {
         return if call.dependency_violation_retryable {
             (
-                ErrorKind::Retryable,
-                "AWS is still releasing what depends on it (network interfaces, addresses, attachments); girder waits and retries",
+                ErrorKind::Settling,
+                "AWS is still releasing what depends on it (network interfaces, addresses, attachments); girder waits and retries until the delete's time limit",
             )
         } else {
             (
@@ -214,6 +295,38 @@ pub(crate) fn classify(code: &str, status: Option<u16>, call: &Call) -> (ErrorKi
                 "something outside this stack still depends on it; remove that dependency first",
             )
         };
+    }
+    if code == "DeleteConflict" && call.dependency_violation_retryable {
+        return (
+            ErrorKind::Settling,
+            "IAM is still detaching its policies or instance profiles; girder waits and retries until the delete's time limit",
+        );
+    }
+    if is_propagation(code, message) {
+        return (
+            ErrorKind::Settling,
+            "IAM has not propagated the role or OIDC provider yet (it takes seconds to minutes after creation); girder waits and retries until the operation's time limit",
+        );
+    }
+    if is_young_id(code) && !is_read(call.operation) && !is_teardown(call.operation) {
+        return (
+            ErrorKind::Settling,
+            "AWS does not show an id created moments ago everywhere yet (eventual consistency); girder waits and retries until the operation's time limit",
+        );
+    }
+    // EKS refuses work on a cluster that is still CREATING or UPDATING; it becomes ACTIVE.
+    if message.contains("is not in ACTIVE status") {
+        return (
+            ErrorKind::Settling,
+            "the cluster is still being created or updated; girder waits and retries until the operation's time limit",
+        );
+    }
+    // EKS answers some calls on a missing cluster with a ClientException, not a NotFound.
+    if code == "ClientException" && message.contains("No cluster found") {
+        return (
+            ErrorKind::NotFound,
+            "the cluster no longer exists; run `plan` again to recreate it",
+        );
     }
     if UNAUTHORIZED.contains(&code) {
         return (
@@ -263,10 +376,6 @@ pub(crate) fn classify(code: &str, status: Option<u16>, call: &Call) -> (ErrorKi
         );
     }
     match status {
-        Some(s) if s >= 500 => (
-            ErrorKind::Retryable,
-            "AWS failed transiently; girder retries with backoff",
-        ),
         Some(429) => (
             ErrorKind::Retryable,
             "AWS asked to slow down; girder retries with backoff",
@@ -299,7 +408,7 @@ where
                 .message()
                 .map(str::to_owned)
                 .unwrap_or_else(|| format!("HTTP status {}", status.unwrap_or_default()));
-            let (kind, advice) = classify(&code, status, call);
+            let (kind, advice) = classify(&code, &message, status, call);
             ProviderError::new(
                 kind,
                 format!(
@@ -444,7 +553,8 @@ mod tests {
             ("ValidationException", ErrorKind::InvalidInput),
         ];
         for (code, kind) in cases {
-            assert_eq!(classify(code, Some(400), &call()).0, kind, "{code}");
+            let read = Call::new("DescribeVpcs", "vpc-1");
+            assert_eq!(classify(code, "", Some(400), &read).0, kind, "{code}");
         }
     }
 
@@ -452,19 +562,165 @@ mod tests {
     fn dependency_violation_is_retried_only_for_deletes() {
         let delete = Call::deleting("DeleteSubnet", "subnet-1");
         assert_eq!(
-            classify("DependencyViolation", Some(400), &delete).0,
-            ErrorKind::Retryable
+            classify("DependencyViolation", "", Some(400), &delete).0,
+            ErrorKind::Settling
         );
+        assert_eq!(
+            classify("DependencyViolation", "", Some(400), &call()).0,
+            ErrorKind::Conflict
+        );
+        let delete_role = Call::deleting("DeleteRole", "role");
+        assert_eq!(
+            classify(
+                "DeleteConflict",
+                "Cannot delete entity, must detach all policies first.",
+                Some(409),
+                &delete_role
+            )
+            .0,
+            ErrorKind::Settling
+        );
+    }
+
+    #[test]
+    fn young_roles_and_ids_are_settling_but_reads_stay_not_found() {
+        let cases = [
+            (
+                "CreateCluster",
+                "InvalidParameterException",
+                "Role with arn: arn:aws:iam::123456789012:role/yolo-cluster could not be assumed because it does not exist or the trusted entity is not correct",
+            ),
+            (
+                "CreateNodegroup",
+                "InvalidParameterException",
+                "The role arn:aws:iam::123456789012:role/nodes cannot be assumed",
+            ),
+            (
+                "CreateFlowLogs",
+                "InvalidParameter",
+                "Unable to assume given IAM role (arn:aws:iam::123456789012:role/flow-logs).",
+            ),
+            (
+                "CreateRole",
+                "MalformedPolicyDocument",
+                "Invalid principal in policy: \"FEDERATED\":\"arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABC\"",
+            ),
+            (
+                "AttachInternetGateway",
+                "InvalidVpcID.NotFound",
+                "The vpc ID 'vpc-1' does not exist",
+            ),
+            (
+                "AssociateRouteTable",
+                "InvalidSubnetID.NotFound",
+                "The subnet ID 'subnet-1' does not exist",
+            ),
+            (
+                "CreateRoute",
+                "NatGatewayNotFound",
+                "The Nat Gateway nat-1 was not found",
+            ),
+            (
+                "CreateTags",
+                "InvalidRouteTableID.NotFound",
+                "The routeTable ID 'rtb-1' does not exist",
+            ),
+            (
+                "AttachRolePolicy",
+                "NoSuchEntity",
+                "The role with name r cannot be found.",
+            ),
+        ];
+        for (operation, code, message) in cases {
+            let call = Call::new(operation, "x");
+            assert_eq!(
+                classify(code, message, Some(400), &call).0,
+                ErrorKind::Settling,
+                "{operation}: {code}"
+            );
+        }
+        // A malformed principal that is no young role stays the program's mistake.
+        assert_eq!(
+            classify(
+                "MalformedPolicyDocument",
+                "Invalid principal in policy: \"AWS\":\"nobody\"",
+                Some(400),
+                &Call::new("CreateRole", "r")
+            )
+            .0,
+            ErrorKind::InvalidInput
+        );
+        // A read of the object itself, and a delete of it, stay NotFound.
+        for operation in [
+            "DescribeVpcs",
+            "DeleteVpc",
+            "DetachInternetGateway",
+            "GetRole",
+        ] {
+            let call = Call::new(operation, "x");
+            assert_eq!(
+                classify("InvalidVpcID.NotFound", "", Some(400), &call).0,
+                ErrorKind::NotFound,
+                "{operation}"
+            );
+        }
+        let describe = Call::new("DescribeCluster", "yolo");
+        assert_eq!(
+            classify(
+                "ResourceNotFoundException",
+                "No cluster found for name: yolo.",
+                Some(404),
+                &describe
+            )
+            .0,
+            ErrorKind::NotFound
+        );
+        assert_eq!(
+            classify(
+                "ClientException",
+                "No cluster found for name: yolo.",
+                Some(400),
+                &describe
+            )
+            .0,
+            ErrorKind::NotFound
+        );
+    }
+
+    #[test]
+    fn throttling_and_server_errors_are_retryable_and_only_5xx_leave_the_outcome_open() {
+        for code in [
+            "RequestLimitExceeded",
+            "Throttling",
+            "ThrottlingException",
+            "TooManyRequestsException",
+        ] {
+            let (kind, _) = classify(code, "Rate exceeded", Some(400), &call());
+            assert_eq!(kind, ErrorKind::Retryable, "{code}");
+            let error = ProviderError::new(kind, "x").with_code(code);
+            assert!(!outcome_unknown(&error), "{code}");
+        }
+        for (code, status) in [
+            ("InternalError", 500),
+            ("ServerException", 500),
+            ("Weird", 503),
+        ] {
+            let (kind, _) = classify(code, "", Some(status), &call());
+            assert_eq!(kind, ErrorKind::Retryable, "{code}");
+            assert!(outcome_unknown(
+                &ProviderError::new(kind, "x").with_code(code)
+            ));
+        }
     }
 
     #[test]
     fn unknown_codes_use_the_status() {
         assert_eq!(
-            classify("Weird", Some(503), &call()).0,
+            classify("Weird", "", Some(503), &call()).0,
             ErrorKind::Retryable
         );
         assert_eq!(
-            classify("Weird", Some(400), &call()).0,
+            classify("Weird", "", Some(400), &call()).0,
             ErrorKind::Permanent
         );
     }

@@ -23,6 +23,7 @@
 //! assert!(s.finish().is_ok());
 //! ```
 
+pub(crate) mod attempts;
 mod checks;
 pub mod clients;
 pub mod dsl;

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::clients::AwsClients;
 use crate::error::{AwsResultExt, Call, has_code, is_not_found};
 use crate::tags::{self, Tags};
+use crate::util::settle;
 
 /// The type token.
 pub const LOG_GROUP: &str = "aws:logs/logGroup";
@@ -149,7 +150,7 @@ impl TypedResource<AwsClients> for LogGroupResource {
         &self,
         clients: &AwsClients,
         req: TypedCreateRequest<LogGroupInputs>,
-        _ctx: &CallContext,
+        ctx: &CallContext,
     ) -> Result<TypedCreateResponse<LogGroupOutputs>, ProviderError> {
         let TypedCreateRequest {
             identity, inputs, ..
@@ -167,9 +168,14 @@ impl TypedResource<AwsClients> for LogGroupResource {
         match created {
             Ok(_) => {}
             Err(e) if has_code(&e, "ResourceAlreadyExistsException") => {
-                let existing = describe(logs, std::slice::from_ref(&inputs.name)).await?;
-                let arn = existing.first().map(arn_of).unwrap_or_default();
-                let found = tags_of(logs, &arn).await?;
+                // Each look is retried on its own: a throttled look must not repeat the create.
+                let what = format!("the tags of log group {}", inputs.name);
+                let found = settle(ctx, &what, || async {
+                    let existing = describe(logs, std::slice::from_ref(&inputs.name)).await?;
+                    let arn = existing.first().map(arn_of).unwrap_or_default();
+                    tags_of(logs, &arn).await
+                })
+                .await?;
                 if !tags::names_identity(
                     found.iter().map(|(k, v)| (k.as_str(), v.as_str())),
                     &identity,
@@ -187,14 +193,24 @@ impl TypedResource<AwsClients> for LogGroupResource {
             }
             Err(e) => return Err(e),
         }
+        // The group exists from here on: its remaining steps are retried on their own (a
+        // retry of the whole create would only meet ResourceAlreadyExists and start over).
         if inputs.retention_in_days.is_some() {
-            set_retention(logs, &inputs.name, inputs.retention_in_days).await?;
+            settle(
+                ctx,
+                &format!("the retention of log group {}", inputs.name),
+                || set_retention(logs, &inputs.name, inputs.retention_in_days),
+            )
+            .await?;
         }
-        let arn = describe(logs, std::slice::from_ref(&inputs.name))
-            .await?
-            .first()
-            .map(arn_of)
-            .unwrap_or_default();
+        let arn = settle(ctx, &format!("log group {}", inputs.name), || async {
+            Ok(describe(logs, std::slice::from_ref(&inputs.name))
+                .await?
+                .first()
+                .map(arn_of)
+                .unwrap_or_default())
+        })
+        .await?;
         Ok(TypedCreateResponse::new(
             inputs.name.clone(),
             LogGroupOutputs {

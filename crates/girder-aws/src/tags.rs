@@ -76,6 +76,39 @@ pub fn ec2_tag_spec(
         .build()
 }
 
+/// [`ec2_tag_spec`] plus the create's token ([`CREATE_TOKEN_TAG`]): what a retried create
+/// looks for when its API takes no idempotency token.
+///
+/// [`CREATE_TOKEN_TAG`]: crate::attempts::CREATE_TOKEN_TAG
+pub fn ec2_tag_spec_with_token(
+    resource_type: ResourceType,
+    identity: &ResourceIdentity,
+    user: &Tags,
+    token: &str,
+) -> TagSpecification {
+    let mut all = with_identity(identity, user);
+    all.insert(
+        crate::attempts::CREATE_TOKEN_TAG.to_owned(),
+        token.to_owned(),
+    );
+    TagSpecification::builder()
+        .resource_type(resource_type)
+        .set_tags(Some(ec2_tags(&all)))
+        .build()
+}
+
+/// Filters selecting the EC2 resource one create (its token) made for an identity.
+pub fn ec2_token_filters(identity: &ResourceIdentity, token: &str) -> Vec<Filter> {
+    let mut filters = ec2_identity_filters(identity);
+    filters.push(
+        Filter::builder()
+            .name(format!("tag:{}", crate::attempts::CREATE_TOKEN_TAG))
+            .values(token)
+            .build(),
+    );
+    filters
+}
+
 /// Filters selecting the EC2 resources tagged with an identity.
 pub fn ec2_identity_filters(identity: &ResourceIdentity) -> Vec<Filter> {
     identity

@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use girder_engine::{CallContext, ProviderError};
+use girder_engine::{CallContext, ErrorKind, ProviderError};
 
 /// One look at a resource that is changing state.
 #[derive(Debug)]
@@ -30,7 +30,13 @@ where
 {
     let mut delay = first;
     loop {
-        match check().await? {
+        let poll = match check().await {
+            // A throttled or failed look, or an id not visible everywhere yet, says nothing
+            // about the state being waited for: look again (the deadline still ends the wait).
+            Err(error) if error.is_retryable() => Poll::Pending(error.message),
+            other => other?,
+        };
+        match poll {
             Poll::Ready(value) => return Ok(value),
             Poll::Pending(state) => {
                 ctx.progress(&format!("waiting for {what} (now {state})"));
@@ -39,6 +45,48 @@ where
                 delay = (delay * 2).min(max);
             }
         }
+    }
+}
+
+/// Transient failures (throttling, a 5xx) one step of a create may retry in place.
+const STEP_RETRIES: u32 = 8;
+
+/// Runs one step of a create that builds on an object the create already made (an
+/// attribute, an attachment, a tag): the engine cannot retry such a step — retrying the whole
+/// create would make a second object — so it is retried here, while AWS is still settling
+/// ([`ErrorKind::Settling`], until the call's deadline) or failing transiently
+/// ([`ErrorKind::Retryable`], a few times). Only the step's own requests repeat.
+///
+/// [`ErrorKind::Settling`]: girder_engine::ErrorKind::Settling
+/// [`ErrorKind::Retryable`]: girder_engine::ErrorKind::Retryable
+pub(crate) async fn settle<T, F, Fut>(
+    ctx: &CallContext,
+    what: &str,
+    mut step: F,
+) -> Result<T, ProviderError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, ProviderError>>,
+{
+    let mut delay = Duration::from_millis(200);
+    let mut transient = 0;
+    loop {
+        let error = match step().await {
+            Ok(value) => return Ok(value),
+            Err(error) => error,
+        };
+        match error.kind {
+            ErrorKind::Settling => {}
+            ErrorKind::Retryable if transient < STEP_RETRIES => transient += 1,
+            _ => return Err(error),
+        }
+        if std::time::Instant::now() + delay >= ctx.deadline() {
+            return Err(error);
+        }
+        ctx.progress(&format!("retrying {what}: {}", error.message));
+        tracing::debug!(%what, error = %error.message, "retrying a step of a create");
+        ctx.wait(delay, what).await?;
+        delay = (delay * 2).min(Duration::from_secs(5));
     }
 }
 

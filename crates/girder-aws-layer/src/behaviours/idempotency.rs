@@ -28,10 +28,34 @@ fn token_of(request: &AwsRequest) -> Option<(String, String)> {
             if let Some(object) = rest.as_object_mut() {
                 object.remove("clientRequestToken");
             }
-            Some((token, format!("{} {rest}", request.path)))
+            Some((token, format!("{} {}", request.path, canonical(&rest))))
         }
         _ => None,
     }
+}
+
+/// `value` with every object's keys sorted: AWS compares parameters, not their order, and
+/// the SDK serializes maps (tags, labels) from a `HashMap`, whose order differs per request.
+fn canonical(value: &serde_json::Value) -> String {
+    fn sorted(value: &serde_json::Value) -> serde_json::Value {
+        match value {
+            serde_json::Value::Object(object) => {
+                let mut entries: Vec<_> = object.iter().collect();
+                entries.sort_by(|a, b| a.0.cmp(b.0));
+                serde_json::Value::Object(
+                    entries
+                        .into_iter()
+                        .map(|(k, v)| (k.clone(), sorted(v)))
+                        .collect(),
+                )
+            }
+            serde_json::Value::Array(items) => {
+                serde_json::Value::Array(items.iter().map(sorted).collect())
+            }
+            other => other.clone(),
+        }
+    }
+    sorted(value).to_string()
 }
 
 fn key(request: &AwsRequest, token: &str) -> String {

@@ -75,24 +75,45 @@ impl TypedResource<AwsClients> for EipResource {
         &self,
         clients: &AwsClients,
         req: TypedCreateRequest<EipInputs>,
-        _ctx: &CallContext,
+        ctx: &CallContext,
     ) -> Result<TypedCreateResponse<EipOutputs>, ProviderError> {
         let TypedCreateRequest {
             identity, inputs, ..
         } = req;
-        let allocated = clients
-            .ec2()
-            .await?
+        let ec2 = clients.ec2().await?;
+        // AllocateAddress takes no idempotency token: the address carries the create's token
+        // as a tag, and a retry after a lost response adopts the address carrying it.
+        let attempt = clients.attempts().begin(&identity, &inputs);
+        let earlier = attempt
+            .find_earlier(ctx, "Elastic IP", || async {
+                Ok(
+                    describe(ec2, tags::ec2_token_filters(&identity, attempt.token()))
+                        .await?
+                        .into_iter()
+                        .next(),
+                )
+            })
+            .await?;
+        if let Some(address) = earlier {
+            clients.attempts().settled(&attempt);
+            return Ok(TypedCreateResponse::new(
+                address.allocation_id().unwrap_or_default().to_owned(),
+                observe(&address).outputs,
+            ));
+        }
+        let allocated = ec2
             .allocate_address()
             .domain(DomainType::Vpc)
-            .tag_specifications(tags::ec2_tag_spec(
+            .tag_specifications(tags::ec2_tag_spec_with_token(
                 ResourceType::ElasticIp,
                 &identity,
                 &inputs.tags,
+                attempt.token(),
             ))
             .send()
             .await
-            .aws(&Call::new("AllocateAddress", &identity))?;
+            .aws(&Call::new("AllocateAddress", &identity));
+        let allocated = clients.attempts().sent(&attempt, allocated)?;
         Ok(TypedCreateResponse::new(
             allocated.allocation_id().unwrap_or_default().to_owned(),
             EipOutputs {
@@ -172,6 +193,7 @@ impl TypedResource<AwsClients> for EipResource {
         Ok(describe(ec2, tags::ec2_identity_filters(&identity))
             .await?
             .iter()
+            .filter(|a| !clients.attempts().made_by_open_create(&identity, a.tags()))
             .map(|a| TypedFound::new(a.allocation_id().unwrap_or_default().to_owned(), observe(a)))
             .collect())
     }

@@ -140,15 +140,33 @@ impl TypedResource<AwsClients> for FlowLogResource {
         &self,
         clients: &AwsClients,
         req: TypedCreateRequest<FlowLogInputs>,
-        _ctx: &CallContext,
+        ctx: &CallContext,
     ) -> Result<TypedCreateResponse<FlowLogOutputs>, ProviderError> {
         let TypedCreateRequest {
             identity, inputs, ..
         } = req;
-        let created = clients
-            .ec2()
-            .await?
+        let ec2 = clients.ec2().await?;
+        // The create's token goes as ClientToken (AWS answers a retry with the same flow log)
+        // and as a tag, so a retry also finds the flow log where the token is not honoured.
+        let attempt = clients.attempts().begin(&identity, &inputs);
+        let lookup = || async {
+            Ok(
+                describe(ec2, tags::ec2_token_filters(&identity, attempt.token()))
+                    .await?
+                    .into_iter()
+                    .next(),
+            )
+        };
+        if let Some(earlier) = attempt.find_earlier(ctx, "flow log", lookup).await? {
+            clients.attempts().settled(&attempt);
+            return Ok(TypedCreateResponse::new(
+                earlier.flow_log_id().unwrap_or_default().to_owned(),
+                observe(&earlier, Some(&inputs)).outputs,
+            ));
+        }
+        let created = ec2
             .create_flow_logs()
+            .client_token(attempt.token())
             .resource_ids(&inputs.resource_id)
             .resource_type(FlowLogsResourceType::from(inputs.resource_type.as_str()))
             .traffic_type(TrafficType::from(inputs.traffic_type.as_str()))
@@ -159,20 +177,33 @@ impl TypedResource<AwsClients> for FlowLogResource {
             .set_log_destination(inputs.log_destination.clone())
             .set_deliver_logs_permission_arn(inputs.deliver_logs_permission_arn.clone())
             .max_aggregation_interval(inputs.max_aggregation_interval)
-            .tag_specifications(tags::ec2_tag_spec(
+            .tag_specifications(tags::ec2_tag_spec_with_token(
                 ResourceType::VpcFlowLog,
                 &identity,
                 &inputs.tags,
+                attempt.token(),
             ))
             .send()
             .await
-            .aws(&Call::new("CreateFlowLogs", &identity))?;
+            .aws(&Call::new("CreateFlowLogs", &identity));
+        let created = clients.attempts().sent(&attempt, created)?;
         if let Some(failure) = created.unsuccessful().first().and_then(|u| u.error()) {
             let message = failure.message().unwrap_or_default();
-            // A role created moments ago is not assumable everywhere yet (IAM is eventually
-            // consistent): worth a retry. Anything else is a real problem.
+            let code = failure.code().unwrap_or("Unsuccessful");
+            // The VPC already has this flow log: the one a lost response made, if it carries
+            // this create's token.
+            if code == "FlowLogAlreadyExists"
+                && let Some(earlier) = lookup().await?
+            {
+                return Ok(TypedCreateResponse::new(
+                    earlier.flow_log_id().unwrap_or_default().to_owned(),
+                    observe(&earlier, Some(&inputs)).outputs,
+                ));
+            }
+            // A role created moments ago is not assumable everywhere yet (IAM propagation
+            // takes seconds to minutes): wait it out. Anything else is a real problem.
             let kind = if message.to_ascii_lowercase().contains("assume") {
-                ErrorKind::Retryable
+                ErrorKind::Settling
             } else {
                 ErrorKind::InvalidInput
             };
@@ -188,7 +219,6 @@ impl TypedResource<AwsClients> for FlowLogResource {
             ProviderError::permanent(format!("CreateFlowLogs of {identity} returned no id"))
         })?;
         // The delivery status is known at once; report it as a read would.
-        let ec2 = clients.ec2().await?;
         let outputs = describe(ec2, vec![tags::ec2_filter("flow-log-id", [id.as_str()])])
             .await?
             .first()
@@ -269,6 +299,7 @@ impl TypedResource<AwsClients> for FlowLogResource {
         Ok(describe(ec2, tags::ec2_identity_filters(&identity))
             .await?
             .iter()
+            .filter(|l| !clients.attempts().made_by_open_create(&identity, l.tags()))
             .map(|l| {
                 TypedFound::new(
                     l.flow_log_id().unwrap_or_default().to_owned(),

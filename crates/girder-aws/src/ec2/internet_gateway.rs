@@ -14,8 +14,9 @@ use girder_engine::{CallContext, ProviderError, ResourceSchema};
 use serde::{Deserialize, Serialize};
 
 use crate::clients::AwsClients;
-use crate::error::{AwsResultExt, Call, after_create, is_not_found};
+use crate::error::{AwsResultExt, Call, after_create, has_code, is_not_found};
 use crate::tags::{self, Tags};
+use crate::util::settle;
 
 /// The type token.
 pub const INTERNET_GATEWAY: &str = "aws:ec2/internetGateway";
@@ -131,31 +132,66 @@ impl TypedResource<AwsClients> for InternetGatewayResource {
         &self,
         clients: &AwsClients,
         req: TypedCreateRequest<InternetGatewayInputs>,
-        _ctx: &CallContext,
+        ctx: &CallContext,
     ) -> Result<TypedCreateResponse<InternetGatewayOutputs>, ProviderError> {
         let TypedCreateRequest {
             identity, inputs, ..
         } = req;
         let ec2 = clients.ec2().await?;
-        let created = ec2
-            .create_internet_gateway()
-            .tag_specifications(tags::ec2_tag_spec(
-                ResourceType::InternetGateway,
-                &identity,
-                &inputs.tags,
-            ))
-            .send()
-            .await
-            .aws(&Call::new("CreateInternetGateway", &identity))?;
-        let igw = created.internet_gateway().ok_or_else(|| {
-            ProviderError::permanent(format!(
-                "CreateInternetGateway of {identity} returned no gateway"
-            ))
-        })?;
+        // CreateInternetGateway takes no idempotency token: the gateway carries the create's
+        // token as a tag, and a retry after a lost response adopts the gateway carrying it.
+        let attempt = clients.attempts().begin(&identity, &inputs);
+        let earlier = attempt
+            .find_earlier(ctx, "internet gateway", || async {
+                Ok(
+                    describe(ec2, tags::ec2_token_filters(&identity, attempt.token()))
+                        .await?
+                        .into_iter()
+                        .next(),
+                )
+            })
+            .await?;
+        let igw = match earlier {
+            Some(igw) => {
+                clients.attempts().settled(&attempt);
+                igw
+            }
+            None => {
+                let created = clients.attempts().sent(
+                    &attempt,
+                    ec2.create_internet_gateway()
+                        .tag_specifications(tags::ec2_tag_spec_with_token(
+                            ResourceType::InternetGateway,
+                            &identity,
+                            &inputs.tags,
+                            attempt.token(),
+                        ))
+                        .send()
+                        .await
+                        .aws(&Call::new("CreateInternetGateway", &identity)),
+                )?;
+                created.internet_gateway().cloned().ok_or_else(|| {
+                    ProviderError::permanent(format!(
+                        "CreateInternetGateway of {identity} returned no gateway"
+                    ))
+                })?
+            }
+        };
         let id = igw.internet_gateway_id().unwrap_or_default().to_owned();
-        let outputs = observe(clients.region().await?, igw).outputs;
-        if let Some(vpc) = &inputs.vpc_id {
-            attach(ec2, &id, vpc).await.map_err(|e| {
+        let outputs = observe(clients.region().await?, &igw).outputs;
+        let attached = |igw: &InternetGateway, vpc: &str| {
+            igw.attachments().iter().any(|a| a.vpc_id() == Some(vpc))
+        };
+        if let Some(vpc) = inputs.vpc_id.as_deref().filter(|vpc| !attached(&igw, vpc)) {
+            settle(ctx, &format!("attaching {id} to {vpc}"), || async {
+                match attach(ec2, &id, vpc).await {
+                    // A retried attach whose first response was lost: done.
+                    Err(e) if has_code(&e, "Resource.AlreadyAssociated") => Ok(()),
+                    other => other,
+                }
+            })
+            .await
+            .map_err(|e| {
                 after_create(
                     e,
                     &id,
@@ -259,6 +295,7 @@ impl TypedResource<AwsClients> for InternetGatewayResource {
         Ok(describe(ec2, tags::ec2_identity_filters(&identity))
             .await?
             .iter()
+            .filter(|g| !clients.attempts().made_by_open_create(&identity, g.tags()))
             .map(|g| {
                 TypedFound::new(
                     g.internet_gateway_id().unwrap_or_default().to_owned(),

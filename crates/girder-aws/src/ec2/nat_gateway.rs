@@ -134,24 +134,52 @@ impl TypedResource<AwsClients> for NatGatewayResource {
             identity, inputs, ..
         } = req;
         let ec2 = clients.ec2().await?;
-        let created = ec2
-            .create_nat_gateway()
-            .subnet_id(&inputs.subnet_id)
-            .set_allocation_id(inputs.allocation_id.clone())
-            .connectivity_type(ConnectivityType::from(inputs.connectivity_type.as_str()))
-            .tag_specifications(tags::ec2_tag_spec(
-                ResourceType::Natgateway,
-                &identity,
-                &inputs.tags,
-            ))
-            .send()
-            .await
-            .aws(&Call::new("CreateNatGateway", &identity))?;
-        let nat = created.nat_gateway().ok_or_else(|| {
-            ProviderError::permanent(format!(
-                "CreateNatGateway of {identity} returned no gateway"
-            ))
-        })?;
+        // The create's token goes as ClientToken (AWS answers a retry with the same gateway)
+        // and as a tag, so a retry also finds the gateway where the token is not honoured.
+        let attempt = clients.attempts().begin(&identity, &inputs);
+        let earlier = attempt
+            .find_earlier(ctx, "NAT gateway", || async {
+                Ok(
+                    describe(ec2, tags::ec2_token_filters(&identity, attempt.token()))
+                        .await?
+                        .into_iter()
+                        .find(is_live),
+                )
+            })
+            .await?;
+        let nat = match earlier {
+            Some(nat) => {
+                clients.attempts().settled(&attempt);
+                nat
+            }
+            None => {
+                let created = clients.attempts().sent(
+                    &attempt,
+                    ec2.create_nat_gateway()
+                        .client_token(attempt.token())
+                        .subnet_id(&inputs.subnet_id)
+                        .set_allocation_id(inputs.allocation_id.clone())
+                        .connectivity_type(ConnectivityType::from(
+                            inputs.connectivity_type.as_str(),
+                        ))
+                        .tag_specifications(tags::ec2_tag_spec_with_token(
+                            ResourceType::Natgateway,
+                            &identity,
+                            &inputs.tags,
+                            attempt.token(),
+                        ))
+                        .send()
+                        .await
+                        .aws(&Call::new("CreateNatGateway", &identity)),
+                )?;
+                created.nat_gateway().cloned().ok_or_else(|| {
+                    ProviderError::permanent(format!(
+                        "CreateNatGateway of {identity} returned no gateway"
+                    ))
+                })?
+            }
+        };
+        let nat = &nat;
         let id = nat.nat_gateway_id().unwrap_or_default().to_owned();
         let first_outputs = observe(nat).outputs;
         let partial_outputs =
@@ -262,6 +290,7 @@ impl TypedResource<AwsClients> for NatGatewayResource {
             .await?
             .iter()
             .filter(|n| is_live(n))
+            .filter(|n| !clients.attempts().made_by_open_create(&identity, n.tags()))
             .map(|n| {
                 TypedFound::new(
                     n.nat_gateway_id().unwrap_or_default().to_owned(),

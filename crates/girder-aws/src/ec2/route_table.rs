@@ -93,30 +93,55 @@ impl TypedResource<AwsClients> for RouteTableResource {
         &self,
         clients: &AwsClients,
         req: TypedCreateRequest<RouteTableInputs>,
-        _ctx: &CallContext,
+        ctx: &CallContext,
     ) -> Result<TypedCreateResponse<RouteTableOutputs>, ProviderError> {
         let TypedCreateRequest {
             identity, inputs, ..
         } = req;
-        let created = clients
-            .ec2()
-            .await?
-            .create_route_table()
-            .vpc_id(&inputs.vpc_id)
-            .tag_specifications(tags::ec2_tag_spec(
-                ResourceType::RouteTable,
-                &identity,
-                &inputs.tags,
-            ))
-            .send()
-            .await
-            .aws(&Call::new("CreateRouteTable", &identity))?;
-        let table = created.route_table().ok_or_else(|| {
-            ProviderError::permanent(format!("CreateRouteTable of {identity} returned no table"))
-        })?;
+        let ec2 = clients.ec2().await?;
+        // CreateRouteTable takes no idempotency token: the table carries the create's token
+        // as a tag, and a retry after a lost response adopts the table carrying it.
+        let attempt = clients.attempts().begin(&identity, &inputs);
+        let earlier = attempt
+            .find_earlier(ctx, "route table", || async {
+                Ok(
+                    describe_route_tables(ec2, tags::ec2_token_filters(&identity, attempt.token()))
+                        .await?
+                        .into_iter()
+                        .next(),
+                )
+            })
+            .await?;
+        let table = match earlier {
+            Some(table) => {
+                clients.attempts().settled(&attempt);
+                table
+            }
+            None => {
+                let created = clients.attempts().sent(
+                    &attempt,
+                    ec2.create_route_table()
+                        .vpc_id(&inputs.vpc_id)
+                        .tag_specifications(tags::ec2_tag_spec_with_token(
+                            ResourceType::RouteTable,
+                            &identity,
+                            &inputs.tags,
+                            attempt.token(),
+                        ))
+                        .send()
+                        .await
+                        .aws(&Call::new("CreateRouteTable", &identity)),
+                )?;
+                created.route_table().cloned().ok_or_else(|| {
+                    ProviderError::permanent(format!(
+                        "CreateRouteTable of {identity} returned no table"
+                    ))
+                })?
+            }
+        };
         Ok(TypedCreateResponse::new(
             table.route_table_id().unwrap_or_default().to_owned(),
-            observe_table(clients.region().await?, table).outputs,
+            observe_table(clients.region().await?, &table).outputs,
         ))
     }
 
@@ -188,6 +213,7 @@ impl TypedResource<AwsClients> for RouteTableResource {
             describe_route_tables(ec2, tags::ec2_identity_filters(&identity))
                 .await?
                 .iter()
+                .filter(|t| !clients.attempts().made_by_open_create(&identity, t.tags()))
                 .map(|t| {
                     TypedFound::new(
                         t.route_table_id().unwrap_or_default().to_owned(),

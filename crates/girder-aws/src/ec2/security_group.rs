@@ -18,9 +18,8 @@ use girder_engine::{CallContext, ProviderError, ResourceSchema};
 use serde::{Deserialize, Serialize};
 
 use crate::clients::AwsClients;
-use crate::error::{AwsResultExt, Call, is_not_found};
+use crate::error::{AwsResultExt, Call, has_code, is_not_found};
 use crate::tags::{self, Tags};
-use crate::util::name_suffix;
 
 /// The type token of security groups.
 pub const SECURITY_GROUP: &str = "aws:ec2/securityGroup";
@@ -129,32 +128,73 @@ impl TypedResource<AwsClients> for SecurityGroupResource {
         &self,
         clients: &AwsClients,
         req: TypedCreateRequest<SecurityGroupInputs>,
-        _ctx: &CallContext,
+        ctx: &CallContext,
     ) -> Result<TypedCreateResponse<SecurityGroupOutputs>, ProviderError> {
         let TypedCreateRequest {
             identity, inputs, ..
         } = req;
+        // CreateSecurityGroup takes no idempotency token: the group carries the create's
+        // token as a tag, and a generated name ends in the token's last characters, so a
+        // retry after a lost response finds the same group rather than naming a second one.
+        let attempt = clients.attempts().begin(&identity, &inputs);
+        let token = attempt.token();
+        let suffix = &token[token.len().saturating_sub(8)..];
         let name = match (&inputs.name, &inputs.name_prefix) {
             (Some(name), _) => name.clone(),
-            (None, Some(prefix)) => format!("{prefix}{}", name_suffix()),
-            (None, None) => format!("{}-{}", identity.name, name_suffix()),
+            (None, Some(prefix)) => format!("{prefix}{suffix}"),
+            (None, None) => format!("{}-{suffix}", identity.name),
         };
         let ec2 = clients.ec2().await?;
-        let created = ec2
-            .create_security_group()
-            .group_name(&name)
-            .description(&inputs.description)
-            .vpc_id(&inputs.vpc_id)
-            .tag_specifications(tags::ec2_tag_spec(
-                ResourceType::SecurityGroup,
-                &identity,
-                &inputs.tags,
-            ))
-            .send()
-            .await
-            .aws(&Call::new("CreateSecurityGroup", &identity))?;
-        let id = created.group_id().unwrap_or_default().to_owned();
-        let arn = match created.security_group_arn() {
+        let lookup = || async {
+            Ok(
+                describe_groups(ec2, tags::ec2_token_filters(&identity, attempt.token()))
+                    .await?
+                    .into_iter()
+                    .next(),
+            )
+        };
+        let (id, returned_arn) = match attempt.find_earlier(ctx, "security group", lookup).await? {
+            Some(group) => {
+                clients.attempts().settled(&attempt);
+                (group.group_id().unwrap_or_default().to_owned(), None)
+            }
+            None => {
+                let created = ec2
+                    .create_security_group()
+                    .group_name(&name)
+                    .description(&inputs.description)
+                    .vpc_id(&inputs.vpc_id)
+                    .tag_specifications(tags::ec2_tag_spec_with_token(
+                        ResourceType::SecurityGroup,
+                        &identity,
+                        &inputs.tags,
+                        attempt.token(),
+                    ))
+                    .send()
+                    .await
+                    .aws(&Call::new("CreateSecurityGroup", &identity));
+                let created = match created {
+                    // The name is taken: by the group a lost response made, if it carries
+                    // this create's token.
+                    Err(e) if has_code(&e, "InvalidGroup.Duplicate") => {
+                        match attempt.find_earlier(ctx, "security group", lookup).await? {
+                            Some(group) => {
+                                Ok((group.group_id().unwrap_or_default().to_owned(), None))
+                            }
+                            None => Err(e),
+                        }
+                    }
+                    other => other.map(|created| {
+                        (
+                            created.group_id().unwrap_or_default().to_owned(),
+                            created.security_group_arn().map(str::to_owned),
+                        )
+                    }),
+                };
+                clients.attempts().sent(&attempt, created)?
+            }
+        };
+        let arn = match returned_arn {
             Some(arn) => arn.to_owned(),
             // Older endpoints do not return the ARN; it needs the owner account.
             None => {
@@ -245,6 +285,7 @@ impl TypedResource<AwsClients> for SecurityGroupResource {
         Ok(describe_groups(ec2, tags::ec2_identity_filters(&identity))
             .await?
             .iter()
+            .filter(|g| !clients.attempts().made_by_open_create(&identity, g.tags()))
             .map(|g| {
                 TypedFound::new(
                     g.group_id().unwrap_or_default().to_owned(),

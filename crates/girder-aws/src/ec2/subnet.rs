@@ -11,8 +11,9 @@ use girder_engine::{CallContext, ProviderError, ResourceSchema};
 use serde::{Deserialize, Serialize};
 
 use crate::clients::AwsClients;
-use crate::error::{AwsResultExt, Call, after_create, is_not_found};
+use crate::error::{AwsResultExt, Call, after_create, has_code, is_not_found};
 use crate::tags::{self, Tags};
+use crate::util::settle;
 
 /// The type token.
 pub const SUBNET: &str = "aws:ec2/subnet";
@@ -114,32 +115,72 @@ impl TypedResource<AwsClients> for SubnetResource {
         &self,
         clients: &AwsClients,
         req: TypedCreateRequest<SubnetInputs>,
-        _ctx: &CallContext,
+        ctx: &CallContext,
     ) -> Result<TypedCreateResponse<SubnetOutputs>, ProviderError> {
         let TypedCreateRequest {
             identity, inputs, ..
         } = req;
         let ec2 = clients.ec2().await?;
-        let created = ec2
-            .create_subnet()
-            .vpc_id(&inputs.vpc_id)
-            .cidr_block(&inputs.cidr_block)
-            .availability_zone(&inputs.availability_zone)
-            .tag_specifications(tags::ec2_tag_spec(
-                ResourceType::Subnet,
-                &identity,
-                &inputs.tags,
-            ))
-            .send()
-            .await
-            .aws(&Call::new("CreateSubnet", &identity))?;
-        let subnet = created.subnet().ok_or_else(|| {
-            ProviderError::permanent(format!("CreateSubnet of {identity} returned no subnet"))
-        })?;
+        // CreateSubnet takes no idempotency token: the subnet carries the create's token as a
+        // tag, and a retry after a lost response adopts the subnet that carries it (its CIDR
+        // is taken, so creating again would fail with InvalidSubnet.Conflict).
+        let attempt = clients.attempts().begin(&identity, &inputs);
+        let lookup = || async {
+            Ok(
+                describe(ec2, tags::ec2_token_filters(&identity, attempt.token()))
+                    .await?
+                    .into_iter()
+                    .next(),
+            )
+        };
+        let subnet = match attempt.find_earlier(ctx, "subnet", lookup).await? {
+            Some(subnet) => {
+                clients.attempts().settled(&attempt);
+                subnet
+            }
+            None => {
+                let created = ec2
+                    .create_subnet()
+                    .vpc_id(&inputs.vpc_id)
+                    .cidr_block(&inputs.cidr_block)
+                    .availability_zone(&inputs.availability_zone)
+                    .tag_specifications(tags::ec2_tag_spec_with_token(
+                        ResourceType::Subnet,
+                        &identity,
+                        &inputs.tags,
+                        attempt.token(),
+                    ))
+                    .send()
+                    .await
+                    .aws(&Call::new("CreateSubnet", &identity));
+                let created = match created {
+                    // The CIDR is taken: by the subnet a lost response made, if it carries
+                    // this create's token.
+                    Err(e) if has_code(&e, "InvalidSubnet.Conflict") => {
+                        match attempt.find_earlier(ctx, "subnet", lookup).await? {
+                            Some(subnet) => Ok(subnet),
+                            None => Err(e),
+                        }
+                    }
+                    other => other.and_then(|created| {
+                        created.subnet().cloned().ok_or_else(|| {
+                            ProviderError::permanent(format!(
+                                "CreateSubnet of {identity} returned no subnet"
+                            ))
+                        })
+                    }),
+                };
+                clients.attempts().sent(&attempt, created)?
+            }
+        };
         let id = subnet.subnet_id().unwrap_or_default().to_owned();
-        let outputs = observe(subnet).outputs;
+        let outputs = observe(&subnet).outputs;
         if inputs.map_public_ip_on_launch {
-            set_public_ip(ec2, &id, true).await.map_err(|e| {
+            settle(ctx, &format!("MapPublicIpOnLaunch of subnet {id}"), || {
+                set_public_ip(ec2, &id, true)
+            })
+            .await
+            .map_err(|e| {
                 after_create(
                     e,
                     &id,
@@ -217,6 +258,7 @@ impl TypedResource<AwsClients> for SubnetResource {
         Ok(describe(ec2, tags::ec2_identity_filters(&identity))
             .await?
             .iter()
+            .filter(|s| !clients.attempts().made_by_open_create(&identity, s.tags()))
             .map(|s| TypedFound::new(s.subnet_id().unwrap_or_default().to_owned(), observe(s)))
             .collect())
     }

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::clients::AwsClients;
 use crate::error::{AwsResultExt, Call, after_create, is_not_found};
 use crate::tags::{self, Tags};
-use crate::util::{Poll, wait_until};
+use crate::util::{Poll, settle, wait_until};
 
 /// The type token.
 pub const VPC: &str = "aws:ec2/vpc";
@@ -168,20 +168,44 @@ impl TypedResource<AwsClients> for VpcResource {
             identity, inputs, ..
         } = req;
         let ec2 = clients.ec2().await?;
-        let created = ec2
-            .create_vpc()
-            .cidr_block(&inputs.cidr_block)
-            .tag_specifications(tags::ec2_tag_spec(
-                ResourceType::Vpc,
-                &identity,
-                &inputs.tags,
-            ))
-            .send()
-            .await
-            .aws(&Call::new("CreateVpc", &identity))?;
-        let vpc = created.vpc().cloned().ok_or_else(|| {
-            ProviderError::permanent(format!("CreateVpc of {identity} returned no VPC"))
-        })?;
+        // CreateVpc takes no idempotency token: the VPC carries the create's token as a tag,
+        // and a retry after a lost response adopts the VPC that carries it.
+        let attempt = clients.attempts().begin(&identity, &inputs);
+        let earlier = attempt
+            .find_earlier(ctx, "VPC", || async {
+                Ok(
+                    describe(ec2, tags::ec2_token_filters(&identity, attempt.token()))
+                        .await?
+                        .into_iter()
+                        .next(),
+                )
+            })
+            .await?;
+        let vpc = match earlier {
+            Some(vpc) => {
+                clients.attempts().settled(&attempt);
+                vpc
+            }
+            None => {
+                let created = clients.attempts().sent(
+                    &attempt,
+                    ec2.create_vpc()
+                        .cidr_block(&inputs.cidr_block)
+                        .tag_specifications(tags::ec2_tag_spec_with_token(
+                            ResourceType::Vpc,
+                            &identity,
+                            &inputs.tags,
+                            attempt.token(),
+                        ))
+                        .send()
+                        .await
+                        .aws(&Call::new("CreateVpc", &identity)),
+                )?;
+                created.vpc().cloned().ok_or_else(|| {
+                    ProviderError::permanent(format!("CreateVpc of {identity} returned no VPC"))
+                })?
+            }
+        };
         let id = vpc.vpc_id().unwrap_or_default().to_owned();
         let region = clients.region().await?.to_owned();
         let out = outputs(&region, &vpc);
@@ -209,12 +233,14 @@ impl TypedResource<AwsClients> for VpcResource {
         )
         .await
         .map_err(partial)?;
-        set_dns(
-            ec2,
-            &id,
-            (!inputs.enable_dns_support).then_some(false),
-            inputs.enable_dns_hostnames.then_some(true),
-        )
+        settle(ctx, &format!("the DNS attributes of VPC {id}"), || {
+            set_dns(
+                ec2,
+                &id,
+                (!inputs.enable_dns_support).then_some(false),
+                inputs.enable_dns_hostnames.then_some(true),
+            )
+        })
         .await
         .map_err(partial)?;
         Ok(TypedCreateResponse::new(id, out))
@@ -299,7 +325,11 @@ impl TypedResource<AwsClients> for VpcResource {
         let identity = req.identity;
         let ec2 = clients.ec2().await?;
         let mut found = Vec::new();
-        for vpc in describe(ec2, tags::ec2_identity_filters(&identity)).await? {
+        for vpc in describe(ec2, tags::ec2_identity_filters(&identity))
+            .await?
+            .into_iter()
+            .filter(|v| !clients.attempts().made_by_open_create(&identity, v.tags()))
+        {
             if vpc.state() == Some(&VpcState::Available) || vpc.state() == Some(&VpcState::Pending)
             {
                 found.push(TypedFound::new(

@@ -178,8 +178,12 @@ impl TypedResource<AwsClients> for AddonResource {
         } = req;
         let eks = clients.eks().await?;
         let (cluster, name) = (inputs.cluster_name.clone(), inputs.addon_name.clone());
+        // One token per create, the same for its retries: EKS answers a retry after a lost
+        // response with the add-on the first request made.
+        let attempt = clients.attempts().begin(&identity, &inputs);
         let created = eks
             .create_addon()
+            .client_request_token(attempt.token())
             .cluster_name(&cluster)
             .addon_name(&name)
             .set_addon_version(inputs.addon_version.clone())
@@ -190,6 +194,12 @@ impl TypedResource<AwsClients> for AddonResource {
             .send()
             .await
             .aws(&Call::new("CreateAddon", &identity));
+        let created = clients.attempts().sent(&attempt, created).inspect_err(|e| {
+            // Made by an earlier attempt (adopted below) or refused: this create is settled.
+            if has_code(e, "ResourceInUseException") {
+                clients.attempts().settled(&attempt);
+            }
+        });
         match created {
             Ok(_) => {}
             Err(e) if has_code(&e, "ResourceInUseException") => {

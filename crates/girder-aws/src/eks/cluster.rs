@@ -290,6 +290,9 @@ impl TypedResource<AwsClients> for ClusterResource {
             identity, inputs, ..
         } = req;
         let eks = clients.eks().await?;
+        // One token per create, the same for its retries: EKS answers a retry after a lost
+        // response with the cluster the first request made.
+        let attempt = clients.attempts().begin(&identity, &inputs);
         let vpc = VpcConfigRequest::builder()
             .set_subnet_ids(Some(inputs.subnet_ids.clone()))
             .set_security_group_ids(Some(inputs.security_group_ids.clone()))
@@ -302,6 +305,7 @@ impl TypedResource<AwsClients> for ClusterResource {
             .build();
         let created = eks
             .create_cluster()
+            .client_request_token(attempt.token())
             .name(&inputs.name)
             .role_arn(&inputs.role_arn)
             .set_version(inputs.version.clone())
@@ -319,6 +323,12 @@ impl TypedResource<AwsClients> for ClusterResource {
             .await
             .aws(&Call::new("CreateCluster", &identity))
             .map_err(iam_propagation);
+        let created = clients.attempts().sent(&attempt, created).inspect_err(|e| {
+            // Made by an earlier attempt (adopted below) or refused: this create is settled.
+            if has_code(e, "ResourceInUseException") {
+                clients.attempts().settled(&attempt);
+            }
+        });
         match created {
             Ok(_) => {}
             Err(e) if has_code(&e, "ResourceInUseException") => {
@@ -496,6 +506,11 @@ impl TypedResource<AwsClients> for ClusterResource {
         _ctx: &CallContext,
     ) -> Result<TypedFindResponse<ClusterInputs, ClusterOutputs>, ProviderError> {
         let identity = req.identity;
+        // What a create still open in this process made is that create's to adopt (by
+        // name): it waits until ACTIVE, which an adoption here would skip.
+        if clients.attempts().open_token(&identity).is_some() {
+            return Ok(TypedFindResponse::none());
+        }
         let eks = clients.eks().await?;
         let names: Vec<String> = eks
             .list_clusters()

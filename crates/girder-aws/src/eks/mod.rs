@@ -47,7 +47,8 @@ pub(crate) fn tagged_as(
 }
 
 /// A role created moments ago may not be usable by EKS yet (IAM is eventually consistent);
-/// EKS then rejects the request as invalid. That is worth a retry, not a failure.
+/// EKS then rejects the request as invalid. That is the cloud settling: retried until the
+/// create's time limit, not a failure.
 pub(crate) fn iam_propagation(error: ProviderError) -> ProviderError {
     let message = error.message.to_ascii_lowercase();
     if error.kind == ErrorKind::InvalidInput
@@ -56,7 +57,7 @@ pub(crate) fn iam_propagation(error: ProviderError) -> ProviderError {
             || message.contains("role") && message.contains("does not exist"))
     {
         ProviderError {
-            kind: ErrorKind::Retryable,
+            kind: ErrorKind::Settling,
             message: format!(
                 "{} (a new IAM role may not be visible to EKS yet)",
                 error.message

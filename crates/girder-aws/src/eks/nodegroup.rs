@@ -26,7 +26,7 @@ use crate::clients::AwsClients;
 use crate::eks::{eks_tags, iam_propagation, tagged_as, update_tags, user_tags};
 use crate::error::{AwsResultExt, Call, after_create, has_code, is_not_found};
 use crate::tags::Tags;
-use crate::util::{Poll, SLOW, keep_order, name_suffix, wait_until};
+use crate::util::{Poll, SLOW, keep_order, wait_until};
 
 /// The type token.
 pub const NODEGROUP: &str = "aws:eks/nodegroup";
@@ -352,14 +352,21 @@ impl TypedResource<AwsClients> for NodegroupResource {
             identity, inputs, ..
         } = req;
         let eks = clients.eks().await?;
+        // One token per create, the same for its retries: EKS answers a retry after a lost
+        // response with the nodegroup the first request made. A generated name ends in the
+        // token's last characters, so the retry names the same nodegroup too.
+        let attempt = clients.attempts().begin(&identity, &inputs);
+        let token = attempt.token();
+        let suffix = &token[token.len().saturating_sub(8)..];
         let name = match (&inputs.nodegroup_name, &inputs.nodegroup_name_prefix) {
             (Some(name), _) => name.clone(),
-            (None, Some(prefix)) => format!("{prefix}{}", name_suffix()),
-            (None, None) => format!("{}-{}", identity.name, name_suffix()),
+            (None, Some(prefix)) => format!("{prefix}{suffix}"),
+            (None, None) => format!("{}-{suffix}", identity.name),
         };
         let cluster = inputs.cluster_name.clone();
         let created = eks
             .create_nodegroup()
+            .client_request_token(attempt.token())
             .cluster_name(&cluster)
             .nodegroup_name(&name)
             .node_role(&inputs.node_role_arn)
@@ -382,6 +389,12 @@ impl TypedResource<AwsClients> for NodegroupResource {
             .await
             .aws(&Call::new("CreateNodegroup", &identity))
             .map_err(iam_propagation);
+        let created = clients.attempts().sent(&attempt, created).inspect_err(|e| {
+            // Made by an earlier attempt (adopted below) or refused: this create is settled.
+            if has_code(e, "ResourceInUseException") {
+                clients.attempts().settled(&attempt);
+            }
+        });
         match created {
             Ok(_) => {}
             Err(e) if has_code(&e, "ResourceInUseException") => {
@@ -597,6 +610,11 @@ impl TypedResource<AwsClients> for NodegroupResource {
         _ctx: &CallContext,
     ) -> Result<TypedFindResponse<NodegroupInputs, NodegroupOutputs>, ProviderError> {
         let identity = req.identity;
+        // What a create still open in this process made is that create's to adopt (by
+        // name): it waits until ACTIVE, which an adoption here would skip.
+        if clients.attempts().open_token(&identity).is_some() {
+            return Ok(TypedFindResponse::none());
+        }
         let eks = clients.eks().await?;
         let clusters: Vec<String> = eks
             .list_clusters()

@@ -147,10 +147,12 @@ impl TypedResource<AwsClients> for InstanceProfileResource {
             identity, inputs, ..
         } = req;
         let iam = clients.iam().await?;
+        let attempt = clients.attempts().begin(&identity, &inputs);
         let name = generated_name(
             inputs.name.as_deref(),
             inputs.name_prefix.as_deref(),
             &identity,
+            attempt.suffix(),
         );
         let created = iam
             .create_instance_profile()
@@ -159,7 +161,8 @@ impl TypedResource<AwsClients> for InstanceProfileResource {
             .set_tags(Some(iam_tags(&identity, &inputs.tags)?))
             .send()
             .await
-            .aws(&Call::new("CreateInstanceProfile", &identity))?;
+            .aws(&Call::new("CreateInstanceProfile", &identity));
+        let created = clients.attempts().sent(&attempt, created)?;
         let profile = created.instance_profile().ok_or_else(|| {
             ProviderError::permanent(format!(
                 "CreateInstanceProfile of {identity} returned no profile"

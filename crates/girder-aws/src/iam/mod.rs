@@ -17,7 +17,6 @@ use girder_engine::{ProviderError, ResourceIdentity};
 use percent_encoding::percent_decode_str;
 
 use crate::tags::{self, Tags};
-use crate::util::name_suffix;
 
 /// IAM tags for the user's tags plus the identity tags.
 pub(crate) fn iam_tags(
@@ -41,16 +40,18 @@ pub(crate) fn iam_pairs(tags: &[Tag]) -> impl Iterator<Item = (&str, &str)> {
     tags.iter().map(|t| (t.key(), t.value()))
 }
 
-/// The name to create: the exact name, or the prefix plus a random suffix.
+/// The name to create: the exact name, or the prefix plus `suffix` (the create attempt's,
+/// so a retry after a lost response names the same entity, not a second one).
 pub(crate) fn generated_name(
     name: Option<&str>,
     prefix: Option<&str>,
     identity: &ResourceIdentity,
+    suffix: &str,
 ) -> String {
     match (name, prefix) {
         (Some(name), _) => name.to_owned(),
-        (None, Some(prefix)) => format!("{prefix}{}", name_suffix()),
-        (None, None) => format!("{}-{}", identity.name, name_suffix()),
+        (None, Some(prefix)) => format!("{prefix}{suffix}"),
+        (None, None) => format!("{}-{suffix}", identity.name),
     }
 }
 

@@ -138,12 +138,13 @@ impl TypedResource<AwsClients> for OidcProviderResource {
         &self,
         clients: &AwsClients,
         req: TypedCreateRequest<OidcProviderInputs>,
-        _ctx: &CallContext,
+        ctx: &CallContext,
     ) -> Result<TypedCreateResponse<OidcProviderOutputs>, ProviderError> {
         let TypedCreateRequest {
             identity, inputs, ..
         } = req;
         let iam = clients.iam().await?;
+        let attempt = clients.attempts().begin(&identity, &inputs);
         let created = iam
             .create_open_id_connect_provider()
             .url(&inputs.url)
@@ -155,6 +156,7 @@ impl TypedResource<AwsClients> for OidcProviderResource {
             .aws(&Call::new("CreateOpenIDConnectProvider", &identity));
         match created {
             Ok(out) => {
+                clients.attempts().sent(&attempt, Ok(()))?;
                 let arn = out
                     .open_id_connect_provider_arn()
                     .unwrap_or_default()
@@ -169,20 +171,34 @@ impl TypedResource<AwsClients> for OidcProviderResource {
             }
             Err(e) if has_code(&e, "EntityAlreadyExists") => {
                 let host = host_of(&inputs.url);
-                for arn in list_arns(clients)
-                    .await?
-                    .into_iter()
-                    .filter(|a| a.ends_with(&host))
-                {
-                    if let Some((TypedObserved { outputs, .. }, all)) =
-                        get(clients, &arn, Some(&inputs)).await?
-                        && tags::names_identity(
-                            all.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-                            &identity,
-                        )
+                // Ours if its identity tags say so (an unrecorded earlier create). After a
+                // lost response IAM may not list the new provider yet: look through the
+                // consistency window.
+                let lookup = || async {
+                    for arn in list_arns(clients)
+                        .await?
+                        .into_iter()
+                        .filter(|a| a.ends_with(&host))
                     {
-                        return Ok(TypedCreateResponse::new(arn, outputs));
+                        if let Some((TypedObserved { outputs, .. }, all)) =
+                            get(clients, &arn, Some(&inputs)).await?
+                            && tags::names_identity(
+                                all.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+                                &identity,
+                            )
+                        {
+                            return Ok(Some((arn, outputs)));
+                        }
                     }
+                    Ok(None)
+                };
+                let found = match attempt.find_earlier(ctx, "OIDC provider", lookup).await? {
+                    Some(found) => Some(found),
+                    None => lookup().await?,
+                };
+                clients.attempts().settled(&attempt);
+                if let Some((arn, outputs)) = found {
+                    return Ok(TypedCreateResponse::new(arn, outputs));
                 }
                 Err(ProviderError {
                     kind: ErrorKind::Conflict,
@@ -193,7 +209,7 @@ impl TypedResource<AwsClients> for OidcProviderResource {
                     ..e
                 })
             }
-            Err(e) => Err(e),
+            Err(e) => clients.attempts().sent(&attempt, Err(e)),
         }
     }
 

@@ -156,10 +156,12 @@ impl TypedResource<AwsClients> for PolicyResource {
             identity, inputs, ..
         } = req;
         let iam = clients.iam().await?;
+        let attempt = clients.attempts().begin(&identity, &inputs);
         let name = generated_name(
             inputs.name.as_deref(),
             inputs.name_prefix.as_deref(),
             &identity,
+            attempt.suffix(),
         );
         let created = iam
             .create_policy()
@@ -170,7 +172,8 @@ impl TypedResource<AwsClients> for PolicyResource {
             .set_tags(Some(iam_tags(&identity, &inputs.tags)?))
             .send()
             .await
-            .aws(&Call::new("CreatePolicy", &identity))?;
+            .aws(&Call::new("CreatePolicy", &identity));
+        let created = clients.attempts().sent(&attempt, created)?;
         let policy = created.policy().ok_or_else(|| {
             ProviderError::permanent(format!("CreatePolicy of {identity} returned no policy"))
         })?;

@@ -207,16 +207,18 @@ impl TypedResource<AwsClients> for RoleResource {
         &self,
         clients: &AwsClients,
         req: TypedCreateRequest<RoleInputs>,
-        _ctx: &CallContext,
+        ctx: &CallContext,
     ) -> Result<TypedCreateResponse<RoleOutputs>, ProviderError> {
         let TypedCreateRequest {
             identity, inputs, ..
         } = req;
         let iam = clients.iam().await?;
+        let attempt = clients.attempts().begin(&identity, &inputs);
         let name = generated_name(
             inputs.name.as_deref(),
             inputs.name_prefix.as_deref(),
             &identity,
+            attempt.suffix(),
         );
         let created = iam
             .create_role()
@@ -231,10 +233,24 @@ impl TypedResource<AwsClients> for RoleResource {
             .await
             .aws(&Call::new("CreateRole", &identity));
         let role = match created {
-            Ok(out) => out.role().cloned(),
+            Ok(out) => {
+                clients.attempts().sent(&attempt, Ok(()))?;
+                out.role().cloned()
+            }
             Err(e) if has_code(&e, "EntityAlreadyExists") => {
-                // Ours if its &identity tags say so (an unrecorded earlier create).
-                let existing = get_role(iam, &name).await?;
+                // Ours if its identity tags say so (an unrecorded earlier create). After a
+                // lost response GetRole may not know the new role yet: look through the
+                // consistency window.
+                let lookup = || async {
+                    Ok(get_role(iam, &name)
+                        .await?
+                        .filter(|role| tags::names_identity(iam_pairs(role.tags()), &identity)))
+                };
+                let existing = match attempt.find_earlier(ctx, "IAM role", lookup).await? {
+                    Some(role) => Some(role),
+                    None => get_role(iam, &name).await?,
+                };
+                clients.attempts().settled(&attempt);
                 match existing {
                     Some(role) if tags::names_identity(iam_pairs(role.tags()), &identity) => {
                         Some(role)
@@ -250,7 +266,7 @@ impl TypedResource<AwsClients> for RoleResource {
                     }
                 }
             }
-            Err(e) => return Err(e),
+            Err(e) => return clients.attempts().sent(&attempt, Err(e)),
         };
         let role = role.ok_or_else(|| {
             ProviderError::permanent(format!("CreateRole of {identity} returned no role"))

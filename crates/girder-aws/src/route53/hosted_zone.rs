@@ -28,7 +28,7 @@ use crate::error::{AwsResultExt, Call, after_create, has_code, is_not_found};
 use crate::ids::HostedZoneId;
 use crate::route53::{caller_reference_prefix, route53_pairs, update_zone_tags, zone_tags};
 use crate::tags::{self, Tags};
-use crate::util::{Poll, name_suffix, wait_until};
+use crate::util::{Poll, settle, wait_until};
 
 /// The type token.
 pub const HOSTED_ZONE: &str = "aws:route53/hostedZone";
@@ -319,6 +319,95 @@ fn describe_records(records: &[ResourceRecordSet]) -> String {
     }
 }
 
+/// A created zone, its name servers and the change that makes it visible everywhere.
+type CreatedZone = (
+    aws_sdk_route53::types::HostedZone,
+    Vec<String>,
+    Option<aws_sdk_route53::types::ChangeInfo>,
+);
+
+/// Sends CreateHostedZone with `caller_reference`; a reference already used (by this create's
+/// earlier request, whose response was lost) adopts the zone made with it.
+async fn create_zone(
+    route53: &aws_sdk_route53::Client,
+    inputs: &HostedZoneInputs,
+    caller_reference: &str,
+    region: &str,
+    identity: &girder_engine::ResourceIdentity,
+) -> Result<CreatedZone, ProviderError> {
+    let created = route53
+        .create_hosted_zone()
+        .name(&inputs.name)
+        .caller_reference(caller_reference)
+        .hosted_zone_config(
+            HostedZoneConfig::builder()
+                .set_comment(inputs.comment.clone())
+                .private_zone(inputs.private_zone)
+                .build(),
+        )
+        .set_vpc(
+            inputs
+                .private_zone
+                .then(|| inputs.vpcs.first().map(|v| sdk_vpc(v, region)))
+                .flatten(),
+        )
+        .send()
+        .await
+        .aws(&Call::new("CreateHostedZone", identity));
+    match created {
+        // The reference was used: by this create's earlier request, whose response was
+        // lost. Adopt that zone and finish setting it up.
+        Err(e) if has_code(&e, "HostedZoneAlreadyExists") => {
+            match zone_by_reference(route53, caller_reference).await? {
+                Some((zone, name_servers)) => Ok((zone, name_servers, None)),
+                None => Err(e),
+            }
+        }
+        other => other.and_then(|created| {
+            let zone = created.hosted_zone().cloned().ok_or_else(|| {
+                ProviderError::permanent(format!("CreateHostedZone of {identity} returned no zone"))
+            })?;
+            let name_servers = created
+                .delegation_set()
+                .map(|d| d.name_servers().to_vec())
+                .unwrap_or_default();
+            Ok((zone, name_servers, created.change_info().cloned()))
+        }),
+    }
+}
+
+/// The zone created with `reference`, and its name servers (a lost create's zone).
+async fn zone_by_reference(
+    route53: &aws_sdk_route53::Client,
+    reference: &str,
+) -> Result<Option<(aws_sdk_route53::types::HostedZone, Vec<String>)>, ProviderError> {
+    let zones: Vec<aws_sdk_route53::types::HostedZone> = route53
+        .list_hosted_zones()
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .aws(&Call::new("ListHostedZones", "hosted zones"))?;
+    let Some(zone) = zones
+        .into_iter()
+        .find(|z| z.caller_reference() == reference)
+    else {
+        return Ok(None);
+    };
+    let described = route53
+        .get_hosted_zone()
+        .id(zone.id())
+        .send()
+        .await
+        .aws(&Call::new("GetHostedZone", zone.id()))?;
+    let name_servers = described
+        .delegation_set()
+        .map(|d| d.name_servers().to_vec())
+        .unwrap_or_default();
+    Ok(Some((zone, name_servers)))
+}
+
 #[async_trait]
 impl TypedResource<AwsClients> for HostedZoneResource {
     type Inputs = HostedZoneInputs;
@@ -359,41 +448,35 @@ impl TypedResource<AwsClients> for HostedZoneResource {
                 inputs.name
             )));
         }
-        // The caller reference names the &identity, so `find` recognises the zone before it
-        // carries its tags.
-        let caller_reference = format!("{}{}", caller_reference_prefix(&identity), name_suffix());
-        let created = route53
-            .create_hosted_zone()
-            .name(&inputs.name)
-            .caller_reference(caller_reference)
-            .hosted_zone_config(
-                HostedZoneConfig::builder()
-                    .set_comment(inputs.comment.clone())
-                    .private_zone(inputs.private_zone)
-                    .build(),
-            )
-            .set_vpc(
-                inputs
-                    .private_zone
-                    .then(|| inputs.vpcs.first().map(|v| sdk_vpc(v, &region)))
-                    .flatten(),
-            )
-            .send()
-            .await
-            .aws(&Call::new("CreateHostedZone", &identity))?;
-        let zone = created.hosted_zone().ok_or_else(|| {
-            ProviderError::permanent(format!("CreateHostedZone of {identity} returned no zone"))
-        })?;
+        // The caller reference names the identity, so `find` recognises the zone before it
+        // carries its tags, and ends in the create's token, so a retry after a lost response
+        // sends the same reference and Route 53 refuses a second zone.
+        let attempt = clients.attempts().begin(&identity, &inputs);
+        let token = attempt.token();
+        let caller_reference = format!(
+            "{}{}",
+            caller_reference_prefix(&identity),
+            &token[token.len().saturating_sub(12)..]
+        );
+        // Route 53 refuses a reused reference, but not every endpoint does (moto makes a
+        // second zone): after a lost response, look for the zone first.
+        let earlier = attempt
+            .find_earlier(ctx, "hosted zone", || {
+                zone_by_reference(route53, &caller_reference)
+            })
+            .await?;
+        let created = match earlier {
+            Some((zone, name_servers)) => Ok((zone, name_servers, None)),
+            None => create_zone(route53, &inputs, &caller_reference, &region, &identity).await,
+        };
+        let (zone, name_servers, change) = clients.attempts().sent(&attempt, created)?;
         let zone_id = HostedZoneId::from_api(zone.id());
         let id = zone_id.to_string();
         let outputs = HostedZoneOutputs {
             name: normalize_domain(zone.name()),
             zone_id: id.clone(),
             arn: zone_id.arn().to_string(),
-            name_servers: created
-                .delegation_set()
-                .map(|d| d.name_servers().to_vec())
-                .unwrap_or_default(),
+            name_servers,
         };
         let partial = |e| {
             after_create(
@@ -402,9 +485,12 @@ impl TypedResource<AwsClients> for HostedZoneResource {
                 girder_core::Value::from_serialize(&outputs).unwrap_or_default(),
             )
         };
-        update_zone_tags(route53, &id, &identity, &Tags::new(), &inputs.tags)
-            .await
-            .map_err(partial)?;
+        let untagged = Tags::new();
+        settle(ctx, &format!("tagging hosted zone {id}"), || {
+            update_zone_tags(route53, &id, &identity, &untagged, &inputs.tags)
+        })
+        .await
+        .map_err(partial)?;
         for vpc in inputs.vpcs.iter().skip(1) {
             route53
                 .associate_vpc_with_hosted_zone()
@@ -418,7 +504,7 @@ impl TypedResource<AwsClients> for HostedZoneResource {
         if let Err(e) = wait_in_sync(
             route53,
             ctx,
-            created.change_info(),
+            change.as_ref(),
             &format!(
                 "hosted zone {} ({id}) to reach every Route 53 server",
                 inputs.name
@@ -620,8 +706,16 @@ impl TypedResource<AwsClients> for HostedZoneResource {
             .collect();
         let tag_sets = zone_tags(route53, &ids).await?;
         let prefix = caller_reference_prefix(&identity);
+        // A zone made by a create still open in this process is that create's to adopt.
+        let open = clients.attempts().open_token(&identity);
         let mut found = Vec::new();
         for (zone, id) in zones.iter().zip(&ids) {
+            if open.as_deref().is_some_and(|t| {
+                zone.caller_reference()
+                    .ends_with(&t[t.len().saturating_sub(12)..])
+            }) {
+                continue;
+            }
             let tags_found = tag_sets.get(id).map(Vec::as_slice).unwrap_or_default();
             let tagged = tags::names_identity(route53_pairs(tags_found), &identity);
             if !(tagged || zone.caller_reference().starts_with(&prefix)) {

@@ -466,7 +466,12 @@ impl TypedResource<AwsClients> for BucketResource {
                     name_suffix()
                 )
             }
-            (name, prefix) => generated_name(name.as_deref(), prefix.as_deref(), &identity),
+            (name, prefix) => generated_name(
+                name.as_deref(),
+                prefix.as_deref(),
+                &identity,
+                &crate::util::name_suffix(),
+            ),
         };
         // In us-east-1, creating a bucket the account already owns succeeds silently: look
         // first, and adopt only what carries this identity.
