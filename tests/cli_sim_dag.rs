@@ -102,38 +102,83 @@ fn plan_apply_empty_plan_destroy() {
     assert!(state_list(dir.path(), 100).is_empty());
 }
 
+/// Resource names found more than once in the simulated cloud.
+fn duplicates(cloud: &[String]) -> Vec<&String> {
+    let mut seen = std::collections::BTreeSet::new();
+    cloud.iter().filter(|name| !seen.insert(*name)).collect()
+}
+
+/// Polls `condition` until it holds; panics naming `what` after a generous deadline.
+fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !condition() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// Eight applies are SIGKILLed while they are provably mid-apply: creates after a random
+/// `after` are held (the sim provider's hold file), so the run cannot finish, and each kill
+/// lands once a random number of the un-held creates has reached the cloud (others may still
+/// be in flight). Every round leaves some but not all resources, never one twice; a last
+/// apply converges to exactly N.
 #[test]
 fn applies_killed_at_random_moments_converge() {
     let dir = TempDir::new().unwrap();
     let n = 300;
+    let hold = dir.path().join("hold");
     for round in 0..8 {
+        let before = cloud_names(dir.path()).len();
+        // At most 20 new creates a round: 8 rounds never reach n, so a held create remains.
+        let after = 1 + rand::random::<u64>() as usize % 20;
+        let kill_at = before + 1 + rand::random::<u64>() as usize % after;
+        std::fs::write(&hold, b"").unwrap();
         let mut child = sim(dir.path(), n, 15)
+            .env("GIRDER_SIM_HOLD_FILE", &hold)
+            .env("GIRDER_SIM_HOLD_AFTER", after.to_string())
             .args(["apply", "--yes"])
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
-        let delay = 20 + rand::random::<u64>() % 200;
-        std::thread::sleep(Duration::from_millis(delay));
+        wait_until(&format!("round {round}: {kill_at} objects exist"), || {
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "round {round}: the apply ended before it was killed"
+            );
+            cloud_names(dir.path()).len() >= kill_at
+        });
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "round {round}: the apply ended before it was killed"
+        );
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
+        std::fs::remove_file(&hold).unwrap();
+
         let cloud = cloud_names(dir.path());
-        let mut unique = cloud.clone();
-        unique.dedup();
         assert!(
-            cloud.len() <= n + round + 1,
-            "round {round}: {} objects",
+            (kill_at..n).contains(&cloud.len()),
+            "round {round}: the kill landed mid-apply: {} of {n} objects, {kill_at} expected at least",
             cloud.len()
+        );
+        assert!(
+            cloud.len() <= before + after,
+            "round {round}: {} objects after at most {after} creates on top of {before}",
+            cloud.len()
+        );
+        assert_eq!(
+            duplicates(&cloud),
+            Vec::<&String>::new(),
+            "round {round}: no resource exists twice in the cloud"
         );
     }
     let last = run(dir.path(), n, &["apply", "--yes"]);
     assert!(last.status.success(), "{}", text(&last));
     let cloud = cloud_names(dir.path());
-    let mut unique = cloud.clone();
-    unique.dedup();
     assert_eq!(
-        unique.len(),
-        cloud.len(),
+        duplicates(&cloud),
+        Vec::<&String>::new(),
         "no resource exists twice in the cloud"
     );
     assert_eq!(cloud.len(), n, "exactly N resources exist");
@@ -398,4 +443,117 @@ fn replace_flag_replaces_an_unchanged_resource() {
     let unknown = run(dir.path(), 20, &["plan", "--replace", "nope"]);
     assert_eq!(unknown.status.code(), Some(1));
     assert!(text(&unknown).contains("--replace names no resource"));
+}
+
+/// `graph` prints the program's dependency graph in each notation: 20 nodes in 10 layers of
+/// 2, node (k, i) depending on (k-1, i) and (k-1, (i+1) mod 2), so 36 edges, each from a
+/// dependency to its dependent. It reads no state and touches no cloud.
+#[test]
+fn graph_prints_every_node_and_edge_in_each_notation() {
+    let dir = TempDir::new().unwrap();
+    let mut expected_edges: Vec<(String, String)> = Vec::new();
+    for k in 1..10 {
+        for i in 0..2 {
+            for j in [i, (i + 1) % 2] {
+                expected_edges.push((format!("n{}-{j}", k - 1), format!("n{k}-{i}")));
+            }
+        }
+    }
+    expected_edges.sort();
+    assert_eq!(expected_edges.len(), 36);
+
+    let json = run(dir.path(), 20, &["graph", "--format", "json"]);
+    assert!(json.status.success(), "{}", text(&json));
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(json["stack"], "dev");
+    let nodes = json["nodes"].as_array().unwrap();
+    assert_eq!(nodes.len(), 20);
+    assert_eq!(
+        nodes[0],
+        serde_json::json!({"name": "n0-0", "type": "sim:resource", "kind": "resource"})
+    );
+    let mut edges: Vec<(String, String)> = json["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["from"].as_str().unwrap().to_owned(),
+                e["to"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    edges.sort();
+    assert_eq!(edges, expected_edges);
+
+    let dot = run(dir.path(), 20, &["graph"]);
+    assert!(dot.status.success(), "{}", text(&dot));
+    let dot = String::from_utf8_lossy(&dot.stdout).into_owned();
+    let lines: Vec<&str> = dot.lines().collect();
+    assert_eq!(lines[0], "digraph \"dev\" {", "{dot}");
+    assert_eq!(lines.last().copied(), Some("}"), "{dot}");
+    assert!(
+        lines.contains(&"  \"n0-0\" [label=\"n0-0\\nsim:resource\"];"),
+        "{dot}"
+    );
+    assert_eq!(lines.iter().filter(|l| l.contains("[label=")).count(), 20);
+    let mut dot_edges: Vec<(String, String)> = lines
+        .iter()
+        .filter_map(|l| {
+            let (from, to) = l.trim().strip_suffix(';')?.split_once(" -> ")?;
+            Some((
+                from.trim_matches('"').to_owned(),
+                to.trim_matches('"').to_owned(),
+            ))
+        })
+        .collect();
+    dot_edges.sort();
+    assert_eq!(dot_edges, expected_edges);
+
+    let mermaid = run(dir.path(), 20, &["graph", "--format", "mermaid"]);
+    assert!(mermaid.status.success(), "{}", text(&mermaid));
+    let mermaid = String::from_utf8_lossy(&mermaid.stdout).into_owned();
+    let lines: Vec<&str> = mermaid.lines().collect();
+    assert_eq!(lines[0], "flowchart LR", "{mermaid}");
+    // Nodes are numbered in program order: n0 is `n0-0`.
+    assert!(
+        lines.contains(&"  n0[\"n0-0<br/><small>sim:resource</small>\"]"),
+        "{mermaid}"
+    );
+    assert_eq!(
+        lines.iter().filter(|l| l.contains("<small>")).count(),
+        20,
+        "{mermaid}"
+    );
+    assert_eq!(
+        lines.iter().filter(|l| l.contains(" --> ")).count(),
+        36,
+        "{mermaid}"
+    );
+
+    assert!(cloud_names(dir.path()).is_empty());
+    assert!(
+        !dir.path().join(".girder").exists(),
+        "graph opened no state"
+    );
+}
+
+/// A saved plan made for another version of the program (here, 40 resources where the
+/// program now declares 30) is refused as a whole with the fix, and nothing is applied.
+#[test]
+fn a_saved_plan_for_a_changed_program_is_refused() {
+    let dir = TempDir::new().unwrap();
+    let saved = dir.path().join("forty.plan");
+    let plan = run(dir.path(), 40, &["plan", "--out", saved.to_str().unwrap()]);
+    assert!(plan.status.success(), "{}", text(&plan));
+    let refused = run(dir.path(), 30, &["apply", saved.to_str().unwrap()]);
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    let message = text(&refused);
+    assert!(
+        message.contains("the plan does not match the program: it has a step for `n0-3`")
+            && message.contains("make a new plan"),
+        "{message}"
+    );
+    assert!(cloud_names(dir.path()).is_empty());
+    assert!(state_list(dir.path(), 30).is_empty());
 }

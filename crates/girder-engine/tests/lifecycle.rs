@@ -6,7 +6,7 @@ use std::time::Duration;
 use girder_core::{FieldPath, Output, ResourceDecl, Stack, Timeouts, Value, WithOptions};
 use girder_engine::state::{Journal, OperationKind};
 use girder_engine::{
-    ActionKind, ErrorKind, Event, OperationError, PendingOperation, PlanOptions, ResourceIdentity,
+    ActionKind, Event, OperationError, PendingOperation, PlanOptions, ResourceIdentity,
     RetryPolicy, StepKind,
 };
 use girder_testing::harness::Harness;
@@ -262,7 +262,7 @@ async fn read_and_import_existing_resources() {
             .get("size"),
         Some(&Value::from(6))
     );
-    // Only the two resources of the program were created... none: both existed.
+    // Only `uses-legacy` was created: `legacy` was read and `adopted` imported, both existed.
     assert_eq!(SimStats::get(&h.sim.stats().creates), 1);
     let again = h.plan(&graph).await.unwrap();
     assert!(
@@ -453,18 +453,37 @@ async fn calls_have_time_limits_and_unknown_outcomes_stay_pending() {
 
 #[tokio::test]
 async fn cancellation_lets_in_flight_calls_finish_and_be_recorded() {
-    let h = harness();
+    // Creates wait while the hold file exists: `first` stays in flight until released.
+    let dir = tempfile::tempdir().unwrap();
+    let hold = dir.path().join("hold");
+    std::fs::write(&hold, b"").unwrap();
+    let h = Harness::new("dev", SimPackage::in_memory().hold_creates_after(0, &hold));
     let mut s = Stack::new("dev");
-    let first = SimResource::new("first").latency_ms(100).add(&mut s);
+    let first = SimResource::new("first").add(&mut s);
     SimResource::new("second").parent(first.id()).add(&mut s);
     let graph = s.finish().unwrap();
     let plan = h.plan(&graph).await.unwrap();
     let cancel = h.apply_options.cancel.clone();
-    tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(20)).await;
+    let cancel_in_flight = async {
+        // The create of `first` is journaled as pending before its call: it is in flight.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        while !h
+            .snapshot()
+            .pending
+            .iter()
+            .any(|p| p.identity.name == "first" && p.kind == OperationKind::Create)
+        {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the create of `first` never started"
+            );
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
         cancel.cancel();
-    });
-    let report = h.apply(&graph, plan).await.unwrap();
+        std::fs::remove_file(&hold).unwrap();
+    };
+    let (report, ()) = tokio::join!(h.apply(&graph, plan), cancel_in_flight);
+    let report = report.unwrap();
     assert!(report.cancelled);
     assert_eq!(
         report.succeeded.len(),
@@ -477,6 +496,7 @@ async fn cancellation_lets_in_flight_calls_finish_and_be_recorded() {
     );
     let state = h.snapshot();
     assert!(state.resources.contains_key("first") && state.pending.is_empty());
+    assert_eq!(SimStats::get(&h.sim.stats().creates), 1);
 }
 
 #[tokio::test]
@@ -756,16 +776,24 @@ async fn every_call_is_journaled_before_and_after() {
     let h = harness();
     let graph = chain("z1", None);
     h.up(&graph).await.unwrap();
-    // 4 creates: a begin and a commit each, plus recording the (empty) outputs nothing.
+    // 4 creates: a begin and a commit each; the stack has no outputs, so nothing else.
     assert_eq!(h.journal.writes(), 8);
-    assert!(h.events.events().iter().any(|e| matches!(
-        e,
-        Event::ActionFinished {
-            action: ActionKind::Create,
-            ..
-        }
-    )));
-    let _ = ErrorKind::Timeout;
+    let finished = h
+        .events
+        .events()
+        .iter()
+        .filter(|e| {
+            matches!(
+                e,
+                Event::ActionFinished {
+                    action: ActionKind::Create,
+                    ..
+                }
+            )
+        })
+        .count();
+    assert_eq!(finished, 4, "one finished create per resource");
+    assert!(h.snapshot().pending.is_empty());
 }
 
 #[tokio::test]
@@ -1001,4 +1029,50 @@ async fn replace_on_request() {
         panic!("an unknown name must be refused")
     };
     assert!(d.to_string().contains("--replace names no resource"), "{d}");
+}
+
+/// A plan applied to a program whose inputs changed since it was made is refused for the
+/// changed resource, naming the input, both values and the fix; nothing reaches the cloud.
+#[tokio::test]
+async fn a_plan_whose_program_inputs_changed_is_refused() {
+    let h = harness();
+    let program = |size: i64| {
+        let mut s = Stack::new("dev");
+        SimResource::new("db").input("size", size).add(&mut s);
+        s.finish().unwrap()
+    };
+    let plan = h.plan(&program(1)).await.unwrap();
+    let report = h.apply(&program(2), plan).await.unwrap();
+    assert!(!report.is_success());
+    assert_eq!(report.failed.len(), 1, "{report:?}");
+    assert_eq!(report.failed[0].resource, "db");
+    let error = &report.failed[0].error;
+    assert!(
+        error
+            .contains("the input `size` differs from the plan (the plan said 1, apply computed 2)")
+            && error.contains("the program changed since the plan was made")
+            && error.contains("make a new plan"),
+        "{error}"
+    );
+    assert!(h.sim.live().unwrap().is_empty());
+    assert!(h.snapshot().resources.is_empty() && h.snapshot().pending.is_empty());
+}
+
+/// A plan with a step for a resource the program no longer declares is refused before any
+/// action starts.
+#[tokio::test]
+async fn a_plan_for_resources_the_program_dropped_is_refused() {
+    let h = harness();
+    let mut s = Stack::new("dev");
+    SimResource::new("kept").add(&mut s);
+    SimResource::new("dropped").add(&mut s);
+    let plan = h.plan(&s.finish().unwrap()).await.unwrap();
+    let mut s = Stack::new("dev");
+    SimResource::new("kept").add(&mut s);
+    let error = h.apply(&s.finish().unwrap(), plan).await.unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "the plan does not match the program: it has a step for `dropped`, which the program does not declare; make a new plan"
+    );
+    assert!(h.sim.live().unwrap().is_empty());
 }

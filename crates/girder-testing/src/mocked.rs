@@ -230,7 +230,8 @@ impl Deployed {
     }
 }
 
-/// What [`check_invariants`] found.
+/// What [`check_invariants`] found: the outcomes a program may legitimately have. A broken
+/// invariant is not among them; it is an [`InvariantViolation`].
 #[derive(Debug)]
 pub enum Verdict {
     /// The program built, applied, re-planned empty and was destroyed.
@@ -240,29 +241,85 @@ pub enum Verdict {
     },
     /// The program was rejected when built, with at least one error.
     Rejected(Diagnostics),
+    /// The program built, but its plan was refused with at least one error (a provider's
+    /// `check` or `check_program`, which run when the program is planned), before any call
+    /// reached a provider.
+    RefusedAtPlan(Diagnostics),
+}
+
+/// An invariant a program broke, as found by [`check_invariants`].
+#[derive(Debug, thiserror::Error)]
+pub enum InvariantViolation {
+    /// Building failed, but no diagnostic is an error.
+    #[error("rejected without an error: {0}")]
+    RejectedWithoutError(Diagnostics),
+    /// The topological order leaves nodes out.
+    #[error("the order covers {covered} of {nodes} nodes")]
+    IncompleteOrder {
+        /// Nodes in the order.
+        covered: usize,
+        /// Nodes in the graph.
+        nodes: usize,
+    },
+    /// A node refers to a node that is not in the graph.
+    #[error("`{0}` refers to a node outside the graph")]
+    DanglingReference(String),
+    /// A node comes before one of its dependencies in the order.
+    #[error("`{node}` comes before its dependency `{dependency}`")]
+    OutOfOrder {
+        /// The dependent node.
+        node: String,
+        /// The dependency that comes after it.
+        dependency: String,
+    },
+    /// The plan was refused without an error diagnostic.
+    #[error("the plan was refused without an error: {0}")]
+    RefusedWithoutError(Diagnostics),
+    /// Applying the program with mocked providers failed.
+    #[error("the apply failed: {0}")]
+    ApplyFailed(#[source] TestError),
+    /// Planning the applied program again failed.
+    #[error("planning again failed: {0}")]
+    ReplanFailed(#[source] TestError),
+    /// Planning the applied program again showed changes.
+    #[error("a second plan is not empty:\n{0}")]
+    NotConverged(String),
+    /// Destroying the program failed.
+    #[error("the destroy failed: {0}")]
+    DestroyFailed(#[source] TestError),
+    /// Destroying the program left objects in the state.
+    #[error("destroy left {resources} resource(s) and {deposed} deposed object(s) in the state")]
+    DestroyLeftovers {
+        /// Resources left.
+        resources: usize,
+        /// Deposed objects left.
+        deposed: usize,
+    },
 }
 
 /// Checks the standard invariants of a (generated) program: it builds without errors or is
-/// rejected with at least one; the graph is acyclic and every reference resolves; applying it
-/// with mocked providers and planning again yields no changes; destroy removes everything.
+/// rejected with at least one; the graph is acyclic and every reference resolves; its plan is
+/// refused with at least one error, or applying it with mocked providers and planning again
+/// yields no changes and destroy removes everything.
 ///
-/// Returns a message on violation, ready for `prop_assert!`-style reporting.
+/// A program that is rejected (when built) or refused (when planned) is a [`Verdict`], not a
+/// violation; a broken invariant is an [`InvariantViolation`], ready for `prop_assert!`-style
+/// reporting.
 pub fn check_invariants(
     program: &TestProgram,
     build: impl Fn(&mut Stack),
-) -> Result<Verdict, String> {
+) -> Result<Verdict, InvariantViolation> {
     let graph = match program.build(&build) {
         Ok(graph) => graph,
         Err(diagnostics) if diagnostics.has_errors() => return Ok(Verdict::Rejected(diagnostics)),
-        Err(diagnostics) => return Err(format!("rejected without an error: {diagnostics}")),
+        Err(diagnostics) => return Err(InvariantViolation::RejectedWithoutError(diagnostics)),
     };
     let order = graph.topological_order();
     if order.len() != graph.len() {
-        return Err(format!(
-            "the order covers {} of {} nodes",
-            order.len(),
-            graph.len()
-        ));
+        return Err(InvariantViolation::IncompleteOrder {
+            covered: order.len(),
+            nodes: graph.len(),
+        });
     }
     let mut position = vec![0usize; graph.len()];
     for (at, &node) in order.iter().enumerate() {
@@ -273,37 +330,47 @@ pub fn check_invariants(
             if reference.node.stack_token() != graph.stack_token()
                 || reference.node.index() >= graph.len()
             {
-                return Err(format!(
-                    "`{}` refers to a node outside the graph",
-                    node.spec.name
+                return Err(InvariantViolation::DanglingReference(
+                    node.spec.name.clone(),
                 ));
             }
         }
         for &dependency in &node.dependencies {
             if position[dependency] >= position[index] {
-                return Err(format!(
-                    "`{}` comes before its dependency `{}`",
-                    node.spec.name,
-                    graph.node_at(dependency).spec.name
-                ));
+                return Err(InvariantViolation::OutOfOrder {
+                    node: node.spec.name.clone(),
+                    dependency: graph.node_at(dependency).spec.name.clone(),
+                });
             }
         }
     }
     let resources = graph.len();
-    let deployed = program
-        .apply_mocked(&build, |_| Value::object())
-        .map_err(|e| e.to_string())?;
-    let again = deployed.replan().map_err(|e| e.to_string())?;
+    let deployed = match program.apply_mocked(&build, |_| Value::object()) {
+        Ok(deployed) => deployed,
+        Err(TestError::Operation(OperationError::Plan(diagnostics))) => {
+            return if diagnostics.has_errors() {
+                Ok(Verdict::RefusedAtPlan(diagnostics))
+            } else {
+                Err(InvariantViolation::RefusedWithoutError(diagnostics))
+            };
+        }
+        Err(error) => return Err(InvariantViolation::ApplyFailed(error)),
+    };
+    let again = deployed
+        .replan()
+        .map_err(InvariantViolation::ReplanFailed)?;
     if again.plan().has_changes() {
-        return Err(format!("a second plan is not empty:\n{}", again.snapshot()));
+        return Err(InvariantViolation::NotConverged(again.snapshot()));
     }
-    deployed.destroy().map_err(|e| e.to_string())?;
+    deployed
+        .destroy()
+        .map_err(InvariantViolation::DestroyFailed)?;
     let left = deployed.state();
     if !left.resources.is_empty() || !left.deposed.is_empty() {
-        return Err(format!(
-            "destroy left {} resource(s) in the state",
-            left.resources.len()
-        ));
+        return Err(InvariantViolation::DestroyLeftovers {
+            resources: left.resources.len(),
+            deposed: left.deposed.len(),
+        });
     }
     Ok(Verdict::Accepted { resources })
 }

@@ -107,6 +107,7 @@ pub fn scaling_range(range: RangeInclusive<u32>) -> impl Strategy<Value = (u32, 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::strategy::ValueTree;
 
     proptest! {
         #[test]
@@ -115,11 +116,18 @@ mod tests {
             prop_assert_eq!(net, net.trunc());
         }
 
+        /// Checked against an independent parser (the WHATWG URL host parser of the `url`
+        /// crate, with IDNA processing) rather than the pattern that generates the names: a
+        /// name is a host label that parses to itself, unchanged.
         #[test]
-        fn names_are_dns_labels(name in k8s_name()) {
-            prop_assert!(name.len() <= 63);
-            prop_assert!(name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'));
-            prop_assert!(!name.starts_with('-') && !name.ends_with('-'));
+        fn names_are_host_labels_a_url_parser_keeps(name in k8s_name()) {
+            prop_assert!((1..=40).contains(&name.len()), "{name}");
+            let url = url::Url::parse(&format!("http://{name}.svc.cluster.local:8080/"))
+                .map_err(|e| TestCaseError::fail(format!("{name}: {e}")))?;
+            let host = format!("{name}.svc.cluster.local");
+            prop_assert_eq!(url.host_str(), Some(host.as_str()));
+            let dns = url::Host::parse(&name).map_err(|e| TestCaseError::fail(format!("{name}: {e}")))?;
+            prop_assert_eq!(dns, url::Host::Domain(name.clone()));
         }
 
         #[test]
@@ -129,5 +137,26 @@ mod tests {
             unique.dedup();
             prop_assert_eq!(unique.len(), zones.len());
         }
+    }
+
+    /// The names are not a degenerate subset: over many draws the generator reaches both
+    /// length bounds, digits and hyphens, which the invariants above say nothing about.
+    #[test]
+    fn names_cover_their_range() {
+        let mut runner = proptest::test_runner::TestRunner::deterministic();
+        let strategy = k8s_name();
+        let names: Vec<String> = (0..2000)
+            .map(|_| strategy.new_tree(&mut runner).unwrap().current())
+            .collect();
+        assert!(names.iter().any(|n| n.len() == 1), "no 1-character name");
+        assert!(names.iter().any(|n| n.len() == 40), "no 40-character name");
+        assert!(names.iter().any(|n| n.contains('-')), "no hyphen");
+        assert!(
+            names
+                .iter()
+                .any(|n| n.contains(|c: char| c.is_ascii_digit())),
+            "no digit"
+        );
+        assert!(names.iter().all(|n| !n.starts_with("xn--")));
     }
 }

@@ -123,8 +123,9 @@ fn plans_snapshot_as_stable_text() {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
 
-    /// Any generated variant of the module satisfies the standard invariants, or is rejected
-    /// with a diagnostic (a bad latency, here).
+    /// Any generated variant of the module satisfies the standard invariants; one with a
+    /// negative latency is refused when planned, with a diagnostic naming `latency_ms`, and
+    /// nothing else is.
     #[test]
     fn generated_programs_keep_the_invariants(name in k8s_name(), (min, max) in scaling_range(0..=5), latency in -2i64..3) {
         let verdict = check_invariants(&TestProgram::new(), |s| {
@@ -134,9 +135,21 @@ proptest! {
             }
         });
         match verdict {
-            Ok(Verdict::Accepted { resources }) => prop_assert_eq!(resources as u32, max - min + 2),
-            Ok(Verdict::Rejected(diagnostics)) => prop_assert!(latency < 0, "{}", diagnostics),
-            Err(violation) => prop_assert!(latency < 0, "{}", violation),
+            Ok(Verdict::Accepted { resources }) => {
+                prop_assert!(latency >= 0, "latency {} was accepted", latency);
+                prop_assert_eq!(resources as u32, max - min + 2);
+            }
+            Ok(Verdict::RefusedAtPlan(diagnostics)) => {
+                prop_assert!(latency < 0, "latency {} was refused: {}", latency, diagnostics);
+                prop_assert!(
+                    diagnostics.errors().any(|d| d.field.as_deref() == Some("latency_ms")),
+                    "{}", diagnostics
+                );
+            }
+            Ok(Verdict::Rejected(diagnostics)) => {
+                prop_assert!(false, "the program was rejected when built: {}", diagnostics);
+            }
+            Err(violation) => prop_assert!(false, "invariant violated: {}", violation),
         }
     }
 }

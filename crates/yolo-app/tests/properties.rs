@@ -147,7 +147,7 @@ proptest! {
     #[test]
     fn the_standard_invariants_hold(values in values()) {
         let verdict = check_invariants(&program(), |s| { add(&values, s); })
-            .map_err(TestCaseError::fail)?;
+            .map_err(|violation| TestCaseError::fail(violation.to_string()))?;
         prop_assert!(matches!(verdict, Verdict::Accepted { .. }), "{verdict:?}");
     }
 
@@ -167,9 +167,9 @@ proptest! {
             "frontend"
         };
         let verdict = check_invariants(&program(), |s| { add(&values, s); })
-            .map_err(TestCaseError::fail)?;
+            .map_err(|violation| TestCaseError::fail(violation.to_string()))?;
         let Verdict::Rejected(diagnostics) = verdict else {
-            return Err(TestCaseError::fail(format!("{min}..={max} was accepted")));
+            return Err(TestCaseError::fail(format!("{min}..={max} was not rejected: {verdict:?}")));
         };
         let field = format!("values.{tier}.scaling");
         prop_assert!(

@@ -43,7 +43,7 @@ impl Walk<'_> {
                 if spec.kind != ActionKind::Configure {
                     check_consistent(&step.inputs, &desired).map_err(|path| {
                         fail(format!(
-                            "the input `{path}` differs from the plan (the plan said {}, apply computed {}); a dependency returned other values than it promised — run plan again",
+                            "the input `{path}` differs from the plan (the plan said {}, apply computed {}): the program changed since the plan was made, or a dependency returned other values than it promised; make a new plan",
                             step.inputs.lookup(&path).unwrap_or_default().display(),
                             desired.lookup(&path).unwrap_or_default().display()
                         ))
