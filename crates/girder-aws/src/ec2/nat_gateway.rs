@@ -7,7 +7,7 @@ use girder_engine::provider::DefaultTimeouts;
 use girder_engine::typed::{
     TypedCreateRequest, TypedCreateResponse, TypedDeleteRequest, TypedFindRequest,
     TypedFindResponse, TypedFound, TypedObserved, TypedReadRequest, TypedReadResponse,
-    TypedResource, TypedUpdateRequest, TypedUpdateResponse,
+    TypedResource, TypedResumeRequest, TypedUpdateRequest, TypedUpdateResponse,
 };
 use girder_engine::{CallContext, ProviderError, ResourceSchema};
 use serde::{Deserialize, Serialize};
@@ -184,24 +184,25 @@ impl TypedResource<AwsClients> for NatGatewayResource {
         let first_outputs = observe(nat).outputs;
         let partial_outputs =
             girder_core::Value::from_serialize(&first_outputs).unwrap_or_default();
-        let ready = wait_until(ctx, &format!("NAT gateway {id} to become available"), SLOW.0, SLOW.1, || async {
-            let Some(nat) = describe_one(ec2, &id).await? else {
-                return Ok(Poll::Pending("not listed yet".into()));
-            };
-            match nat.state() {
-                Some(NatGatewayState::Available) => Ok(Poll::Ready(nat)),
-                Some(NatGatewayState::Failed) => Err(ProviderError::permanent(format!(
-                    "NAT gateway {id} of {identity} failed: {} ({}); check the subnet is public and the Elastic IP is free",
-                    nat.failure_message().unwrap_or("no reason given"),
-                    nat.failure_code().unwrap_or("no code"),
-                ))),
-                Some(state) => Ok(Poll::Pending(state.as_str().to_owned())),
-                None => Ok(Poll::Pending("unknown".into())),
-            }
-        })
-        .await
-        .map_err(|e| after_create(e, &id, partial_outputs))?;
+        let ready = wait_available(ec2, ctx, &id, &identity.to_string())
+            .await
+            .map_err(|e| after_create(e, &id, partial_outputs))?;
         Ok(TypedCreateResponse::new(id, observe(&ready).outputs))
+    }
+
+    /// A create that stopped waiting resumes by waiting for `available` again.
+    async fn resume_create(
+        &self,
+        clients: &AwsClients,
+        req: TypedResumeRequest<NatGatewayInputs>,
+        ctx: &CallContext,
+    ) -> Result<Option<TypedCreateResponse<NatGatewayOutputs>>, ProviderError> {
+        let ec2 = clients.ec2().await?;
+        let ready = wait_available(ec2, ctx, &req.id, &req.identity.to_string()).await?;
+        Ok(Some(TypedCreateResponse::new(
+            req.id.clone(),
+            observe(&ready).outputs,
+        )))
     }
 
     async fn read(
@@ -299,4 +300,30 @@ impl TypedResource<AwsClients> for NatGatewayResource {
             })
             .collect())
     }
+}
+
+/// Waits until the NAT gateway `id` is available (minutes on AWS); a failed gateway is a
+/// permanent error that says what to check.
+async fn wait_available(
+    ec2: &aws_sdk_ec2::Client,
+    ctx: &CallContext,
+    id: &str,
+    identity: &str,
+) -> Result<NatGateway, ProviderError> {
+    wait_until(ctx, &format!("NAT gateway {id} to become available"), SLOW.0, SLOW.1, || async {
+        let Some(nat) = describe_one(ec2, id).await? else {
+            return Ok(Poll::Pending("not listed yet".into()));
+        };
+        match nat.state() {
+            Some(NatGatewayState::Available) => Ok(Poll::Ready(nat)),
+            Some(NatGatewayState::Failed) => Err(ProviderError::permanent(format!(
+                "NAT gateway {id} of {identity} failed: {} ({}); check the subnet is public and the Elastic IP is free",
+                nat.failure_message().unwrap_or("no reason given"),
+                nat.failure_code().unwrap_or("no code"),
+            ))),
+            Some(state) => Ok(Poll::Pending(state.as_str().to_owned())),
+            None => Ok(Poll::Pending("unknown".into())),
+        }
+    })
+    .await
 }

@@ -12,7 +12,7 @@ use girder_engine::provider::DefaultTimeouts;
 use girder_engine::typed::{
     TypedCreateRequest, TypedCreateResponse, TypedDeleteRequest, TypedFindRequest,
     TypedFindResponse, TypedFound, TypedObserved, TypedReadRequest, TypedReadResponse,
-    TypedResource, TypedUpdateRequest, TypedUpdateResponse,
+    TypedResource, TypedResumeRequest, TypedUpdateRequest, TypedUpdateResponse,
 };
 use girder_engine::{CallContext, ErrorKind, ProviderError, ResourceSchema};
 use serde::{Deserialize, Serialize};
@@ -358,6 +358,22 @@ impl TypedResource<AwsClients> for ClusterResource {
             name,
             observe(&ready, Some(&inputs)).outputs,
         ))
+    }
+
+    /// A create that stopped waiting (its deadline, a run cut short) resumes by waiting for
+    /// ACTIVE again: a cluster that is still CREATING can be read, but is not ready.
+    async fn resume_create(
+        &self,
+        clients: &AwsClients,
+        req: TypedResumeRequest<ClusterInputs>,
+        ctx: &CallContext,
+    ) -> Result<Option<TypedCreateResponse<ClusterOutputs>>, ProviderError> {
+        let eks = clients.eks().await?;
+        let ready = wait_active(eks, ctx, &req.id).await?;
+        Ok(Some(TypedCreateResponse::new(
+            req.id,
+            observe(&ready, Some(&req.inputs)).outputs,
+        )))
     }
 
     async fn read(

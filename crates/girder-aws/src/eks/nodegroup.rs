@@ -17,7 +17,7 @@ use girder_engine::provider::DefaultTimeouts;
 use girder_engine::typed::{
     TypedCreateRequest, TypedCreateResponse, TypedDeleteRequest, TypedFindRequest,
     TypedFindResponse, TypedFound, TypedObserved, TypedReadRequest, TypedReadResponse,
-    TypedResource, TypedUpdateRequest, TypedUpdateResponse,
+    TypedResource, TypedResumeRequest, TypedUpdateRequest, TypedUpdateResponse,
 };
 use girder_engine::{CallContext, ErrorKind, ProviderError, ResourceSchema};
 use serde::{Deserialize, Serialize};
@@ -423,6 +423,28 @@ impl TypedResource<AwsClients> for NodegroupResource {
             id,
             observe(&ready, Some(&inputs)).outputs,
         ))
+    }
+
+    /// A create that stopped waiting resumes by waiting for ACTIVE again (nodes join for
+    /// minutes after the nodegroup can be read).
+    async fn resume_create(
+        &self,
+        clients: &AwsClients,
+        req: TypedResumeRequest<NodegroupInputs>,
+        ctx: &CallContext,
+    ) -> Result<Option<TypedCreateResponse<NodegroupOutputs>>, ProviderError> {
+        let eks = clients.eks().await?;
+        let Some((cluster, name)) = req.id.split_once(':') else {
+            return Err(ProviderError::permanent(format!(
+                "{}: the recorded id `{}` is not `cluster:nodegroup`",
+                req.identity, req.id
+            )));
+        };
+        let ready = wait_active(eks, ctx, cluster, name).await?;
+        Ok(Some(TypedCreateResponse::new(
+            req.id.clone(),
+            observe(&ready, Some(&req.inputs)).outputs,
+        )))
     }
 
     async fn read(
