@@ -106,7 +106,7 @@ pub fn infra(s: &mut Stack, settings: &Settings) -> Infra {
         .add(s);
 
     let eks = Eks::new(CLUSTER)
-        .version("1.31")
+        .version("1.36")
         .region(settings.region.clone())
         .vpc(&vpc)
         .control_plane_logs([Api, ControllerManager, Scheduler])

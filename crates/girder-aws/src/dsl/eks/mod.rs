@@ -22,7 +22,9 @@ pub use Capacity::{OnDemand, Spot};
 pub use LogType::{Api, Audit, Authenticator, ControllerManager, Scheduler};
 
 /// Kubernetes versions EKS supports (standard and extended support), oldest first.
-pub const SUPPORTED_VERSIONS: [&str; 6] = ["1.29", "1.30", "1.31", "1.32", "1.33", "1.34"];
+pub const SUPPORTED_VERSIONS: [&str; 8] = [
+    "1.29", "1.30", "1.31", "1.32", "1.33", "1.34", "1.35", "1.36",
+];
 
 /// How a nodegroup buys its instances.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
