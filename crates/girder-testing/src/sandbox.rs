@@ -2,6 +2,12 @@
 //! for each EKS cluster once it is ACTIVE — so a user, an example and an end-to-end test
 //! all try the whole seed the same way, without an AWS account.
 //!
+//! Each cluster is served as EKS serves it ([`EmulatorHost`]): HTTPS with the cluster's own
+//! CA, `k8s-aws-v1.` tokens verified through the layer's STS (the AWS endpoint in use),
+//! authorization from the layer's access entries ([`LayerAccessSource`]), and the cluster's
+//! Kubernetes version as the server version. DescribeCluster reports the emulator's endpoint
+//! and CA, so a program configures its Kubernetes provider from the cluster's outputs.
+//!
 //! ```no_run
 //! use girder_testing::sandbox::{Sandbox, SandboxOptions};
 //! use girder_aws_layer::Behaviours;
