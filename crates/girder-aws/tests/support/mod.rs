@@ -16,6 +16,8 @@ use girder_testing::sim::SimPackage;
 
 /// A moto server, the harness over it, and clients to look at what exists.
 pub struct Env {
+    /// The AWS behaviour layer in front of moto, when started with [`Env::behind_layer`].
+    pub layer: Option<girder_testing::aws_layer::AwsLayer>,
     pub moto: MotoServer,
     pub calls: ApiCalls,
     pub settings: AwsSettings,
@@ -32,16 +34,36 @@ pub struct Env {
 impl Env {
     /// Starts moto (failing, not skipping, if it is not installed) and the engine over it.
     pub async fn start() -> Env {
+        Env::start_with(false).await
+    }
+
+    /// Like [`Env::start`], behind girder's AWS behaviour layer (every behaviour off), which
+    /// serves the EKS parts moto lacks (access entries, add-ons).
+    pub async fn behind_layer() -> Env {
+        Env::start_with(true).await
+    }
+
+    async fn start_with(layered: bool) -> Env {
         let moto =
             // AWS managed policies (AmazonEKSClusterPolicy, …) exist in AWS; moto loads them on request.
             MotoServer::start_with_env(&[("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")])
                 .expect("moto_server must be installed: run scripts/python-deps.sh");
+        let layer = layered.then(|| {
+            girder_testing::aws_layer::AwsLayer::start(girder_testing::aws_layer::LayerConfig::new(
+                moto.endpoint(),
+            ))
+            .expect("the AWS behaviour layer starts")
+        });
+        let endpoint = layer
+            .as_ref()
+            .map(|l| l.endpoint())
+            .unwrap_or_else(|| moto.endpoint());
         let calls = ApiCalls::default();
         // Everything explicit: no environment, no profile, no instance metadata — only the
         // loopback endpoint is ever contacted.
         let settings = AwsSettings::default()
             .region("us-east-1")
-            .endpoint_url(moto.endpoint())
+            .endpoint_url(endpoint)
             .credentials(Credentials::new("testing", "testing", None, None, "moto"))
             .count_calls(calls.clone());
         let registry = Registry::new().with(girder_aws::package_with(settings.clone()));
@@ -62,6 +84,7 @@ impl Env {
                     .build(),
             ),
             dynamodb: aws_sdk_dynamodb::Client::new(&config),
+            layer,
             moto,
             calls,
             settings,
