@@ -95,6 +95,7 @@ impl World {
             ec2: aws_sdk_ec2::Client::new(&config),
             eks: aws_sdk_eks::Client::new(&config),
             route53: aws_sdk_route53::Client::new(&config),
+            iam: aws_sdk_iam::Client::new(&config),
         }
     }
 
@@ -211,9 +212,39 @@ struct Aws {
     ec2: aws_sdk_ec2::Client,
     eks: aws_sdk_eks::Client,
     route53: aws_sdk_route53::Client,
+    iam: aws_sdk_iam::Client,
 }
 
 impl Aws {
+    /// The IAM roles and OIDC providers of the program (roles named `yolo-…`).
+    fn iam_left(&self) -> Vec<String> {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async {
+                let roles = self.iam.list_roles().send().await.unwrap();
+                let providers = self
+                    .iam
+                    .list_open_id_connect_providers()
+                    .send()
+                    .await
+                    .unwrap();
+                roles
+                    .roles()
+                    .iter()
+                    .map(|r| r.role_name().to_owned())
+                    .filter(|name| name.starts_with("yolo-"))
+                    .chain(
+                        providers
+                            .open_id_connect_provider_list()
+                            .iter()
+                            .filter_map(|p| p.arn().map(str::to_owned)),
+                    )
+                    .collect()
+            })
+    }
+
     fn snapshot(&self) -> (usize, Vec<String>, usize, Vec<String>, usize) {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -421,6 +452,8 @@ fn the_seed_deployment_end_to_end() {
         (0, 0, 0, 0),
         "AWS is empty"
     );
+    let iam_left = world.aws().iam_left();
+    assert!(iam_left.is_empty(), "IAM holds {iam_left:?}");
     // The cluster is gone, and so is its emulator (once its DELETING period is over).
     let deadline = Instant::now() + Duration::from_secs(120);
     while world.served() {
@@ -499,4 +532,6 @@ fn destroy_removes_the_programs_kubernetes_objects_before_the_cluster() {
     assert!(destroy.status.success(), "{}", text(&destroy));
     let (vpcs, clusters, _, _, zones) = world.aws().snapshot();
     assert_eq!((vpcs, clusters.len(), zones), (0, 0, 0));
+    let iam_left = world.aws().iam_left();
+    assert!(iam_left.is_empty(), "IAM holds {iam_left:?}");
 }

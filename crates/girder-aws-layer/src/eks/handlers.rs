@@ -550,8 +550,8 @@ async fn created_cluster(shared: &Shared, ctx: &Ctx<'_>, name: &str, reply: &mut
         access.bootstrap_cluster_creator_admin_permissions && access.uses_access_entries();
     let mut record = new_record(&cluster, &request.region, ctx.now, access);
     record.creator = creator.clone();
-    if let Some(principal) = creator.filter(|_| bootstrap) {
-        if let Ok(mut entry) = new_entry(
+    if let Some(principal) = creator.filter(|_| bootstrap)
+        && let Ok(mut entry) = new_entry(
             name,
             &record,
             &principal,
@@ -559,14 +559,15 @@ async fn created_cluster(shared: &Shared, ctx: &Ctx<'_>, name: &str, reply: &mut
             Vec::new(),
             None,
             ctx.now,
-        ) && let Ok(admin) = association(
+        )
+        && let Ok(admin) = association(
             "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
             None,
             ctx.now,
-        ) {
-            entry.policies.push(admin);
-            record.entries.insert(principal, entry);
-        }
+        )
+    {
+        entry.policies.push(admin);
+        record.entries.insert(principal, entry);
     }
     let shown = cluster_json(ctx, &record);
     let fired = shown.get("status").and_then(Value::as_str) != Some("ACTIVE");
