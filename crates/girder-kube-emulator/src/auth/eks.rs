@@ -259,3 +259,21 @@ impl EksVerifier {
             .map(|c| c.identity.clone())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::moto_user;
+
+    #[test]
+    fn motos_sts_user_arns_stand_for_iam_users() {
+        assert_eq!(
+            moto_user("arn:aws:sts::123456789012:user/moto").as_deref(),
+            Some("arn:aws:iam::123456789012:user/moto")
+        );
+        assert_eq!(
+            moto_user("arn:aws:sts::123456789012:assumed-role/Admin/me"),
+            None
+        );
+        assert_eq!(moto_user("arn:aws:iam::123456789012:user/alice"), None);
+    }
+}
