@@ -6,7 +6,9 @@
 //!
 //! ```text
 //! cargo run --example yolo -- plan                 # offline, no credentials needed
-//! cargo run --example yolo -- apply                # with AWS credentials
+//! cargo run --example yolo -- apply                # with AWS credentials, or in the sandbox:
+//! cargo run -p girder-testing --bin sandbox -- --env-out sandbox.env --scale 0.01 &
+//! source sandbox.env && cargo run --example yolo -- apply
 //! cargo run --example yolo -- --kubeconfig ~/.kube/kind apply   # the Kubernetes side elsewhere
 //! ```
 //!

@@ -1,36 +1,53 @@
-//! The seed deployment end to end: `yolo` applied against moto (AWS) and girder's Kubernetes
-//! API emulator (through `--kubeconfig`), checked on both sides; a re-plan is empty; an image
-//! change is a one-resource update; destroy leaves nothing on either side. Then the same
-//! split into two stacks joined by a typed stack reference.
+//! The seed deployment end to end, through the sandbox as a user meets it: `yolo` applied
+//! against moto behind girder's AWS behaviour layer, whose EKS cluster is served by a
+//! Kubernetes API emulator once ACTIVE — HTTPS with the cluster's own CA, EKS tokens
+//! verified through the sandbox's STS, access entries. No `--kubeconfig`: the program's
+//! Kubernetes provider is configured from the cluster's outputs (endpoint, CA) and
+//! authenticates with girder's own EKS tokens. Checked on both sides; a re-plan is empty; an
+//! image change is a one-resource update; destroy leaves nothing of the program's on either
+//! side. Then the same split into two stacks joined by a typed stack reference.
 
-use std::path::Path;
 use std::process::{Command, Output};
+use std::time::{Duration, Instant, SystemTime};
 
-use girder_testing::kube::KubeEmulator;
-use girder_testing::moto::MotoServer;
+use girder::aws::eks::token::presigned_token_for;
+use girder_testing::aws_layer::Behaviours;
+use girder_testing::sandbox::{Sandbox, SandboxOptions};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{ConfigMap, Service};
+use kube::api::{Api, ListParams};
 use tempfile::TempDir;
 
+const CLUSTER: &str = "yolo";
+
 struct World {
-    moto: MotoServer,
-    kube: KubeEmulator,
-    kubeconfig: std::path::PathBuf,
+    sandbox: Sandbox,
     dir: TempDir,
+    runtime: tokio::runtime::Runtime,
 }
 
 fn world() -> World {
-    // moto only knows AWS managed policies (AmazonEKSClusterPolicy, …) when asked to load them.
-    let moto = MotoServer::start_with_env(&[("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")])
-        .expect("moto_server must be installed: run scripts/python-deps.sh");
-    let kube = KubeEmulator::start().expect("the Kubernetes emulator starts");
-    let dir = TempDir::new().unwrap();
-    let kubeconfig = dir.path().join("kubeconfig.yaml");
-    kube.write_kubeconfig(&kubeconfig).unwrap();
+    // Slow lifecycles at 1/100: the program waits for the cluster and nodegroups as on AWS.
+    let behaviours = Behaviours::parse_list("lifecycle").unwrap();
+    let sandbox = Sandbox::start(SandboxOptions {
+        behaviours,
+        scale: 0.01,
+        ..SandboxOptions::default()
+    })
+    .expect("the sandbox starts (moto_server must be installed: run scripts/python-deps.sh)");
     World {
-        moto,
-        kube,
-        kubeconfig,
-        dir,
+        sandbox,
+        dir: TempDir::new().unwrap(),
+        runtime: tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap(),
     }
+}
+
+/// The environment the sandbox hands a program, as a map.
+fn env_of(sandbox: &Sandbox) -> std::collections::BTreeMap<&'static str, String> {
+    sandbox.env().into_iter().collect()
 }
 
 impl World {
@@ -38,13 +55,13 @@ impl World {
         let mut command = Command::new(bin);
         command
             .current_dir(self.dir.path())
-            .envs(self.moto.env())
+            .envs(self.sandbox.env())
             .env("GIRDER_PASSPHRASE", "e2e passphrase")
             .env("NO_COLOR", "1")
             .env_remove("GIRDER_STATE")
             .env_remove("GIRDER_STACK")
-            .arg("--kubeconfig")
-            .arg(&self.kubeconfig)
+            .env_remove("GIRDER_KUBECONFIG")
+            .env_remove("KUBECONFIG")
             .args(args);
         for (key, value) in env {
             command.env(key, value);
@@ -52,33 +69,103 @@ impl World {
         command.output().unwrap()
     }
 
-    fn kubectl(&self, args: &[&str]) -> serde_json::Value {
-        let output = Command::new("kubectl")
-            .arg("--kubeconfig")
-            .arg(&self.kubeconfig)
-            .args(args)
-            .args(["-o", "json"])
-            .output()
-            .expect("kubectl is installed");
-        assert!(
-            output.status.success(),
-            "kubectl {args:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        serde_json::from_slice(&output.stdout).unwrap()
+    fn sdk_config(&self) -> aws_config::SdkConfig {
+        let env = env_of(&self.sandbox);
+        aws_config::SdkConfig::builder()
+            .endpoint_url(env["AWS_ENDPOINT_URL"].clone())
+            .region(aws_config::Region::new(env["AWS_REGION"].clone()))
+            .credentials_provider(
+                aws_credential_types::provider::SharedCredentialsProvider::new(
+                    aws_credential_types::Credentials::new(
+                        env["AWS_ACCESS_KEY_ID"].clone(),
+                        env["AWS_SECRET_ACCESS_KEY"].clone(),
+                        Some(env["AWS_SESSION_TOKEN"].clone()),
+                        None,
+                        "tests",
+                    ),
+                ),
+            )
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .build()
     }
 
-    fn names(&self, kind: &str) -> Vec<String> {
-        let list = self.kubectl(&["get", kind, "--all-namespaces"]);
-        let mut names: Vec<String> = list["items"]
-            .as_array()
+    fn aws(&self) -> Aws {
+        let config = self.sdk_config();
+        Aws {
+            ec2: aws_sdk_ec2::Client::new(&config),
+            eks: aws_sdk_eks::Client::new(&config),
+            route53: aws_sdk_route53::Client::new(&config),
+            iam: aws_sdk_iam::Client::new(&config),
+        }
+    }
+
+    /// A client of the cluster as its users reach it: the endpoint and CA DescribeCluster
+    /// reports, and an EKS token of the sandbox's credentials (the cluster's creator) made by
+    /// girder for the endpoint in use.
+    fn kube(&self) -> kube::Client {
+        let env = env_of(&self.sandbox);
+        let eks = self.aws().eks;
+        let cluster = self
+            .runtime
+            .block_on(eks.describe_cluster().name(CLUSTER).send())
             .unwrap()
+            .cluster
+            .unwrap();
+        let endpoint = cluster.endpoint().unwrap().to_owned();
+        let ca = cluster
+            .certificate_authority()
+            .and_then(|c| c.data())
+            .unwrap()
+            .to_owned();
+        assert_eq!(
+            Some(endpoint.clone()),
+            self.sandbox.host().url(CLUSTER),
+            "DescribeCluster names the emulator serving the cluster"
+        );
+        assert!(endpoint.starts_with("https://"), "{endpoint}");
+        let credentials = aws_credential_types::Credentials::new(
+            env["AWS_ACCESS_KEY_ID"].clone(),
+            env["AWS_SECRET_ACCESS_KEY"].clone(),
+            Some(env["AWS_SESSION_TOKEN"].clone()),
+            None,
+            "tests",
+        );
+        let token = presigned_token_for(
+            CLUSTER,
+            &env["AWS_REGION"],
+            &env["AWS_ENDPOINT_URL"],
+            &credentials,
+            SystemTime::now(),
+        )
+        .unwrap();
+        client(&endpoint, &ca, &token, &self.runtime)
+    }
+
+    fn served(&self) -> bool {
+        self.sandbox.host().url(CLUSTER).is_some()
+    }
+
+    fn names<K>(&self, client: &kube::Client) -> Vec<String>
+    where
+        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
+            + Clone
+            + serde::de::DeserializeOwned
+            + std::fmt::Debug,
+        K::DynamicType: Default,
+    {
+        let api: Api<K> = Api::all(client.clone());
+        let list = self
+            .runtime
+            .block_on(api.list(&ListParams::default()))
+            .unwrap();
+        let mut names: Vec<String> = list
+            .items
             .iter()
             .map(|item| {
                 format!(
                     "{}/{}",
-                    item["metadata"]["namespace"].as_str().unwrap_or(""),
-                    item["metadata"]["name"].as_str().unwrap()
+                    item.meta().namespace.clone().unwrap_or_default(),
+                    item.meta().name.clone().unwrap_or_default()
                 )
             })
             .collect();
@@ -86,34 +173,78 @@ impl World {
         names
     }
 
-    fn aws(&self) -> Aws {
-        let config = aws_config::SdkConfig::builder()
-            .endpoint_url(self.moto.endpoint())
-            .region(aws_config::Region::new("us-east-1"))
-            .credentials_provider(
-                aws_credential_types::provider::SharedCredentialsProvider::new(
-                    aws_credential_types::Credentials::new(
-                        "testing", "testing", None, None, "tests",
-                    ),
-                ),
-            )
-            .behavior_version(aws_config::BehaviorVersion::latest())
-            .build();
-        Aws {
-            ec2: aws_sdk_ec2::Client::new(&config),
-            eks: aws_sdk_eks::Client::new(&config),
-            route53: aws_sdk_route53::Client::new(&config),
-        }
+    fn get<K>(&self, client: &kube::Client, namespace: &str, name: &str) -> K
+    where
+        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
+            + Clone
+            + serde::de::DeserializeOwned
+            + std::fmt::Debug,
+        K::DynamicType: Default,
+    {
+        let api: Api<K> = Api::namespaced(client.clone(), namespace);
+        self.runtime.block_on(api.get(name)).unwrap()
     }
+}
+
+/// A `kube::Client` for `endpoint`, trusting the base64 PEM `ca`, sending `token`.
+fn client(
+    endpoint: &str,
+    ca: &str,
+    token: &str,
+    runtime: &tokio::runtime::Runtime,
+) -> kube::Client {
+    let kubeconfig = format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: {endpoint}\n    certificate-authority-data: {ca}\ncontexts:\n- name: c\n  context:\n    cluster: c\n    user: u\ncurrent-context: c\nusers:\n- name: u\n  user:\n    token: {token}\n"
+    );
+    runtime.block_on(async {
+        let kubeconfig = kube::config::Kubeconfig::from_yaml(&kubeconfig).unwrap();
+        let config = kube::Config::from_custom_kubeconfig(
+            kubeconfig,
+            &kube::config::KubeConfigOptions::default(),
+        )
+        .await
+        .unwrap();
+        kube::Client::try_from(config).unwrap()
+    })
 }
 
 struct Aws {
     ec2: aws_sdk_ec2::Client,
     eks: aws_sdk_eks::Client,
     route53: aws_sdk_route53::Client,
+    iam: aws_sdk_iam::Client,
 }
 
 impl Aws {
+    /// The IAM roles and OIDC providers of the program (roles named `yolo-…`).
+    fn iam_left(&self) -> Vec<String> {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async {
+                let roles = self.iam.list_roles().send().await.unwrap();
+                let providers = self
+                    .iam
+                    .list_open_id_connect_providers()
+                    .send()
+                    .await
+                    .unwrap();
+                roles
+                    .roles()
+                    .iter()
+                    .map(|r| r.role_name().to_owned())
+                    .filter(|name| name.starts_with("yolo-"))
+                    .chain(
+                        providers
+                            .open_id_connect_provider_list()
+                            .iter()
+                            .filter_map(|p| p.arn().map(str::to_owned)),
+                    )
+                    .collect()
+            })
+    }
+
     fn snapshot(&self) -> (usize, Vec<String>, usize, Vec<String>, usize) {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -212,6 +343,7 @@ fn text(output: &Output) -> String {
 
 #[test]
 fn the_seed_deployment_end_to_end() {
+    let started = Instant::now();
     let world = world();
     let yolo = env!("CARGO_BIN_EXE_yolo");
 
@@ -226,13 +358,24 @@ fn the_seed_deployment_end_to_end() {
     // AWS: the network, the cluster with its logs and both capacity types, the zone.
     let (vpcs, clusters, log_types, capacity, zones) = world.aws().snapshot();
     assert_eq!(vpcs, 1);
-    assert_eq!(clusters, ["yolo"]);
+    assert_eq!(clusters, [CLUSTER]);
     assert_eq!(log_types, 3, "api, controllerManager, scheduler");
     assert_eq!(capacity, ["ON_DEMAND", "SPOT"]);
     assert_eq!(zones, 1);
 
-    // Kubernetes: the add-ons and the app rolled out.
-    let deployments = world.names("deployments");
+    // Kubernetes, as the cluster's users reach it: its version, the add-ons, the app.
+    let kube = world.kube();
+    let version = world.runtime.block_on(kube.apiserver_version()).unwrap();
+    assert_eq!(
+        (version.major.as_str(), version.minor.as_str()),
+        ("1", "36")
+    );
+    assert!(
+        version.git_version.contains("-eks-"),
+        "{}",
+        version.git_version
+    );
+    let deployments = world.names::<Deployment>(&kube);
     for expected in [
         "default/backend",
         "default/frontend",
@@ -245,31 +388,33 @@ fn the_seed_deployment_end_to_end() {
             "{expected} in {deployments:?}"
         );
     }
-    let backend = world.kubectl(&["get", "deployment", "backend", "-n", "default"]);
-    assert_eq!(
-        backend["status"]["availableReplicas"],
-        backend["status"]["replicas"]
-    );
+    let backend: Deployment = world.get(&kube, "default", "backend");
+    let status = backend.status.unwrap();
+    assert_eq!(status.available_replicas, status.replicas);
 
     // The frontend's BACKEND_URL names the backend Service and one of its ports.
-    let config = world.kubectl(&["get", "configmap", "frontend-configmap", "-n", "default"]);
-    let url = config["data"]["BACKEND_URL"].as_str().unwrap().to_owned();
-    let service = world.kubectl(&["get", "service", "backend-service", "-n", "default"]);
-    let ports: Vec<i64> = service["spec"]["ports"]
-        .as_array()
+    let config: ConfigMap = world.get(&kube, "default", "frontend-configmap");
+    let url = config.data.unwrap()["BACKEND_URL"].clone();
+    let service: Service = world.get(&kube, "default", "backend-service");
+    let ports: Vec<i32> = service
+        .spec
+        .unwrap()
+        .ports
         .unwrap()
         .iter()
-        .map(|p| p["port"].as_i64().unwrap())
+        .map(|p| p.port)
         .collect();
     let rest = url
         .strip_prefix("http://backend-service.default.svc.cluster.local:")
         .unwrap_or_else(|| panic!("{url}"));
     assert!(
-        ports.contains(&rest.parse::<i64>().unwrap()),
+        ports.contains(&rest.parse::<i32>().unwrap()),
         "{url} vs {ports:?}"
     );
-    let frontend = world.kubectl(&["get", "deployment", "frontend", "-n", "default"]);
-    let env = frontend["spec"]["template"]["spec"]["containers"][0]["env"].to_string();
+    let frontend: Deployment = world.get(&kube, "default", "frontend");
+    let env =
+        serde_json::to_string(&frontend.spec.unwrap().template.spec.unwrap().containers[0].env)
+            .unwrap();
     assert!(
         env.contains("frontend-configmap") && env.contains("BACKEND_URL"),
         "{env}"
@@ -289,12 +434,16 @@ fn the_seed_deployment_end_to_end() {
     );
     let apply = world.girder(yolo, &["apply", "--yes"], &image);
     assert!(apply.status.success(), "{}", text(&apply));
-    let backend = world.kubectl(&["get", "deployment", "backend", "-n", "default"]);
+    let backend: Deployment = world.get(&world.kube(), "default", "backend");
     assert_eq!(
-        backend["spec"]["template"]["spec"]["containers"][0]["image"],
-        "ghcr.io/acme/backend:1.5"
+        backend.spec.unwrap().template.spec.unwrap().containers[0]
+            .image
+            .as_deref(),
+        Some("ghcr.io/acme/backend:1.5")
     );
 
+    // Destroy: the Kubernetes objects go first, while the cluster still serves them.
+    let before_destroy = world.kube();
     let destroy = world.girder(yolo, &["destroy", "--yes"], &image);
     assert!(destroy.status.success(), "{}", text(&destroy));
     let (vpcs, clusters, _, capacity, zones) = world.aws().snapshot();
@@ -303,28 +452,30 @@ fn the_seed_deployment_end_to_end() {
         (0, 0, 0, 0),
         "AWS is empty"
     );
-    let left: Vec<String> = world
-        .names("deployments")
-        .into_iter()
-        .filter(|d| {
-            d.starts_with("default/")
-                || d.contains("autoscaler")
-                || d.contains("dns")
-                || d.contains("metrics")
-        })
-        .collect();
-    assert!(left.is_empty(), "{left:?}");
+    let iam_left = world.aws().iam_left();
+    assert!(iam_left.is_empty(), "IAM holds {iam_left:?}");
+    // The cluster is gone, and so is its emulator (once its DELETING period is over).
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while world.served() {
+        assert!(
+            Instant::now() < deadline,
+            "the cluster's emulator was not stopped"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
     assert!(
         world
-            .names("configmaps")
-            .iter()
-            .all(|c| !c.contains("frontend-configmap"))
+            .runtime
+            .block_on(before_destroy.apiserver_version())
+            .is_err(),
+        "nothing serves the deleted cluster"
     );
-    let _ = &world.kube;
+    eprintln!("the seed end to end took {:?}", started.elapsed());
 }
 
+/// The program's Kubernetes objects are deleted by destroy while the cluster exists.
 #[test]
-fn the_seed_split_into_two_stacks_joined_by_a_stack_reference() {
+fn destroy_removes_the_programs_kubernetes_objects_before_the_cluster() {
     let world = world();
     let infra = world.girder(
         env!("CARGO_BIN_EXE_yolo_infra"),
@@ -332,36 +483,18 @@ fn the_seed_split_into_two_stacks_joined_by_a_stack_reference() {
         &[],
     );
     assert!(infra.status.success(), "{}", text(&infra));
-    let app_plan = world.girder(
-        env!("CARGO_BIN_EXE_yolo_app"),
-        &["--stack", "yolo-app", "plan"],
-        &[],
-    );
-    assert!(app_plan.status.success(), "{}", text(&app_plan));
-    // The reference was read while planning: the roles are known, not "(known after apply)".
-    assert!(
-        !text(&app_plan).contains("eks.amazonaws.com/role-arn\"] = (known after apply)"),
-        "{}",
-        text(&app_plan)
-    );
     let app = world.girder(
         env!("CARGO_BIN_EXE_yolo_app"),
         &["--stack", "yolo-app", "apply", "--yes"],
         &[],
     );
     assert!(app.status.success(), "{}", text(&app));
-    let sa = world.kubectl(&[
-        "get",
-        "serviceaccount",
-        "cluster-autoscaler",
-        "-n",
-        "kube-system",
-    ]);
+    let kube = world.kube();
+    // The app stack read the infra stack's roles through the reference.
+    let sa: k8s_openapi::api::core::v1::ServiceAccount =
+        world.get(&kube, "kube-system", "cluster-autoscaler");
     assert!(
-        sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"]
-            .as_str()
-            .unwrap()
-            .starts_with("arn:aws:iam::")
+        sa.metadata.annotations.unwrap()["eks.amazonaws.com/role-arn"].starts_with("arn:aws:iam::")
     );
     let again = world.girder(
         env!("CARGO_BIN_EXE_yolo_app"),
@@ -369,27 +502,36 @@ fn the_seed_split_into_two_stacks_joined_by_a_stack_reference() {
         &[],
     );
     assert_eq!(again.status.code(), Some(0), "{}", text(&again));
-    assert!(
-        world
-            .girder(
-                env!("CARGO_BIN_EXE_yolo_app"),
-                &["--stack", "yolo-app", "destroy", "--yes"],
-                &[]
-            )
-            .status
-            .success()
+    let destroy = world.girder(
+        env!("CARGO_BIN_EXE_yolo_app"),
+        &["--stack", "yolo-app", "destroy", "--yes"],
+        &[],
     );
-    assert!(
-        world
-            .girder(
-                env!("CARGO_BIN_EXE_yolo_infra"),
-                &["--stack", "yolo-infra", "destroy", "--yes"],
-                &[]
-            )
-            .status
-            .success()
+    assert!(destroy.status.success(), "{}", text(&destroy));
+    // The cluster still runs: nothing of the program's is left in it.
+    let kube = world.kube();
+    let left: Vec<String> = world
+        .names::<Deployment>(&kube)
+        .into_iter()
+        .chain(world.names::<ConfigMap>(&kube))
+        .chain(world.names::<Service>(&kube))
+        .filter(|name| {
+            name.starts_with("default/")
+                || name.contains("autoscaler")
+                || name.contains("external-dns")
+                || name.contains("metrics-server")
+        })
+        .filter(|name| name != "default/kubernetes" && name != "default/kube-root-ca.crt")
+        .collect();
+    assert!(left.is_empty(), "left in the cluster: {left:?}");
+    let destroy = world.girder(
+        env!("CARGO_BIN_EXE_yolo_infra"),
+        &["--stack", "yolo-infra", "destroy", "--yes"],
+        &[],
     );
+    assert!(destroy.status.success(), "{}", text(&destroy));
     let (vpcs, clusters, _, _, zones) = world.aws().snapshot();
     assert_eq!((vpcs, clusters.len(), zones), (0, 0, 0));
-    let _ = Path::new(".");
+    let iam_left = world.aws().iam_left();
+    assert!(iam_left.is_empty(), "IAM holds {iam_left:?}");
 }

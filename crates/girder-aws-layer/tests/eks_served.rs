@@ -183,6 +183,10 @@ async fn access_entries_are_served_and_readable_by_an_emulator() {
         .expect("the creator's entry");
     assert_eq!(creator.principal_arn, "arn:aws:iam::123456789012:user/moto");
     assert_eq!(
+        registry.creator("api").as_deref(),
+        Some("arn:aws:iam::123456789012:user/moto")
+    );
+    assert_eq!(
         creator.policies[0].policy_arn,
         "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
     );

@@ -53,8 +53,9 @@ pub mod prelude {
     pub use crate::dsl::cidr::Tier;
     pub use crate::dsl::dynamodb::{AttributeType, Billing, Table, TableHandle};
     pub use crate::dsl::eks::{
-        Addon, Api, Audit, Authenticator, Capacity, ControllerManager, Eks, EksHandle, Endpoint,
-        OnDemand, Scheduler, Spot, TaintEffect, policies,
+        AccessEntry, AccessPolicy, AccessScope, Addon, Api, Audit, AuthenticationMode,
+        Authenticator, Capacity, ControllerManager, Eks, EksHandle, Endpoint, OnDemand, Scheduler,
+        Spot, TaintEffect, policies,
     };
     pub use crate::dsl::iam::{
         IamRole, IamRoleHandle, InstanceProfile, ManagedPolicy, OidcProvider,

@@ -14,6 +14,7 @@ use crate::ec2::route_table::{RouteTableAssociationResource, RouteTableResource}
 use crate::ec2::security_group::{SecurityGroupResource, SecurityGroupRuleResource};
 use crate::ec2::subnet::SubnetResource;
 use crate::ec2::vpc::VpcResource;
+use crate::eks::access_entry::AccessEntryResource;
 use crate::eks::addon::AddonResource;
 use crate::eks::cluster::ClusterResource;
 use crate::eks::nodegroup::NodegroupResource;
@@ -83,6 +84,7 @@ pub fn package_with(settings: AwsSettings) -> TypedPackage<AwsClients> {
     .resource(ClusterResource)
     .resource(NodegroupResource)
     .resource(AddonResource)
+    .resource(AccessEntryResource)
     .resource(HostedZoneResource)
     .resource(BucketResource)
     .resource(TableResource)

@@ -576,3 +576,97 @@ fn builders_and_raw_declarations_share_one_set_of_rules() {
     assert_eq!(logs.len(), 1, "{logs}");
     assert!(logs.iter().all(|d| d.message.contains("retention period")));
 }
+
+#[test]
+fn every_access_entry_problem_is_reported_at_once() {
+    let diagnostics = diagnostics_of(|s| {
+        let vpc = seed::network(s);
+        let _ = Eks::new("yolo")
+            .vpc(&vpc)
+            .authentication_mode(AuthenticationMode::Api)
+            .access_entry(
+                AccessEntry::new("bad-arn", "arn:aws:sts::111122223333:assumed-role/Admin/me")
+                    .policy(AccessPolicy::View, AccessScope::Cluster),
+            )
+            .access_entry(
+                AccessEntry::new("unknown", "arn:aws:iam::111122223333:user/alice").policy(
+                    AccessPolicy::named("AmazonEKSEverythingPolicy"),
+                    AccessScope::Cluster,
+                ),
+            )
+            .access_entry(
+                AccessEntry::new("admins", "arn:aws:iam::111122223333:role/Admin").policy(
+                    AccessPolicy::ClusterAdmin,
+                    AccessScope::namespaces(["apps"]),
+                ),
+            )
+            .add(s);
+    });
+    let principal = find(&diagnostics, "principal_arn");
+    complete(principal);
+    assert_eq!(principal.resource.as_deref(), Some("yolo-access-bad-arn"));
+    assert_eq!(
+        principal.value.as_deref(),
+        Some("arn:aws:sts::111122223333:assumed-role/Admin/me")
+    );
+    assert!(principal.fix.as_deref().unwrap().contains("arn:aws:iam::"));
+    let policy = find(&diagnostics, "policies");
+    complete(policy);
+    assert_eq!(policy.value.as_deref(), Some("AmazonEKSEverythingPolicy"));
+    assert!(
+        policy
+            .fix
+            .as_deref()
+            .unwrap()
+            .contains("AmazonEKSViewPolicy")
+    );
+    let scope = find(&diagnostics, "policies.scope");
+    complete(scope);
+    assert_eq!(scope.resource.as_deref(), Some("yolo-access-admins"));
+    assert_eq!(scope.value.as_deref(), Some("apps"));
+    assert!(scope.message.contains("AmazonEKSClusterAdminPolicy"));
+    assert!(
+        scope
+            .fix
+            .as_deref()
+            .unwrap()
+            .contains("AccessScope::Cluster")
+    );
+}
+
+#[test]
+fn access_entries_are_resources_of_the_cluster() {
+    let mut s = Stack::new("dev");
+    let vpc = seed::network(&mut s);
+    let deployer = IamRole::new("deployer")
+        .trust(PolicyDocument::service_trust(["ec2.amazonaws.com"]))
+        .add(&mut s);
+    let eks = Eks::new("yolo")
+        .vpc(&vpc)
+        .creator_admin(true)
+        .access_entry(
+            AccessEntry::new("deployer", &deployer)
+                .policy(AccessPolicy::Edit, AccessScope::namespaces(["apps"])),
+        )
+        .add(&mut s);
+    let _k8s = eks.kubernetes(&mut s);
+    assert_eq!(eks.access_entry_arns().len(), 1);
+    let graph = s.finish().unwrap_or_else(|d| panic!("{d}"));
+    let entry = graph
+        .nodes()
+        .iter()
+        .find(|n| n.spec.type_name == "aws:eks/accessEntry")
+        .unwrap();
+    assert_eq!(entry.spec.name, "yolo-access-deployer");
+    let cluster = graph
+        .nodes()
+        .iter()
+        .find(|n| n.spec.type_name == "aws:eks/cluster")
+        .unwrap();
+    let inputs = format!("{:?}", cluster.spec.inputs);
+    assert!(inputs.contains("API_AND_CONFIG_MAP"), "{inputs}");
+    assert!(
+        inputs.contains("bootstrap_cluster_creator_admin_permissions"),
+        "{inputs}"
+    );
+}

@@ -2,6 +2,12 @@
 //! for each EKS cluster once it is ACTIVE — so a user, an example and an end-to-end test
 //! all try the whole seed the same way, without an AWS account.
 //!
+//! Each cluster is served as EKS serves it ([`EmulatorHost`]): HTTPS with the cluster's own
+//! CA, `k8s-aws-v1.` tokens verified through the layer's STS (the AWS endpoint in use),
+//! authorization from the layer's access entries ([`LayerAccessSource`]), and the cluster's
+//! Kubernetes version as the server version. DescribeCluster reports the emulator's endpoint
+//! and CA, so a program configures its Kubernetes provider from the cluster's outputs.
+//!
 //! ```no_run
 //! use girder_testing::sandbox::{Sandbox, SandboxOptions};
 //! use girder_aws_layer::Behaviours;
@@ -19,13 +25,18 @@
 //! ```
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
+use girder_aws_layer::eks::{AccessScope as LayerScope, EksRegistry};
 use girder_aws_layer::moto::{MotoError, MotoServer};
 use girder_aws_layer::{
     AwsLayer, Behaviours, ClusterEndpoint, ClusterHost, ClusterInfo, LayerConfig, LayerError,
 };
-use girder_kube_emulator::{EmulatorError, KubeEmulator};
+use girder_kube_emulator::{
+    AccessEntry, AccessScope, AccessSource, AccessSourceError, Authentication,
+    CLUSTER_ADMIN_POLICY, EksAuthentication, EmulatorConfig, EmulatorError, KubeEmulator,
+    StsEndpoint,
+};
 
 /// How the sandbox starts.
 #[derive(Clone, Debug)]
@@ -59,16 +70,105 @@ pub enum SandboxError {
     Layer(#[from] LayerError),
 }
 
-/// Serves each ACTIVE EKS cluster with its own Kubernetes API emulator.
+/// What an emulator needs from the layer: the STS endpoint tokens are presigned for (the
+/// AWS endpoint in use) and the EKS registry with the clusters' access entries.
+#[derive(Clone, Debug)]
+struct LayerLink {
+    sts_endpoint: String,
+    registry: EksRegistry,
+}
+
+/// A cluster's access entries as the layer keeps them, read on every request, so entries
+/// created, changed or deleted through the EKS API take effect at once. In `CONFIG_MAP`
+/// mode the cluster's creator is a cluster admin without an entry, as EKS keeps it.
+#[derive(Clone, Debug)]
+pub struct LayerAccessSource {
+    registry: EksRegistry,
+}
+
+impl LayerAccessSource {
+    /// Entries from the layer's registry.
+    pub fn new(registry: EksRegistry) -> LayerAccessSource {
+        LayerAccessSource { registry }
+    }
+
+    /// The entries of `cluster` in the emulator's terms.
+    pub fn entries(&self, cluster: &str) -> Vec<AccessEntry> {
+        let Some(config) = self.registry.access_config(cluster) else {
+            return Vec::new();
+        };
+        let mut entries: Vec<AccessEntry> = if config.uses_access_entries() {
+            self.registry
+                .access_entries(cluster)
+                .into_iter()
+                .map(|entry| {
+                    let mut converted = AccessEntry::new(entry.principal_arn)
+                        .username(entry.username)
+                        .kubernetes_groups(entry.kubernetes_groups);
+                    for policy in entry.policies {
+                        let scope = match policy.scope {
+                            LayerScope::Cluster => AccessScope::Cluster,
+                            LayerScope::Namespace { namespaces } => {
+                                AccessScope::Namespaces(namespaces)
+                            }
+                        };
+                        converted = converted.policy(policy.policy_arn, scope);
+                    }
+                    converted
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        if !config.uses_access_entries()
+            && let Some(creator) = self.registry.creator(cluster)
+        {
+            entries
+                .push(AccessEntry::new(creator).policy(CLUSTER_ADMIN_POLICY, AccessScope::Cluster));
+        }
+        entries
+    }
+}
+
+#[async_trait::async_trait]
+impl AccessSource for LayerAccessSource {
+    async fn access_entries(&self, cluster: &str) -> Result<Vec<AccessEntry>, AccessSourceError> {
+        Ok(self.entries(cluster))
+    }
+}
+
+/// The version an emulator reports for an EKS cluster's Kubernetes version (`1.36` →
+/// `v1.36.1-eks-3a7c1f0`, EKS's form).
+pub fn server_version(kubernetes_version: &str) -> String {
+    format!("v{kubernetes_version}.1-eks-3a7c1f0")
+}
+
+/// Serves each ACTIVE EKS cluster with its own Kubernetes API emulator, as EKS serves it:
+/// HTTPS with the cluster's own CA, `k8s-aws-v1.` tokens verified through the layer's STS,
+/// authorization from the layer's access entries, and the cluster's Kubernetes version.
 #[derive(Debug, Default)]
 pub struct EmulatorHost {
     clusters: Mutex<BTreeMap<String, KubeEmulator>>,
+    link: OnceLock<LayerLink>,
 }
 
 impl EmulatorHost {
     /// The URL of the emulator serving `cluster`, if it runs.
     pub fn url(&self, cluster: &str) -> Option<String> {
         self.lock().get(cluster).map(KubeEmulator::url)
+    }
+
+    /// The PEM of the CA of the emulator serving `cluster`, if it runs.
+    pub fn ca_pem(&self, cluster: &str) -> Option<String> {
+        self.lock()
+            .get(cluster)
+            .and_then(|e| e.ca_pem().map(str::to_owned))
+    }
+
+    /// An admin kubeconfig of `cluster` (a static token of `kubernetes-admin` in
+    /// `system:masters`, and the cluster's CA), if it is served.
+    pub fn admin_kubeconfig(&self, cluster: &str) -> Option<String> {
+        self.lock().get(cluster).map(KubeEmulator::kubeconfig_yaml)
     }
 
     /// The clusters being served.
@@ -87,23 +187,42 @@ impl EmulatorHost {
             emulator.stop();
         }
     }
+
+    fn start_emulator(&self, cluster: &ClusterInfo) -> Result<KubeEmulator, EmulatorError> {
+        let config = EmulatorConfig {
+            server_version: server_version(&cluster.version),
+            ..EmulatorConfig::default()
+        };
+        let builder = KubeEmulator::builder().config(config);
+        match self.link.get() {
+            Some(link) => {
+                let sts = StsEndpoint::moto(&link.sts_endpoint)?;
+                builder
+                    .https()
+                    .authentication(Authentication::Eks(EksAuthentication::new(
+                        cluster.name.clone(),
+                        sts,
+                    )))
+                    .access_source(LayerAccessSource::new(link.registry.clone()))
+                    .start()
+            }
+            // Not attached to a layer: plain HTTP, no authentication.
+            None => builder.start(),
+        }
+    }
 }
 
 impl ClusterHost for EmulatorHost {
     fn cluster_active(&self, cluster: &ClusterInfo) -> Option<ClusterEndpoint> {
-        let started: Result<KubeEmulator, EmulatorError> = KubeEmulator::start();
-        match started {
+        match self.start_emulator(cluster) {
             Ok(emulator) => {
                 let url = emulator.url();
-                tracing::info!(cluster = %cluster.name, %url, "serving the cluster's Kubernetes API");
+                let ca_pem = emulator.ca_pem().unwrap_or_default().to_owned();
+                tracing::info!(cluster = %cluster.name, %url, version = %cluster.version, "serving the cluster's Kubernetes API");
                 if let Some(old) = self.lock().insert(cluster.name.clone(), emulator) {
                     old.stop();
                 }
-                // Plain HTTP for now: no CA to report.
-                Some(ClusterEndpoint {
-                    url,
-                    ca_pem: String::new(),
-                })
+                Some(ClusterEndpoint { url, ca_pem })
             }
             Err(error) => {
                 tracing::error!(cluster = %cluster.name, %error, "the Kubernetes emulator did not start");
@@ -140,6 +259,10 @@ impl Sandbox {
                 .scale(options.scale)
                 .cluster_host(host.clone()),
         )?;
+        let _ = host.link.set(LayerLink {
+            sts_endpoint: layer.endpoint(),
+            registry: layer.eks(),
+        });
         Ok(Sandbox {
             layer: Some(layer),
             host,

@@ -1,6 +1,7 @@
 //! The `sandbox` binary end to end: it starts, writes the environment, serves the AWS SDK
-//! through the behaviour layer, serves an ACTIVE EKS cluster with a Kubernetes emulator,
-//! and on SIGTERM stops everything, moto's process included.
+//! through the behaviour layer, serves an ACTIVE EKS cluster with a Kubernetes emulator as
+//! EKS does (HTTPS with the cluster's CA, its Kubernetes version, an admin kubeconfig with
+//! `--kubeconfig-out`), and on SIGTERM stops everything, moto's process included.
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -58,10 +59,13 @@ fn http_get(url: &str) -> Option<String> {
 fn the_sandbox_serves_aws_and_eks_and_stops_cleanly_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let env_file = dir.path().join("sandbox.env");
+    let kubeconfig = dir.path().join("kubeconfig.yaml");
     let mut child = Command::new(env!("CARGO_BIN_EXE_sandbox"))
         .args([
             "--env-out",
             env_file.to_str().unwrap(),
+            "--kubeconfig-out",
+            kubeconfig.to_str().unwrap(),
             "--behaviours",
             "lifecycle,consistency",
             "--scale",
@@ -105,6 +109,7 @@ fn the_sandbox_serves_aws_and_eks_and_stops_cleanly_on_sigterm() {
         let created = eks
             .create_cluster()
             .name("sandboxed")
+            .version("1.36")
             .role_arn("arn:aws:iam::123456789012:role/eks")
             .resources_vpc_config(VpcConfigRequest::builder().subnet_ids("subnet-1").build())
             .send()
@@ -126,14 +131,43 @@ fn the_sandbox_serves_aws_and_eks_and_stops_cleanly_on_sigterm() {
                 .cluster
                 .unwrap();
             if cluster.status() == Some(&ClusterStatus::Active) {
+                let ca = cluster
+                    .certificate_authority()
+                    .and_then(|c| c.data())
+                    .unwrap_or_default();
+                assert!(ca.starts_with("LS0tLS1CRUdJTi"), "a base64 PEM CA: {ca}");
                 break cluster.endpoint().unwrap().to_owned();
             }
             assert!(Instant::now() < deadline, "the cluster never became ACTIVE");
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     });
-    let version = http_get(&format!("{emulator}/version")).expect("the cluster's emulator answers");
-    assert!(version.contains("gitVersion"), "{version}");
+    assert!(emulator.starts_with("https://127.0.0.1:"), "{emulator}");
+    wait_until("the admin kubeconfig", Duration::from_secs(60), || {
+        kubeconfig.exists()
+    });
+    let kubectl = girder_testing::tools::venv_tool("kubectl", "GIRDER_KUBECTL");
+    let version = Command::new(&kubectl)
+        .arg("--kubeconfig")
+        .arg(&kubeconfig)
+        .args(["version", "-o", "json"])
+        .output()
+        .expect("kubectl runs (scripts/kubectl.sh installs it)");
+    assert!(
+        version.status.success(),
+        "{}",
+        String::from_utf8_lossy(&version.stderr)
+    );
+    let version: serde_json::Value = serde_json::from_slice(&version.stdout).unwrap();
+    assert_eq!(version["serverVersion"]["minor"], "36", "{version}");
+    assert_eq!(
+        std::fs::read_to_string(&kubeconfig)
+            .unwrap()
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("server: ")),
+        Some(emulator.as_str())
+    );
+    let address = emulator.trim_start_matches("https://").to_owned();
 
     let sent = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -163,8 +197,9 @@ fn the_sandbox_serves_aws_and_eks_and_stops_cleanly_on_sigterm() {
     assert!(summary.contains("lifecycle fired"), "{summary}");
     wait_until("moto to exit", Duration::from_secs(30), || !alive(moto_pid));
     assert!(
-        http_get(&format!("{emulator}/version")).is_none(),
+        std::net::TcpStream::connect(&address).is_err(),
         "the emulator stopped"
     );
     assert!(!env_file.exists(), "the environment file is removed");
+    assert!(!kubeconfig.exists(), "the kubeconfig is removed");
 }

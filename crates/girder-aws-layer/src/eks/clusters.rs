@@ -112,7 +112,11 @@ pub(crate) fn cluster_version(ctx: &Ctx<'_>, record: &ClusterRecord) -> String {
 /// The cluster as DescribeCluster reports it now.
 pub(crate) fn cluster_json(ctx: &Ctx<'_>, record: &ClusterRecord) -> Value {
     let mut cluster = record.copy.clone();
-    let phase = cluster_phase(ctx, record);
+    let mut phase = cluster_phase(ctx, record);
+    if phase == Phase::Active && record.hosting == Hosting::Starting {
+        // The host is still starting the control plane: not ACTIVE without an endpoint.
+        phase = Phase::Creating;
+    }
     cluster["status"] = json!(phase.status());
     cluster["version"] = json!(cluster_version(ctx, record));
     cluster["accessConfig"] = json!(record.access);
@@ -163,6 +167,7 @@ pub(crate) fn new_record(
         addons: Default::default(),
         entries: Default::default(),
         hosting: Hosting::Waiting,
+        creator: None,
     }
 }
 
@@ -182,6 +187,11 @@ pub(crate) fn requested_access(request: &Value) -> Result<AccessConfig, AwsError
         .and_then(|a| a.get("bootstrapClusterCreatorAdminPermissions"))
         .and_then(Value::as_bool)
         .unwrap_or(true);
+    if mode == "CONFIG_MAP" && !bootstrap {
+        return Err(invalid_parameter(
+            "bootstrapClusterCreatorAdminPermissions must be true if cluster authentication mode is set to CONFIG_MAP",
+        ));
+    }
     if let Some(version) = request.get("version").and_then(Value::as_str)
         && !KUBERNETES_VERSIONS.contains(&version)
     {

@@ -331,6 +331,11 @@ pub(crate) async fn after(shared: &Shared, ctx: &Ctx<'_>, reply: &mut Reply) -> 
     if op == "CreateCluster" && reply.is_success() {
         return created_cluster(shared, ctx, &name, reply).await;
     }
+    if op == "DescribeCluster" {
+        // A cluster ACTIVE by now is served before it is described, so its first ACTIVE
+        // description already names the endpoint and CA, as EKS's does.
+        sweep(shared, ctx.behaviours, ctx.now).await;
+    }
     let mut body = reply.body_json().unwrap_or(Value::Null);
     let mut clusters = shared.eks.write();
     if op == "ListClusters" && reply.is_success() {
@@ -530,20 +535,23 @@ async fn created_cluster(shared: &Shared, ctx: &Ctx<'_>, name: &str, reply: &mut
         authentication_mode: "CONFIG_MAP".into(),
         bootstrap_cluster_creator_admin_permissions: true,
     });
-    let creator =
-        if access.bootstrap_cluster_creator_admin_permissions && access.uses_access_entries() {
-            shared.upstream.caller_arn(request).await
-        } else {
-            None
-        };
+    // The creator is admin through an access entry (when bootstrapped) or, in CONFIG_MAP
+    // mode, through EKS's hidden mapping; either way the record remembers who it is.
+    let creator = shared
+        .upstream
+        .caller_arn(request)
+        .await
+        .map(|arn| principal_of(&arn));
     let mut cluster = body.get("cluster").cloned().unwrap_or(Value::Null);
     if request.json_str("version").is_none() {
         cluster["version"] = json!(DEFAULT_KUBERNETES_VERSION);
     }
+    let bootstrap =
+        access.bootstrap_cluster_creator_admin_permissions && access.uses_access_entries();
     let mut record = new_record(&cluster, &request.region, ctx.now, access);
-    if let Some(creator) = creator {
-        let principal = principal_of(&creator);
-        if let Ok(mut entry) = new_entry(
+    record.creator = creator.clone();
+    if let Some(principal) = creator.filter(|_| bootstrap)
+        && let Ok(mut entry) = new_entry(
             name,
             &record,
             &principal,
@@ -551,14 +559,15 @@ async fn created_cluster(shared: &Shared, ctx: &Ctx<'_>, name: &str, reply: &mut
             Vec::new(),
             None,
             ctx.now,
-        ) && let Ok(admin) = association(
+        )
+        && let Ok(admin) = association(
             "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
             None,
             ctx.now,
-        ) {
-            entry.policies.push(admin);
-            record.entries.insert(principal, entry);
-        }
+        )
+    {
+        entry.policies.push(admin);
+        record.entries.insert(principal, entry);
     }
     let shown = cluster_json(ctx, &record);
     let fired = shown.get("status").and_then(Value::as_str) != Some("ACTIVE");

@@ -164,6 +164,8 @@ pub(crate) struct ClusterRecord {
     pub addons: BTreeMap<String, Addon>,
     pub entries: BTreeMap<String, AccessEntry>,
     pub hosting: Hosting,
+    /// The IAM principal that created the cluster (as its access entry would name it).
+    pub creator: Option<String>,
 }
 
 impl ClusterRecord {
@@ -278,6 +280,16 @@ impl EksRegistry {
             .values()
             .find(|entry| same_principal(&entry.principal_arn, &wanted))
             .cloned()
+    }
+
+    /// The IAM principal that created the cluster (`arn:aws:iam::ACCOUNT:role/NAME` or
+    /// `…:user/NAME`), if the layer saw the creation. In `CONFIG_MAP` mode EKS keeps this
+    /// principal a cluster admin without an access entry; the cluster host honours that.
+    pub fn creator(&self, cluster: &str) -> Option<String> {
+        self.read()
+            .get(cluster)
+            .filter(|c| c.deleted.is_none())
+            .and_then(|c| c.creator.clone())
     }
 
     /// The cluster's add-ons (not deleted).

@@ -63,6 +63,14 @@ pub struct ClusterInputs {
     /// The service CIDR (absent: EKS picks 10.100.0.0/16 or 172.20.0.0/16).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_ipv4_cidr: Option<String>,
+    /// How IAM principals authenticate: `API`, `API_AND_CONFIG_MAP` or `CONFIG_MAP` (absent:
+    /// EKS's default). Changes only towards `API`, in place.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authentication_mode: Option<String>,
+    /// Whether the creator gets a cluster-admin access entry (absent: EKS's default, yes);
+    /// set when the cluster is created only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bootstrap_cluster_creator_admin_permissions: Option<bool>,
     /// User tags.
     #[serde(default, skip_serializing_if = "Tags::is_empty")]
     pub tags: Tags,
@@ -87,6 +95,28 @@ pub struct ClusterOutputs {
     /// The EKS platform version.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub platform_version: Option<String>,
+}
+
+/// The CreateCluster `accessConfig` of the inputs, if they set any of it.
+fn access_config(inputs: &ClusterInputs) -> Option<aws_sdk_eks::types::CreateAccessConfigRequest> {
+    if inputs.authentication_mode.is_none()
+        && inputs.bootstrap_cluster_creator_admin_permissions.is_none()
+    {
+        return None;
+    }
+    Some(
+        aws_sdk_eks::types::CreateAccessConfigRequest::builder()
+            .set_authentication_mode(
+                inputs
+                    .authentication_mode
+                    .as_deref()
+                    .map(aws_sdk_eks::types::AuthenticationMode::from),
+            )
+            .set_bootstrap_cluster_creator_admin_permissions(
+                inputs.bootstrap_cluster_creator_admin_permissions,
+            )
+            .build(),
+    )
 }
 
 /// The `aws:eks/cluster` resource type.
@@ -150,6 +180,20 @@ fn observe(
                     .kubernetes_network_config()
                     .and_then(|k| k.service_ipv4_cidr())
                     .map(str::to_owned),
+            },
+            authentication_mode: match recorded {
+                Some(r) if r.authentication_mode.is_none() => None,
+                _ => cluster
+                    .access_config()
+                    .and_then(|a| a.authentication_mode())
+                    .map(|m| m.as_str().to_owned()),
+            },
+            // Reported only as it was at creation: the recorded choice stands.
+            bootstrap_cluster_creator_admin_permissions: match recorded {
+                Some(r) => r.bootstrap_cluster_creator_admin_permissions,
+                None => cluster
+                    .access_config()
+                    .and_then(|a| a.bootstrap_cluster_creator_admin_permissions()),
             },
             tags: user_tags(cluster.tags()),
         },
@@ -270,6 +314,7 @@ impl TypedResource<AwsClients> for ClusterResource {
                 "subnet_ids",
                 "security_group_ids",
                 "service_ipv4_cidr",
+                "bootstrap_cluster_creator_admin_permissions",
             ])
             .delete_before_replace()
             .timeouts(DefaultTimeouts {
@@ -318,6 +363,7 @@ impl TypedResource<AwsClients> for ClusterResource {
                     .service_ipv4_cidr(cidr)
                     .build()
             }))
+            .set_access_config(access_config(&inputs))
             .set_tags(Some(eks_tags(&identity, &inputs.tags)))
             .send()
             .await
@@ -435,6 +481,24 @@ impl TypedResource<AwsClients> for ClusterResource {
                         .endpoint_public_access(inputs.endpoint_public_access)
                         .endpoint_private_access(inputs.endpoint_private_access)
                         .set_public_access_cidrs(Some(cidrs))
+                        .build(),
+                )
+                .send()
+                .await
+                .aws(&Call::new("UpdateClusterConfig", &old.identity))?;
+            settle(eks, ctx, name, out.update().and_then(|u| u.id())).await?;
+        }
+        if old.inputs.authentication_mode != inputs.authentication_mode
+            && let Some(mode) = &inputs.authentication_mode
+        {
+            let out = eks
+                .update_cluster_config()
+                .name(name)
+                .access_config(
+                    aws_sdk_eks::types::UpdateAccessConfigRequest::builder()
+                        .authentication_mode(aws_sdk_eks::types::AuthenticationMode::from(
+                            mode.as_str(),
+                        ))
                         .build(),
                 )
                 .send()

@@ -1,9 +1,10 @@
-//! EKS: clusters, managed nodegroups and add-ons; the Kubernetes bearer token and kubeconfig.
+//! EKS: clusters, managed nodegroups, add-ons and access entries; the Kubernetes bearer token and kubeconfig.
 //!
 //! EKS describes one object per call (no batched describe): reads cost one call per cluster,
 //! nodegroup or add-on. Creates wait until ACTIVE and deletes until the object is gone,
 //! polling with the engine's deadline; updates wait for their EKS update to finish.
 
+pub mod access_entry;
 pub mod addon;
 pub mod cluster;
 pub mod kubeconfig;

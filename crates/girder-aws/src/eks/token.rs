@@ -52,13 +52,42 @@ pub fn presigned_token(
     credentials: &Credentials,
     time: SystemTime,
 ) -> Result<String, AwsError> {
+    presigned_token_for(
+        cluster,
+        region,
+        &format!("https://{}", sts_host(region)),
+        credentials,
+        time,
+    )
+}
+
+/// Like [`presigned_token`], presigned for another STS endpoint (`http://127.0.0.1:4566`, a
+/// FIPS or VPC endpoint): the cluster's authenticator calls exactly that endpoint, so a
+/// program using `AWS_ENDPOINT_URL` gets tokens its sandboxed clusters can verify.
+///
+/// ```
+/// use std::time::SystemTime;
+/// use aws_credential_types::Credentials;
+/// let credentials = Credentials::new("AKIDEXAMPLE", "secret", None, None, "example");
+/// let token = girder_aws::eks::token::presigned_token_for(
+///     "prod", "us-east-1", "http://127.0.0.1:4566", &credentials, SystemTime::now(),
+/// ).unwrap();
+/// assert!(token.starts_with("k8s-aws-v1."));
+/// ```
+pub fn presigned_token_for(
+    cluster: &str,
+    region: &str,
+    endpoint: &str,
+    credentials: &Credentials,
+    time: SystemTime,
+) -> Result<String, AwsError> {
     let signing_error = |e: &dyn std::fmt::Display| AwsError::Signing {
         what: "STS GetCallerIdentity URL",
         message: e.to_string(),
     };
     let base = format!(
-        "https://{}/?Action=GetCallerIdentity&Version=2011-06-15",
-        sts_host(region)
+        "{}/?Action=GetCallerIdentity&Version=2011-06-15",
+        endpoint.trim_end_matches('/')
     );
     let identity: Identity = credentials.clone().into();
     let mut settings = SigningSettings::default();
@@ -129,7 +158,22 @@ pub async fn token_with(settings: &AwsSettings, cluster_name: &str) -> Result<St
         .map_err(|e| AwsError::Credentials {
             message: e.to_string(),
         })?;
-    presigned_token(cluster_name, &region, &credentials, SystemTime::now())
+    // The endpoint in use (`AWS_ENDPOINT_URL_STS`, else the configuration's
+    // `AWS_ENDPOINT_URL`), else the region's public STS endpoint.
+    let endpoint = std::env::var("AWS_ENDPOINT_URL_STS")
+        .ok()
+        .filter(|e| !e.trim().is_empty())
+        .or_else(|| config.endpoint_url().map(str::to_owned));
+    match endpoint {
+        Some(endpoint) => presigned_token_for(
+            cluster_name,
+            &region,
+            &endpoint,
+            &credentials,
+            SystemTime::now(),
+        ),
+        None => presigned_token(cluster_name, &region, &credentials, SystemTime::now()),
+    }
 }
 
 #[cfg(test)]

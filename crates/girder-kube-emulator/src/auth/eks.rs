@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use super::presigned::{self, DecodeRules, TokenError};
-use super::sts::{StsClient, StsEndpoint};
+use super::sts::{StsClient, StsEndpoint, StsFlavor};
 use crate::error::EmulatorError;
 
 /// Secret access keys the emulator may use to verify token signatures itself.
@@ -136,6 +136,18 @@ impl EksAuthentication {
     }
 }
 
+/// `arn:P:iam::A:user/N` for moto's `arn:P:sts::A:user/N`.
+fn moto_user(arn: &str) -> Option<String> {
+    let parsed = super::arn::parse(arn).ok()?;
+    let name = parsed.resource.strip_prefix("user/")?;
+    (parsed.service == "sts" && !name.is_empty()).then(|| {
+        format!(
+            "arn:{}:iam::{}:user/{name}",
+            parsed.partition, parsed.account
+        )
+    })
+}
+
 /// Who signed a token, as STS says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct CallerIdentity {
@@ -205,7 +217,12 @@ impl EksVerifier {
             .sts
             .caller_identity(&decoded, &self.config.cluster_name)
             .await?;
-        let canonical_arn = super::arn::canonicalize(&sts.arn).map_err(TokenError::Sts)?;
+        let canonical_arn = match moto_user(&sts.arn) {
+            // moto names the caller of credentials it has no user for `…:sts::ACCOUNT:user/NAME`;
+            // it stands for the IAM user.
+            Some(user) if self.config.sts.sts_flavor() == StsFlavor::Moto => user,
+            _ => super::arn::canonicalize(&sts.arn).map_err(TokenError::Sts)?,
+        };
         if sts.user_id.split(':').count() > 2 {
             return Err(TokenError::Sts(format!(
                 "malformed UserID {:?}",
@@ -240,5 +257,23 @@ impl EksVerifier {
             .get(token)
             .filter(|c| c.until > now)
             .map(|c| c.identity.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::moto_user;
+
+    #[test]
+    fn motos_sts_user_arns_stand_for_iam_users() {
+        assert_eq!(
+            moto_user("arn:aws:sts::123456789012:user/moto").as_deref(),
+            Some("arn:aws:iam::123456789012:user/moto")
+        );
+        assert_eq!(
+            moto_user("arn:aws:sts::123456789012:assumed-role/Admin/me"),
+            None
+        );
+        assert_eq!(moto_user("arn:aws:iam::123456789012:user/alice"), None);
     }
 }

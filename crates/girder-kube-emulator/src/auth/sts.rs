@@ -84,6 +84,11 @@ impl StsEndpoint {
     pub fn url(&self) -> &Url {
         &self.url
     }
+
+    /// Which kind of STS server answers.
+    pub fn sts_flavor(&self) -> StsFlavor {
+        self.flavor
+    }
 }
 
 /// What STS says about a caller.

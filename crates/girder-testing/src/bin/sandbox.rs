@@ -6,6 +6,15 @@
 //! source sandbox.env
 //! cargo run --example network -- apply
 //! ```
+//!
+//! Each EKS cluster is served as EKS serves it: HTTPS with its own CA, EKS tokens verified
+//! through the sandbox's STS, access entries; `--kubeconfig-out FILE` writes an admin
+//! kubeconfig once a cluster is served:
+//!
+//! ```text
+//! cargo run -p girder-testing --bin sandbox -- --env-out sandbox.env --kubeconfig-out kubeconfig.yaml
+//! kubectl --kubeconfig kubeconfig.yaml get nodes
+//! ```
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -31,6 +40,10 @@ struct Args {
     /// The region the environment names.
     #[arg(long, default_value = "us-east-1")]
     region: String,
+    /// Write an admin kubeconfig (the cluster's CA and a static `kubernetes-admin` token) to
+    /// this file once an EKS cluster is served; with several clusters, the first by name.
+    #[arg(long, value_name = "FILE")]
+    kubeconfig_out: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -127,9 +140,40 @@ async fn run(args: Args, behaviours: Behaviours) -> ExitCode {
     println!("  EKS clusters   each served by a Kubernetes API emulator once ACTIVE");
     println!("  environment    source {}", args.env_out.display());
     println!("Stop with Ctrl-C (SIGINT) or SIGTERM.");
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
+    if let Some(path) = &args.kubeconfig_out {
+        println!(
+            "  kubeconfig     {} (once a cluster is served)",
+            path.display()
+        );
+    }
+    // The served clusters are observed, not announced: check them as time passes.
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(250));
+    let mut written: Option<String> = None;
+    loop {
+        tokio::select! {
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+            _ = tick.tick() => {
+                let Some(path) = &args.kubeconfig_out else { continue };
+                let kubeconfig = sandbox
+                    .host()
+                    .clusters()
+                    .first()
+                    .and_then(|cluster| sandbox.host().admin_kubeconfig(cluster));
+                if kubeconfig != written {
+                    let outcome = match &kubeconfig {
+                        Some(text) => write_atomically(path, text),
+                        None => std::fs::remove_file(path).or_else(|e| {
+                            if e.kind() == std::io::ErrorKind::NotFound { Ok(()) } else { Err(e) }
+                        }),
+                    };
+                    if let Err(e) = outcome {
+                        eprintln!("sandbox: cannot write {}: {e}", path.display());
+                    }
+                    written = kubeconfig;
+                }
+            }
+        }
     }
     println!("sandbox: stopping");
     let counters = sandbox.layer().counters();
@@ -141,6 +185,9 @@ async fn run(args: Args, behaviours: Behaviours) -> ExitCode {
     }
     let _ = tokio::task::spawn_blocking(move || sandbox.stop()).await;
     let _ = std::fs::remove_file(&args.env_out);
+    if let Some(path) = &args.kubeconfig_out {
+        let _ = std::fs::remove_file(path);
+    }
     ExitCode::SUCCESS
 }
 

@@ -113,6 +113,7 @@ impl Eks {
         for group in &self.nodegroups {
             self.check_nodegroup(s, group);
         }
+        self.check_access(s, &resource);
         let addons: Vec<&str> = self.addons.iter().map(|a| a.name.as_str()).collect();
         if let Some(duplicate) = first_duplicate(&addons) {
             s.report(
@@ -121,6 +122,55 @@ impl Eks {
                     .field("addon")
                     .value(duplicate)
                     .fix("list each add-on once"),
+            );
+        }
+    }
+
+    fn check_access(&self, s: &mut Stack, resource: &str) {
+        for entry in &self.access_entries {
+            entry.check(s, &self.name);
+        }
+        let names: Vec<&str> = self
+            .access_entries
+            .iter()
+            .map(|e| e.name.as_str())
+            .collect();
+        if let Some(duplicate) = first_duplicate(&names) {
+            s.report(
+                Diagnostic::error("two access entries have the same name")
+                    .resource(format!("{}-access-{duplicate}", self.name))
+                    .field("name")
+                    .value(*duplicate)
+                    .fix("name each access entry apart"),
+            );
+        }
+        let literals: Vec<&str> = self
+            .access_entries
+            .iter()
+            .filter_map(|e| match &e.principal {
+                super::Principal::Arn(arn) => Some(arn.as_str()),
+                super::Principal::Role(_) => None,
+            })
+            .collect();
+        if let Some(duplicate) = first_duplicate(&literals) {
+            s.report(
+                Diagnostic::error("two access entries are for the same principal")
+                    .resource(resource)
+                    .field("access_entries.principal_arn")
+                    .value(*duplicate)
+                    .fix("give the principal one entry with all its policies"),
+            );
+        }
+        if self.creator_admin == Some(false)
+            && self.authentication_mode.is_none()
+            && self.access_entries.is_empty()
+        {
+            s.report(
+                Diagnostic::error("without the creator's admin entry, a CONFIG_MAP cluster lets nobody in")
+                    .resource(resource)
+                    .field("creator_admin")
+                    .value(false)
+                    .fix("set `.authentication_mode(AuthenticationMode::Api)` and add an access entry for whoever deploys, or keep `.creator_admin(true)`"),
             );
         }
     }

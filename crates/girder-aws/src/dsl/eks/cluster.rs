@@ -2,6 +2,7 @@
 
 use girder_core::{Input, IntoInput, Output, ResourceDecl, Stack, WithOptions};
 
+use super::access::{AccessEntry, AuthenticationMode, Principal};
 use super::handle::EksHandle;
 use super::{Addon, Capacity, Endpoint, LogType, Nodegroup};
 use crate::dsl::cidr::Tier;
@@ -10,6 +11,7 @@ use crate::dsl::logs::LogGroup;
 use crate::dsl::network::{Rule, SecurityGroup};
 use crate::dsl::vpc::VpcHandle;
 use crate::dsl::{check_tags, tags_value, with_tags};
+use crate::eks::access_entry::ACCESS_ENTRY;
 use crate::eks::addon::ADDON;
 use crate::eks::cluster::CLUSTER;
 use crate::eks::nodegroup::NODEGROUP;
@@ -61,6 +63,9 @@ pub struct Eks {
     pub(super) node_role: Option<Input<RoleArn>>,
     pub(super) nodegroups: Vec<Nodegroup>,
     pub(super) addons: Vec<Addon>,
+    pub(super) access_entries: Vec<AccessEntry>,
+    pub(super) authentication_mode: Option<AuthenticationMode>,
+    pub(super) creator_admin: Option<bool>,
     pub(super) tags: Tags,
 }
 
@@ -80,6 +85,9 @@ impl Eks {
             node_role: None,
             nodegroups: Vec::new(),
             addons: Vec::new(),
+            access_entries: Vec::new(),
+            authentication_mode: None,
+            creator_admin: None,
             tags: Tags::new(),
         }
     }
@@ -160,6 +168,30 @@ impl Eks {
     /// Adds an EKS add-on.
     pub fn addon(mut self, addon: Addon) -> Eks {
         self.addons.push(addon);
+        self
+    }
+
+    /// Adds an access entry: an IAM principal allowed into the cluster, with its access
+    /// policies. Access entries need [`AuthenticationMode::Api`] or
+    /// [`AuthenticationMode::ApiAndConfigMap`]; without [`Eks::authentication_mode`], a
+    /// cluster with access entries uses `API_AND_CONFIG_MAP`.
+    pub fn access_entry(mut self, entry: AccessEntry) -> Eks {
+        self.access_entries.push(entry);
+        self
+    }
+
+    /// How IAM principals authenticate (default: EKS's, `CONFIG_MAP`, unless the cluster has
+    /// access entries). Changes only towards `Api`, in place.
+    pub fn authentication_mode(mut self, mode: AuthenticationMode) -> Eks {
+        self.authentication_mode = Some(mode);
+        self
+    }
+
+    /// Whether the principal creating the cluster gets a cluster-admin access entry (EKS's
+    /// default: yes). Set only at creation: a change replaces the cluster. `false` needs an
+    /// access-entry authentication mode, and an access entry for whoever deploys to it.
+    pub fn creator_admin(mut self, admin: bool) -> Eks {
+        self.creator_admin = Some(admin);
         self
     }
 
@@ -252,6 +284,15 @@ impl Eks {
             let mut types: Vec<&str> = self.log_types.iter().map(LogType::as_str).collect();
             types.dedup();
             cluster = cluster.input("enabled_log_types", serde_json::json!(types));
+        }
+        let mode = self.authentication_mode.or_else(|| {
+            (!self.access_entries.is_empty()).then_some(AuthenticationMode::ApiAndConfigMap)
+        });
+        if let Some(mode) = mode {
+            cluster = cluster.input("authentication_mode", mode.as_str());
+        }
+        if let Some(admin) = self.creator_admin {
+            cluster = cluster.input("bootstrap_cluster_creator_admin_permissions", admin);
         }
         if let Some(role) = &cluster_role_node {
             // EKS checks the role's policies when it creates the cluster.
@@ -379,6 +420,30 @@ impl Eks {
             addons.push(with_tags(decl, &tags).add(s));
         }
 
+        let mut access_entries = Vec::new();
+        for entry in &self.access_entries {
+            let mut decl = ResourceDecl::new(ACCESS_ENTRY, entry.resource(&name))
+                .input("cluster_name", &cluster_name);
+            decl = match &entry.principal {
+                Principal::Role(arn) => decl.input("principal_arn", arn.clone()),
+                Principal::Arn(arn) => decl.input("principal_arn", arn.as_str()),
+            };
+            if !entry.groups.is_empty() {
+                decl = decl.input("kubernetes_groups", serde_json::json!(entry.groups));
+            }
+            if let Some(username) = &entry.username {
+                decl = decl.input("username", username.as_str());
+            }
+            let policies = entry.policy_inputs();
+            if !policies.is_empty() {
+                decl = decl.input(
+                    "policies",
+                    serde_json::to_value(&policies).unwrap_or_default(),
+                );
+            }
+            access_entries.push(decl.add(s));
+        }
+
         let region = self.region.clone().or_else(|| {
             self.vpc
                 .as_ref()
@@ -394,6 +459,7 @@ impl Eks {
             security_group,
             nodegroups,
             addons,
+            access_entries,
             tags: self.tags,
         }
     }

@@ -25,6 +25,7 @@ pub struct EksHandle {
     pub(super) security_group: Option<SecurityGroupHandle>,
     pub(super) nodegroups: Vec<(String, ResourceHandle)>,
     pub(super) addons: Vec<ResourceHandle>,
+    pub(super) access_entries: Vec<ResourceHandle>,
     pub(super) tags: Tags,
 }
 
@@ -97,6 +98,14 @@ impl EksHandle {
             .collect()
     }
 
+    /// The access entries' ARNs, in the program's order, known after apply.
+    pub fn access_entry_arns(&self) -> Vec<Output<String>> {
+        self.access_entries
+            .iter()
+            .map(|h| h.output("access_entry_arn"))
+            .collect()
+    }
+
     /// The cluster's node.
     pub fn node(&self) -> NodeId {
         self.cluster.node()
@@ -134,8 +143,13 @@ impl EksHandle {
             .input("auth", eks_auth(&self.name, self.region.as_deref()))
             .add(s)
             .node();
-        // Workloads need nodes to run on.
-        let nodegroups: Vec<NodeId> = self.nodegroups.iter().map(|(_, h)| h.node()).collect();
+        // Workloads need nodes to run on, and whoever deploys them may need its access entry.
+        let nodegroups: Vec<NodeId> = self
+            .nodegroups
+            .iter()
+            .map(|(_, h)| h.node())
+            .chain(self.access_entries.iter().map(ResourceHandle::node))
+            .collect();
         s.add_dependency(node, nodegroups);
         ProviderHandle::new(node, "k8s")
     }
@@ -171,6 +185,7 @@ impl Dependable for EksHandle {
         std::iter::once(self.cluster.node())
             .chain(self.nodegroups.iter().map(|(_, h)| h.node()))
             .chain(self.addons.iter().map(ResourceHandle::node))
+            .chain(self.access_entries.iter().map(ResourceHandle::node))
             .collect()
     }
 }

@@ -1,13 +1,17 @@
 //! The `Eks` module: an EKS cluster in a [`Vpc`](crate::dsl::vpc::Vpc), its roles, control-plane
-//! logs, OIDC provider, managed nodegroups (ON_DEMAND and SPOT) and add-ons; IAM roles for
+//! logs, OIDC provider, managed nodegroups (ON_DEMAND and SPOT), add-ons and access entries; IAM roles for
 //! service accounts; and the Kubernetes provider built from the cluster's outputs.
 
+mod access;
 mod checks;
 mod cluster;
 mod handle;
 pub mod policies;
 pub mod versions;
 
+pub use access::{
+    ACCESS_POLICY_NAMES, AccessEntry, AccessPolicy, AccessScope, AuthenticationMode, Principal,
+};
 pub use cluster::Eks;
 pub use handle::{EksHandle, ServiceAccountRole, eks_auth};
 
