@@ -76,10 +76,8 @@ pub fn ec2_tag_spec(
         .build()
 }
 
-/// [`ec2_tag_spec`] plus the create's token ([`CREATE_TOKEN_TAG`]): what a retried create
-/// looks for when its API takes no idempotency token.
-///
-/// [`CREATE_TOKEN_TAG`]: crate::attempts::CREATE_TOKEN_TAG
+/// [`ec2_tag_spec`] plus the create's token (the `girder:create-token` tag): what a retried
+/// create looks for when its API takes no idempotency token.
 pub fn ec2_tag_spec_with_token(
     resource_type: ResourceType,
     identity: &ResourceIdentity,
