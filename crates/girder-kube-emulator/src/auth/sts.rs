@@ -119,6 +119,17 @@ impl std::fmt::Debug for StsClient {
 /// How long one STS call may take.
 const STS_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// Attempts at one GetCallerIdentity, as the AWS SDK's standard retry mode makes.
+const STS_ATTEMPTS: u32 = 4;
+
+/// How one STS attempt failed.
+enum Attempt {
+    /// Worth another attempt (5xx, throttling, no answer).
+    Transient(String),
+    /// Another attempt would fail the same way (the token is refused).
+    Final(String),
+}
+
 impl StsClient {
     pub fn new(endpoint: StsEndpoint) -> Result<StsClient, EmulatorError> {
         let mut roots = rustls::RootCertStore::empty();
@@ -162,12 +173,40 @@ impl StsClient {
     }
 
     /// GETs the presigned URL (at the configured endpoint) and reads the identity.
+    ///
+    /// Transient STS failures (5xx, throttling, no answer) are retried a few times with
+    /// backoff, as the EKS authenticator's AWS SDK client does: one throttled or lost STS
+    /// answer must not turn a valid token into a 401.
     pub async fn caller_identity(
         &self,
         token: &Presigned,
         cluster: &str,
     ) -> Result<StsIdentity, TokenError> {
-        let sts_error = |m: String| TokenError::Sts(m);
+        let mut delay = Duration::from_millis(100);
+        let mut attempt = 1;
+        loop {
+            match self.caller_identity_once(token, cluster).await {
+                Err(Attempt::Transient(message)) if attempt < STS_ATTEMPTS => {
+                    tracing::debug!(attempt, %message, "STS failed transiently; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay *= 2;
+                    attempt += 1;
+                }
+                Err(Attempt::Transient(message) | Attempt::Final(message)) => {
+                    return Err(TokenError::Sts(message));
+                }
+                Ok(identity) => return Ok(identity),
+            }
+        }
+    }
+
+    async fn caller_identity_once(
+        &self,
+        token: &Presigned,
+        cluster: &str,
+    ) -> Result<StsIdentity, Attempt> {
+        let sts_error = |m: String| Attempt::Final(m);
+        let transient = |m: String| Attempt::Transient(m);
         // The token's host was checked against the endpoint; the request goes to the
         // endpoint itself, with the token's query.
         let mut url = self.endpoint.url.clone();
@@ -193,24 +232,32 @@ impl StsClient {
         let response = tokio::time::timeout(STS_TIMEOUT, self.client.request(request))
             .await
             .map_err(|_| {
-                sts_error(format!(
+                transient(format!(
                     "error during GET: no answer within {STS_TIMEOUT:?}"
                 ))
             })?
-            .map_err(|e| sts_error(format!("error during GET: {e}")))?;
+            .map_err(|e| transient(format!("error during GET: {e}")))?;
         let status = response.status();
         let body = tokio::time::timeout(STS_TIMEOUT, response.into_body().collect())
             .await
-            .map_err(|_| sts_error("error reading HTTP result: timed out".into()))?
-            .map_err(|e| sts_error(format!("error reading HTTP result: {e}")))?
+            .map_err(|_| transient("error reading HTTP result: timed out".into()))?
+            .map_err(|e| transient(format!("error reading HTTP result: {e}")))?
             .to_bytes();
         let text = String::from_utf8_lossy(&body);
         if status != hyper::StatusCode::OK {
-            return Err(sts_error(format!(
+            let message = format!(
                 "error from AWS (expected 200, got {}). Body: {}",
                 status.as_u16(),
                 text.chars().take(500).collect::<String>()
-            )));
+            );
+            let throttled = text.contains("Throttl") || text.contains("RequestLimitExceeded");
+            return Err(
+                if status.is_server_error() || status.as_u16() == 429 || throttled {
+                    transient(message)
+                } else {
+                    sts_error(message)
+                },
+            );
         }
         parse_identity(&text).map_err(sts_error)
     }
