@@ -133,6 +133,30 @@ impl Attempts {
         result
     }
 
+    /// Adopts what an earlier request of this create made (found by `lookup`, through the
+    /// consistency window), or makes the object with `create` and records the outcome: the
+    /// one shape of every create whose API takes no idempotency token.
+    pub async fn adopt_or_create<T, F, Fut, C, CFut>(
+        &self,
+        attempt: &CreateAttempt,
+        ctx: &CallContext,
+        what: &str,
+        lookup: F,
+        create: C,
+    ) -> Result<T, ProviderError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<Option<T>, ProviderError>>,
+        C: FnOnce() -> CFut,
+        CFut: Future<Output = Result<T, ProviderError>>,
+    {
+        if let Some(found) = attempt.find_earlier(ctx, what, lookup).await? {
+            self.settled(attempt);
+            return Ok(found);
+        }
+        self.sent(attempt, create().await)
+    }
+
     /// True if an EC2 object (its `tags`) was made by a create of `identity` that is still
     /// open in this process. `find` leaves such an object to that create: the create adopts
     /// it by its token and finishes setting it up (DNS attributes, an attachment), which an

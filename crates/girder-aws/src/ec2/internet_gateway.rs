@@ -141,25 +141,23 @@ impl TypedResource<AwsClients> for InternetGatewayResource {
         // CreateInternetGateway takes no idempotency token: the gateway carries the create's
         // token as a tag, and a retry after a lost response adopts the gateway carrying it.
         let attempt = clients.attempts().begin(&identity, &inputs);
-        let earlier = attempt
-            .find_earlier(ctx, "internet gateway", || async {
-                Ok(
-                    describe(ec2, tags::ec2_token_filters(&identity, attempt.token()))
-                        .await?
-                        .into_iter()
-                        .next(),
-                )
-            })
-            .await?;
-        let igw = match earlier {
-            Some(igw) => {
-                clients.attempts().settled(&attempt);
-                igw
-            }
-            None => {
-                let created = clients.attempts().sent(
-                    &attempt,
-                    ec2.create_internet_gateway()
+        let igw = clients
+            .attempts()
+            .adopt_or_create(
+                &attempt,
+                ctx,
+                "internet gateway",
+                || async {
+                    Ok(
+                        describe(ec2, tags::ec2_token_filters(&identity, attempt.token()))
+                            .await?
+                            .into_iter()
+                            .next(),
+                    )
+                },
+                || async {
+                    let created = ec2
+                        .create_internet_gateway()
                         .tag_specifications(tags::ec2_tag_spec_with_token(
                             ResourceType::InternetGateway,
                             &identity,
@@ -168,15 +166,15 @@ impl TypedResource<AwsClients> for InternetGatewayResource {
                         ))
                         .send()
                         .await
-                        .aws(&Call::new("CreateInternetGateway", &identity)),
-                )?;
-                created.internet_gateway().cloned().ok_or_else(|| {
-                    ProviderError::permanent(format!(
-                        "CreateInternetGateway of {identity} returned no gateway"
-                    ))
-                })?
-            }
-        };
+                        .aws(&Call::new("CreateInternetGateway", &identity))?;
+                    created.internet_gateway().cloned().ok_or_else(|| {
+                        ProviderError::permanent(format!(
+                            "CreateInternetGateway of {identity} returned no gateway"
+                        ))
+                    })
+                },
+            )
+            .await?;
         let id = igw.internet_gateway_id().unwrap_or_default().to_owned();
         let outputs = observe(clients.region().await?, &igw).outputs;
         let attached = |igw: &InternetGateway, vpc: &str| {

@@ -102,25 +102,24 @@ impl TypedResource<AwsClients> for RouteTableResource {
         // CreateRouteTable takes no idempotency token: the table carries the create's token
         // as a tag, and a retry after a lost response adopts the table carrying it.
         let attempt = clients.attempts().begin(&identity, &inputs);
-        let earlier = attempt
-            .find_earlier(ctx, "route table", || async {
-                Ok(
-                    describe_route_tables(ec2, tags::ec2_token_filters(&identity, attempt.token()))
-                        .await?
-                        .into_iter()
-                        .next(),
-                )
-            })
-            .await?;
-        let table = match earlier {
-            Some(table) => {
-                clients.attempts().settled(&attempt);
-                table
-            }
-            None => {
-                let created = clients.attempts().sent(
-                    &attempt,
-                    ec2.create_route_table()
+        let table = clients
+            .attempts()
+            .adopt_or_create(
+                &attempt,
+                ctx,
+                "route table",
+                || async {
+                    Ok(describe_route_tables(
+                        ec2,
+                        tags::ec2_token_filters(&identity, attempt.token()),
+                    )
+                    .await?
+                    .into_iter()
+                    .next())
+                },
+                || async {
+                    let created = ec2
+                        .create_route_table()
                         .vpc_id(&inputs.vpc_id)
                         .tag_specifications(tags::ec2_tag_spec_with_token(
                             ResourceType::RouteTable,
@@ -130,15 +129,15 @@ impl TypedResource<AwsClients> for RouteTableResource {
                         ))
                         .send()
                         .await
-                        .aws(&Call::new("CreateRouteTable", &identity)),
-                )?;
-                created.route_table().cloned().ok_or_else(|| {
-                    ProviderError::permanent(format!(
-                        "CreateRouteTable of {identity} returned no table"
-                    ))
-                })?
-            }
-        };
+                        .aws(&Call::new("CreateRouteTable", &identity))?;
+                    created.route_table().cloned().ok_or_else(|| {
+                        ProviderError::permanent(format!(
+                            "CreateRouteTable of {identity} returned no table"
+                        ))
+                    })
+                },
+            )
+            .await?;
         Ok(TypedCreateResponse::new(
             table.route_table_id().unwrap_or_default().to_owned(),
             observe_table(clients.region().await?, &table).outputs,

@@ -171,25 +171,23 @@ impl TypedResource<AwsClients> for VpcResource {
         // CreateVpc takes no idempotency token: the VPC carries the create's token as a tag,
         // and a retry after a lost response adopts the VPC that carries it.
         let attempt = clients.attempts().begin(&identity, &inputs);
-        let earlier = attempt
-            .find_earlier(ctx, "VPC", || async {
-                Ok(
-                    describe(ec2, tags::ec2_token_filters(&identity, attempt.token()))
-                        .await?
-                        .into_iter()
-                        .next(),
-                )
-            })
-            .await?;
-        let vpc = match earlier {
-            Some(vpc) => {
-                clients.attempts().settled(&attempt);
-                vpc
-            }
-            None => {
-                let created = clients.attempts().sent(
-                    &attempt,
-                    ec2.create_vpc()
+        let vpc = clients
+            .attempts()
+            .adopt_or_create(
+                &attempt,
+                ctx,
+                "VPC",
+                || async {
+                    Ok(
+                        describe(ec2, tags::ec2_token_filters(&identity, attempt.token()))
+                            .await?
+                            .into_iter()
+                            .next(),
+                    )
+                },
+                || async {
+                    let created = ec2
+                        .create_vpc()
                         .cidr_block(&inputs.cidr_block)
                         .tag_specifications(tags::ec2_tag_spec_with_token(
                             ResourceType::Vpc,
@@ -199,13 +197,13 @@ impl TypedResource<AwsClients> for VpcResource {
                         ))
                         .send()
                         .await
-                        .aws(&Call::new("CreateVpc", &identity)),
-                )?;
-                created.vpc().cloned().ok_or_else(|| {
-                    ProviderError::permanent(format!("CreateVpc of {identity} returned no VPC"))
-                })?
-            }
-        };
+                        .aws(&Call::new("CreateVpc", &identity))?;
+                    created.vpc().cloned().ok_or_else(|| {
+                        ProviderError::permanent(format!("CreateVpc of {identity} returned no VPC"))
+                    })
+                },
+            )
+            .await?;
         let id = vpc.vpc_id().unwrap_or_default().to_owned();
         let region = clients.region().await?.to_owned();
         let out = outputs(&region, &vpc);
