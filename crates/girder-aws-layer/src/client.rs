@@ -122,21 +122,22 @@ impl AwsClient {
         action: &str,
         params: &[(String, String)],
     ) -> Result<Document, CallError> {
-        let mut form = url::form_urlencoded::Serializer::new(String::new());
-        form.append_pair("Action", action);
-        form.append_pair("Version", version);
-        for (name, value) in params {
-            form.append_pair(name, value);
-        }
+        // Built before the call: the serializer is not `Send` and must not live across it.
+        let form = {
+            let mut form = url::form_urlencoded::Serializer::new(String::new());
+            form.append_pair("Action", action);
+            form.append_pair("Version", version);
+            for (name, value) in params {
+                form.append_pair(name, value);
+            }
+            form.finish()
+        };
         self.call(
             service,
             action,
             Method::POST,
             "/",
-            Some((
-                "application/x-www-form-urlencoded; charset=utf-8",
-                form.finish(),
-            )),
+            Some(("application/x-www-form-urlencoded; charset=utf-8", form)),
         )
         .await
     }
