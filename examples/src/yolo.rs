@@ -121,7 +121,10 @@ pub fn infra(s: &mut Stack, settings: &Settings) -> Infra {
         .tag("project", "yolo")
         .add(s);
 
+    // The zone's destroy removes what the cluster's external-dns (owner id: the cluster's
+    // name, see `platform_and_app`) wrote into it.
     let zone = HostedZone::new(settings.domain.clone())
+        .external_dns_owner(CLUSTER)
         .tag("project", "yolo")
         .add(s);
 

@@ -101,6 +101,40 @@ impl Behaviours {
         Ok(behaviours)
     }
 
+    /// The behaviours named in `list` (as [`Behaviours::parse_list`]), shaped so that a
+    /// program run at a scale of `0.01` meets every one of them on every run rather than by
+    /// chance: the first mutating call of each operation loses its response, one call in ten
+    /// is throttled on top of EC2's token buckets, and the consistency, propagation and
+    /// draining windows last seconds at that scale (a dependent call right after a create, a
+    /// flow log or cluster right after its role, a subnet delete right after the NAT
+    /// gateway's all land inside them). The end-to-end tests and `sandbox --deterministic`
+    /// use it.
+    ///
+    /// ```
+    /// use girder_aws_layer::Behaviours;
+    ///
+    /// let b = Behaviours::deterministic("all").unwrap();
+    /// assert_eq!(b.lost_responses.first_per_operation, 1);
+    /// assert_eq!(b.lost_responses.rate, 0.0);
+    /// assert!(b.propagation.enabled && b.draining.enabled);
+    /// ```
+    pub fn deterministic(list: &str) -> Result<Behaviours, LayerError> {
+        let mut b = Behaviours::parse_list(list)?;
+        b.lost_responses.rate = 0.0;
+        b.lost_responses.first_per_operation = 1;
+        // With the engine's eight attempts, a whole call failing to throttling is a
+        // one-in-a-hundred-million event.
+        b.throttling.rate = 0.1;
+        b.consistency.ec2_secs = 100.0;
+        b.consistency.iam_secs = 100.0;
+        b.propagation.role_secs = 1000.0;
+        b.propagation.oidc_provider_secs = 1000.0;
+        b.draining.nat_gateway_secs = 300.0;
+        b.draining.load_balancer_secs = 300.0;
+        b.draining.iam_detach_secs = 200.0;
+        Ok(b)
+    }
+
     /// Switches one behaviour by name.
     pub fn set_enabled(&mut self, name: &str, enabled: bool) -> Result<(), LayerError> {
         let switch = match name {

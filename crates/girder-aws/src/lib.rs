@@ -24,6 +24,7 @@
 //! ```
 
 pub(crate) mod attempts;
+pub mod census;
 mod checks;
 pub mod clients;
 pub mod dsl;

@@ -299,6 +299,149 @@ async fn a_zone_with_records_is_kept_until_force_destroy() {
     );
 }
 
+/// Writes record sets into a zone, as external-dns or a person would.
+async fn write_records(env: &Env, zone_id: &str, records: &[(&str, &str, &str)]) {
+    use aws_sdk_route53::types::{
+        Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
+    };
+    let changes = records
+        .iter()
+        .map(|(name, kind, value)| {
+            Change::builder()
+                .action(ChangeAction::Upsert)
+                .resource_record_set(
+                    ResourceRecordSet::builder()
+                        .name(*name)
+                        .r#type(RrType::from(*kind))
+                        .ttl(300)
+                        .resource_records(ResourceRecord::builder().value(*value).build().unwrap())
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap()
+        })
+        .collect::<Vec<_>>();
+    env.route53
+        .change_resource_record_sets()
+        .hosted_zone_id(zone_id)
+        .change_batch(
+            ChangeBatch::builder()
+                .set_changes(Some(changes))
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_records_of_the_programs_external_dns_go_with_the_zone_and_no_others() {
+    let env = Env::start().await;
+    let graph = build(|s| {
+        HostedZone::new("example.com")
+            .external_dns_owner("yolo")
+            .add(s);
+    });
+    env.apply(&graph).await;
+    let id = env.harness.snapshot().resources["example.com"].id.clone();
+    let mark = |owner: &str| {
+        format!(
+            "\"heritage=external-dns,external-dns/owner={owner},external-dns/resource=service/default/frontend\""
+        )
+    };
+    // What external-dns v0.13+ writes for a LoadBalancer Service: the CNAME and its two
+    // ownership records; and a record of another cluster's external-dns.
+    write_records(
+        &env,
+        &id,
+        &[
+            (
+                "app.example.com.",
+                "CNAME",
+                "a1b2.us-east-1.elb.amazonaws.com",
+            ),
+            ("app.example.com.", "TXT", &mark("yolo")),
+            ("cname-app.example.com.", "TXT", &mark("yolo")),
+            (
+                "shop.example.com.",
+                "CNAME",
+                "c3d4.us-east-1.elb.amazonaws.com",
+            ),
+            ("cname-shop.example.com.", "TXT", &mark("another-cluster")),
+        ],
+    )
+    .await;
+
+    // The other owner's records stop the delete, and only they are named.
+    let report = env.harness.destroy(&graph).await.unwrap();
+    let failure = report
+        .failed
+        .iter()
+        .find(|f| f.resource == "example.com")
+        .unwrap_or_else(|| panic!("{report:#?}"));
+    assert!(
+        failure.error.contains("2 record set(s)")
+            && failure.error.contains("shop.example.com.")
+            && !failure.error.contains("app.example.com."),
+        "{}",
+        failure.error
+    );
+    assert!(env.route53.get_hosted_zone().id(&id).send().await.is_ok());
+
+    // Once they are gone, destroy removes the program's own records and the zone.
+    env.route53
+        .change_resource_record_sets()
+        .hosted_zone_id(&id)
+        .change_batch(
+            aws_sdk_route53::types::ChangeBatch::builder()
+                .set_changes(Some(
+                    env.route53
+                        .list_resource_record_sets()
+                        .hosted_zone_id(&id)
+                        .send()
+                        .await
+                        .unwrap()
+                        .resource_record_sets()
+                        .iter()
+                        .filter(|r| r.name().contains("shop"))
+                        .map(|r| {
+                            aws_sdk_route53::types::Change::builder()
+                                .action(aws_sdk_route53::types::ChangeAction::Delete)
+                                .resource_record_set(r.clone())
+                                .build()
+                                .unwrap()
+                        })
+                        .collect(),
+                ))
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    support::assert_success(&env.harness.destroy(&graph).await.unwrap());
+    let zones = env.route53.list_hosted_zones().send().await.unwrap();
+    assert!(
+        zones.hosted_zones().is_empty(),
+        "{:?}",
+        zones.hosted_zones()
+    );
+}
+
+#[test]
+fn an_external_dns_owner_id_that_cannot_be_one_is_refused_at_plan() {
+    let mut s = Stack::new("dev");
+    HostedZone::new("example.com")
+        .external_dns_owner("team a")
+        .add(&mut s);
+    let error = s.finish().unwrap_err().to_string();
+    for expected in ["external_dns_owners", "team a", "--txt-owner-id"] {
+        assert!(error.contains(expected), "{expected}: {error}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn external_dns_may_change_records_of_exactly_its_zone() {
     let env = Env::start().await;

@@ -65,7 +65,7 @@ pub enum Command {
     /// Make the infrastructure match the program.
     Apply(ApplyArgs),
     /// Delete everything the stack manages.
-    Destroy(ConfirmArgs),
+    Destroy(DestroyArgs),
     /// Read what exists and record it.
     Refresh,
     /// Print the program's dependency graph.
@@ -134,14 +134,22 @@ pub struct ApplyArgs {
     /// Read what exists before planning (`--refresh=false` to skip).
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub refresh: bool,
+    /// Apply although the program declares no resources any more (so the apply deletes
+    /// everything) while other stacks still read this stack's outputs.
+    #[arg(long)]
+    pub allow_referenced: bool,
 }
 
-/// Confirmation option.
+/// Options of `destroy`.
 #[derive(Debug, Args)]
-pub struct ConfirmArgs {
+pub struct DestroyArgs {
     /// Do not ask for confirmation.
     #[arg(long)]
     pub yes: bool,
+    /// Destroy although other stacks in the same state location still read this stack's
+    /// outputs through stack references (destroy them first instead, if you can).
+    #[arg(long)]
+    pub allow_referenced: bool,
 }
 
 /// `state` subcommands.

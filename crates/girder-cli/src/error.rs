@@ -33,9 +33,18 @@ pub enum CliError {
     /// The apply finished with failures (already reported in detail).
     #[error("{0}")]
     Failed(String),
+    /// Other stacks still read this stack's outputs (or whether they do could not be told).
+    #[error(transparent)]
+    Referenced(Box<crate::referrers::ReferencedError>),
     /// A provider package's own command-line options did not parse.
     #[error("a provider's command-line options: {0}")]
     Options(#[source] clap::Error),
+}
+
+impl From<crate::referrers::ReferencedError> for CliError {
+    fn from(error: crate::referrers::ReferencedError) -> Self {
+        CliError::Referenced(Box::new(error))
+    }
 }
 
 impl From<OperationError> for CliError {

@@ -11,6 +11,7 @@ pub mod display;
 mod error;
 mod planfile;
 pub mod references;
+pub mod referrers;
 mod signals;
 
 use std::io::IsTerminal;

@@ -259,8 +259,26 @@ pub(crate) enum Clients {
         ca: Option<String>,
         source: Arc<dyn TokenSource>,
         auth: serde_json::Value,
-        cache: tokio::sync::Mutex<Option<(kube::Client, Instant)>>,
+        cache: tokio::sync::Mutex<TokenCache>,
     },
+}
+
+/// The client built with the current token of a [`Clients::Token`], and which token that is.
+#[derive(Default)]
+pub(crate) struct TokenCache {
+    /// The client and when its token was fetched.
+    client: Option<(kube::Client, Instant)>,
+    /// Bumped on every fetch, so a call refused with an old token does not throw away a
+    /// newer one another call has already fetched.
+    generation: u64,
+}
+
+/// A client and the token generation it authenticates with (0 for fixed credentials).
+pub(crate) struct Authenticated {
+    /// The client.
+    pub client: kube::Client,
+    /// Which token it carries; pass it to [`Clients::refused`].
+    pub generation: u64,
 }
 
 impl std::fmt::Debug for Clients {
@@ -343,7 +361,7 @@ impl Clients {
                         ca: certificate_authority_data,
                         source,
                         auth: spec,
-                        cache: tokio::sync::Mutex::new(None),
+                        cache: tokio::sync::Mutex::new(TokenCache::default()),
                     })
                 }
             },
@@ -359,16 +377,19 @@ impl Clients {
     }
 
     /// A client with valid credentials.
-    pub(crate) async fn get(&self) -> Result<kube::Client, ProviderError> {
+    pub(crate) async fn get(&self) -> Result<Authenticated, ProviderError> {
         match self {
             Clients::Ready {
                 config,
                 source_desc,
                 client,
-            } => Ok(client
-                .get_or_try_init(|| async { client_for(config.as_ref().clone(), source_desc) })
-                .await?
-                .clone()),
+            } => Ok(Authenticated {
+                client: client
+                    .get_or_try_init(|| async { client_for(config.as_ref().clone(), source_desc) })
+                    .await?
+                    .clone(),
+                generation: 0,
+            }),
             Clients::Token {
                 server,
                 ca,
@@ -377,18 +398,43 @@ impl Clients {
                 cache,
             } => {
                 let mut cached = cache.lock().await;
-                if let Some((client, at)) = cached.as_ref()
+                if let Some((client, at)) = cached.client.as_ref()
                     && at.elapsed() < TOKEN_LIFETIME
                 {
-                    return Ok(client.clone());
+                    return Ok(Authenticated {
+                        client: client.clone(),
+                        generation: cached.generation,
+                    });
                 }
                 tracing::debug!(%server, "fetching a bearer token for the cluster");
                 let token = source.token(auth).await?;
                 let kubeconfig = cluster_kubeconfig(server, ca.as_deref(), Some(&token))?;
                 let desc = format!("for {server}");
                 let client = client_for(config_from(kubeconfig, None, &desc).await?, &desc)?;
-                *cached = Some((client.clone(), Instant::now()));
-                Ok(client)
+                cached.generation += 1;
+                cached.client = Some((client.clone(), Instant::now()));
+                Ok(Authenticated {
+                    client,
+                    generation: cached.generation,
+                })
+            }
+        }
+    }
+
+    /// The API server refused the token of `generation` (401): forget it, so the next
+    /// [`Clients::get`] fetches a new one. Returns whether a retry can help — only tokens
+    /// from a source can be renewed; a kubeconfig's or a static token stays what it is.
+    pub(crate) async fn refused(&self, generation: u64) -> bool {
+        match self {
+            Clients::Ready { .. } => false,
+            Clients::Token { cache, server, .. } => {
+                let mut cached = cache.lock().await;
+                // Another call may already have replaced the refused token.
+                if cached.generation == generation {
+                    tracing::info!(%server, "the API server refused the bearer token (401); fetching a new one");
+                    cached.client = None;
+                }
+                true
             }
         }
     }

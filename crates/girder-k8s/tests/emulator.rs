@@ -733,3 +733,109 @@ async fn changed_configuration_rolls_the_pods_that_read_it() {
     assert_eq!(field(&after, "/status/updatedReplicas"), 1);
     assert!(!cluster.plan(&debug).await.has_changes());
 }
+
+/// Hands out `refused-token` first (what an expired EKS token looks like to the API server),
+/// then `fresh-token`, or only refused ones when `always_refused`.
+struct ExpiringTokens {
+    fetched: AtomicUsize,
+    always_refused: bool,
+}
+
+#[async_trait::async_trait]
+impl TokenSource for ExpiringTokens {
+    async fn token(&self, _auth: &serde_json::Value) -> Result<String, ProviderError> {
+        let n = self.fetched.fetch_add(1, Ordering::SeqCst);
+        Ok(if n == 0 || self.always_refused {
+            format!("refused-token-{n}")
+        } else {
+            "fresh-token".into()
+        })
+    }
+}
+
+/// An HTTPS emulator that knows only `fresh-token`, and a harness whose provider node takes
+/// tokens from `tokens` and does not retry failed calls (so only the provider's own token
+/// refresh can rescue a call).
+fn token_checking_cluster(
+    tokens: Arc<ExpiringTokens>,
+) -> (
+    girder_testing::kube::KubeEmulator,
+    Harness,
+    girder_core::Graph,
+) {
+    use girder_testing::kube::{Authentication, KubeEmulator, StaticTokens, UserInfo};
+    let emulator = KubeEmulator::builder()
+        .https()
+        .authentication(Authentication::Tokens(
+            StaticTokens::new().token("fresh-token", UserInfo::cluster_admin()),
+        ))
+        .start()
+        .expect("the emulator starts");
+    let package = K8sPackage::new()
+        .with_token_source("expiring", tokens)
+        .with_polling(Duration::from_millis(20), Duration::from_millis(200));
+    let sim = SimPackage::in_memory();
+    let mut harness =
+        Harness::with_registry("dev", sim.clone(), Registry::new().with(sim).with(package));
+    harness.apply_options.retry = girder_engine::RetryPolicy {
+        max_attempts: 1,
+        min_delay: Duration::from_millis(10),
+        max_delay: Duration::from_millis(10),
+    };
+    let ca = {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(emulator.ca_pem().expect("https"))
+    };
+    let mut s = Stack::new("dev");
+    let endpoint: Output<String> = Output::known(emulator.url());
+    let cluster = Kubernetes::cluster(&endpoint, Output::known(ca))
+        .auth(json!({"kind": "expiring", "cluster": "yolo"}))
+        .named("eks")
+        .add(&mut s);
+    ConfigMap::new("settings")
+        .data("MODE", "1")
+        .add(&cluster, &mut s);
+    (emulator, harness, s.finish().unwrap())
+}
+
+#[tokio::test]
+async fn a_refused_token_is_renewed_and_the_call_retried_once() {
+    let tokens = Arc::new(ExpiringTokens {
+        fetched: AtomicUsize::new(0),
+        always_refused: false,
+    });
+    let (emulator, harness, graph) = token_checking_cluster(tokens.clone());
+    let report = harness.up(&graph).await.unwrap();
+    assert!(report.failed.is_empty(), "{:#?}", report.failed);
+    assert_eq!(
+        tokens.fetched.load(Ordering::SeqCst),
+        2,
+        "the refused token was replaced exactly once"
+    );
+    // The fresh token is kept: a re-plan reads with it and asks for no other.
+    assert!(!harness.plan(&graph).await.unwrap().has_changes());
+    assert_eq!(tokens.fetched.load(Ordering::SeqCst), 2);
+    emulator.stop();
+}
+
+#[tokio::test]
+async fn a_token_refused_twice_fails_the_call_with_the_servers_answer() {
+    let tokens = Arc::new(ExpiringTokens {
+        fetched: AtomicUsize::new(0),
+        always_refused: true,
+    });
+    let (emulator, harness, graph) = token_checking_cluster(tokens.clone());
+    let report = harness.up(&graph).await.unwrap();
+    let failure = format!("{:?}", report.failed);
+    assert_eq!(report.failed.len(), 1, "{failure}");
+    assert!(
+        failure.contains("credentials were refused"),
+        "the error says what was refused and where to look: {failure}"
+    );
+    assert_eq!(
+        tokens.fetched.load(Ordering::SeqCst),
+        2,
+        "one renewal, not a loop"
+    );
+    emulator.stop();
+}

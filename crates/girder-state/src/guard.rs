@@ -342,6 +342,10 @@ impl StateStore for LeasedStore {
         self.inner.load().await
     }
 
+    async fn load_sealed(&self) -> Result<Snapshot, StateError> {
+        self.inner.load_sealed().await
+    }
+
     async fn write_snapshot(&self, snapshot: &Snapshot) -> Result<(), StateError> {
         self.lease.check()?;
         self.inner.write_snapshot(snapshot).await

@@ -10,6 +10,9 @@
 //!   there is: atomic transactions survive `kill -9` and power loss (WAL), and a single file is
 //!   easy to back up and inspect.
 //! - `s3` (feature `s3`): the stack's state in S3, locked with DynamoDB or an S3 lockfile.
+//!
+//! [`list_stacks`] names the stacks that have state in a location, without opening or locking
+//! any of them; [`StateStore::load_sealed`] reads one without its secrets' key.
 
 pub mod crypto;
 mod guard;
@@ -17,6 +20,7 @@ pub mod lock;
 #[cfg(feature = "s3")]
 pub mod s3;
 pub mod sqlite;
+mod stacks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,6 +28,7 @@ use std::time::Duration;
 pub use girder_engine::state::{Journal, JournalError, Snapshot};
 pub use guard::{LockGuard, acquire};
 pub use lock::LockInfo;
+pub use stacks::list_stacks;
 
 /// What can go wrong with a state store.
 #[derive(Debug, thiserror::Error)]
@@ -129,6 +134,15 @@ pub trait Locker: Send + Sync {
 pub trait StateStore: Journal + Locker {
     /// The current snapshot, pending operations included, secrets decrypted.
     async fn load(&self) -> Result<Snapshot, StateError>;
+
+    /// The current snapshot with secrets left sealed, so no key or passphrase is needed: for
+    /// read-only looks at another stack's records (which stacks it references, for example).
+    /// Takes no lock. Stores whose secrets cannot stay sealed decrypt them, as [`load`] does.
+    ///
+    /// [`load`]: StateStore::load
+    async fn load_sealed(&self) -> Result<Snapshot, StateError> {
+        self.load().await
+    }
 
     /// Replaces the whole snapshot (migration), after keeping a backup.
     async fn write_snapshot(&self, snapshot: &Snapshot) -> Result<(), StateError>;

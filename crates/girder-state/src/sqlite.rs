@@ -205,13 +205,27 @@ impl SqliteStore {
         serde_json::to_string(&sealed).map_err(|e| self.storage(e))
     }
 
-    fn decode_resource(&self, body: &str) -> Result<ResourceState, StateError> {
+    /// Decodes a resource record; with `open`, its secrets are decrypted, otherwise they stay
+    /// sealed (no key needed).
+    fn decode_resource(&self, body: &str, open: bool) -> Result<ResourceState, StateError> {
         let resource: ResourceState = self.decode(body)?;
+        if !open {
+            return Ok(resource);
+        }
         Ok(ResourceState {
             inputs: self.open_value(resource.inputs.clone())?,
             outputs: self.open_value(resource.outputs.clone())?,
             ..resource
         })
+    }
+
+    /// Opens sealed secrets in `value` when `open`; leaves them sealed otherwise.
+    fn open_value_if(&self, value: Value, open: bool) -> Result<Value, StateError> {
+        if open {
+            self.open_value(value)
+        } else {
+            Ok(value)
+        }
     }
 
     fn decode<T: DeserializeOwned>(&self, body: &str) -> Result<T, StateError> {
@@ -484,62 +498,11 @@ impl SqliteStore {
 #[async_trait::async_trait]
 impl StateStore for SqliteStore {
     async fn load(&self) -> Result<Snapshot, StateError> {
-        let connection = self.connection();
-        let meta = |key: &str| -> Result<String, StateError> {
-            connection
-                .query_row("SELECT value FROM meta WHERE key = ?1", [key], |row| {
-                    row.get(0)
-                })
-                .map_err(|e| self.corrupt(format!("`{key}` is missing: {e}")))
-        };
-        let mut snapshot = Snapshot {
-            stack: meta("stack")?,
-            lineage: meta("lineage")?,
-            serial: meta("serial")?
-                .parse()
-                .map_err(|_| self.corrupt("the serial is not a number".into()))?,
-            ..Snapshot::default()
-        };
-        for (_, body, _) in self.rows(
-            &connection,
-            "SELECT name, body, checksum FROM resources ORDER BY name",
-        )? {
-            let resource = self.decode_resource(&body)?;
-            snapshot
-                .resources
-                .insert(resource.name.clone(), std::sync::Arc::new(resource));
-        }
-        for (_, body, _) in self.rows(
-            &connection,
-            "SELECT key, body, checksum FROM deposed ORDER BY seq",
-        )? {
-            let deposed: DeposedResource = self.decode(&body)?;
-            let resource = self.decode_resource(
-                &serde_json::to_string(&deposed.resource).map_err(|e| self.storage(e))?,
-            )?;
-            snapshot.deposed.push(DeposedResource {
-                key: deposed.key,
-                resource,
-            });
-        }
-        for (_, body, _) in self.rows(
-            &connection,
-            "SELECT CAST(id AS TEXT), body, checksum FROM pending ORDER BY id",
-        )? {
-            let pending: PendingOperation = self.decode(&body)?;
-            let inputs = self.open_value(pending.inputs.clone())?;
-            snapshot
-                .pending
-                .push(PendingOperation { inputs, ..pending });
-        }
-        for (name, body, _) in self.rows(
-            &connection,
-            "SELECT name, body, checksum FROM outputs ORDER BY name",
-        )? {
-            let value: Value = self.decode(&body)?;
-            snapshot.outputs.insert(name, self.open_value(value)?);
-        }
-        Ok(snapshot)
+        self.read_snapshot(true)
+    }
+
+    async fn load_sealed(&self) -> Result<Snapshot, StateError> {
+        self.read_snapshot(false)
     }
 
     async fn write_snapshot(&self, snapshot: &Snapshot) -> Result<(), StateError> {
@@ -602,6 +565,69 @@ impl StateStore for SqliteStore {
 }
 
 impl SqliteStore {
+    /// Reads the snapshot; with `open`, secrets are decrypted, otherwise they stay sealed.
+    fn read_snapshot(&self, open: bool) -> Result<Snapshot, StateError> {
+        let connection = self.connection();
+        let meta = |key: &str| -> Result<String, StateError> {
+            connection
+                .query_row("SELECT value FROM meta WHERE key = ?1", [key], |row| {
+                    row.get(0)
+                })
+                .map_err(|e| self.corrupt(format!("`{key}` is missing: {e}")))
+        };
+        let mut snapshot = Snapshot {
+            stack: meta("stack")?,
+            lineage: meta("lineage")?,
+            serial: meta("serial")?
+                .parse()
+                .map_err(|_| self.corrupt("the serial is not a number".into()))?,
+            ..Snapshot::default()
+        };
+        for (_, body, _) in self.rows(
+            &connection,
+            "SELECT name, body, checksum FROM resources ORDER BY name",
+        )? {
+            let resource = self.decode_resource(&body, open)?;
+            snapshot
+                .resources
+                .insert(resource.name.clone(), std::sync::Arc::new(resource));
+        }
+        for (_, body, _) in self.rows(
+            &connection,
+            "SELECT key, body, checksum FROM deposed ORDER BY seq",
+        )? {
+            let deposed: DeposedResource = self.decode(&body)?;
+            let resource = self.decode_resource(
+                &serde_json::to_string(&deposed.resource).map_err(|e| self.storage(e))?,
+                open,
+            )?;
+            snapshot.deposed.push(DeposedResource {
+                key: deposed.key,
+                resource,
+            });
+        }
+        for (_, body, _) in self.rows(
+            &connection,
+            "SELECT CAST(id AS TEXT), body, checksum FROM pending ORDER BY id",
+        )? {
+            let pending: PendingOperation = self.decode(&body)?;
+            let inputs = self.open_value_if(pending.inputs.clone(), open)?;
+            snapshot
+                .pending
+                .push(PendingOperation { inputs, ..pending });
+        }
+        for (name, body, _) in self.rows(
+            &connection,
+            "SELECT name, body, checksum FROM outputs ORDER BY name",
+        )? {
+            let value: Value = self.decode(&body)?;
+            snapshot
+                .outputs
+                .insert(name, self.open_value_if(value, open)?);
+        }
+        Ok(snapshot)
+    }
+
     /// Copies the database to the backup file.
     fn backup_now(&self) -> Result<(), StateError> {
         let backup = self.backup_path();

@@ -170,6 +170,42 @@ async fn secrets_are_encrypted_on_disk() {
 }
 
 #[tokio::test]
+async fn a_sealed_load_reads_the_records_without_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path(), "dev").unwrap();
+    store
+        .record(&[Mutation::Upsert {
+            resource: resource("db", Some("hunter2-very-secret")),
+        }])
+        .await
+        .unwrap();
+    drop(store);
+    // Without the key, `load` cannot open the secret, but the records are still readable.
+    std::fs::remove_file(dir.path().join("dev.key")).unwrap();
+    let sealed = SqliteStore::open(dir.path(), "dev")
+        .unwrap()
+        .load_sealed()
+        .await
+        .unwrap();
+    let db = &sealed.resources["db"];
+    assert_eq!(
+        (db.id.as_str(), db.type_name.as_str()),
+        ("sim-db", "sim:resource")
+    );
+    assert_eq!(db.inputs.get("size"), Some(&Value::from(1)));
+    let password = db.inputs.get("password").unwrap();
+    assert!(!format!("{password:?}").contains("hunter2"), "{password:?}");
+    assert!(
+        password.get(girder_state::crypto::ENCRYPTED_KEY).is_some(),
+        "{password:?}"
+    );
+    assert!(
+        !dir.path().join("dev.key").exists(),
+        "a sealed load generates no key"
+    );
+}
+
+#[tokio::test]
 async fn a_hand_edited_record_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(dir.path(), "dev").unwrap();

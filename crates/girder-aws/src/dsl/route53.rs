@@ -44,6 +44,7 @@ pub struct HostedZone {
     comment: Option<String>,
     vpcs: Vec<(Input<VpcId>, Option<String>)>,
     force_destroy: bool,
+    external_dns_owners: Vec<String>,
     tags: Tags,
     options: ResourceOptions,
 }
@@ -58,6 +59,7 @@ impl HostedZone {
             comment: None,
             vpcs: Vec::new(),
             force_destroy: false,
+            external_dns_owners: Vec::new(),
             tags: Tags::new(),
             options: ResourceOptions::default(),
         }
@@ -101,6 +103,23 @@ impl HostedZone {
         self
     }
 
+    /// The TXT owner id (`--txt-owner-id`) of an external-dns of this program that writes
+    /// into the zone: when the zone is deleted, the records that external-dns owns — its
+    /// ownership TXT records and the records they mark — are deleted first, and only those.
+    /// external-dns never deletes them itself on a destroy (with `upsert-only` never at all,
+    /// and it is gone before the zone), and Route 53 refuses to delete a zone that is not
+    /// empty. Records of other owners still stop the delete unless `force_destroy` is set.
+    ///
+    /// ```
+    /// use girder_aws::dsl::route53::HostedZone;
+    /// let zone = HostedZone::new("example.com").external_dns_owner("prod");
+    /// # let _ = zone;
+    /// ```
+    pub fn external_dns_owner(mut self, owner_id: impl Into<String>) -> HostedZone {
+        self.external_dns_owners.push(owner_id.into());
+        self
+    }
+
     /// Adds a tag.
     pub fn tag(mut self, key: impl Into<String>, value: impl Into<String>) -> HostedZone {
         self.tags.insert(key.into(), value.into());
@@ -141,6 +160,17 @@ impl HostedZone {
                     .fix("shorten the comment"),
             );
         }
+        for owner in &self.external_dns_owners {
+            if owner.is_empty() || owner.contains([',', ' ', '"', '=']) {
+                s.report(
+                    Diagnostic::error(format!("`{owner}` cannot be an external-dns TXT owner id"))
+                        .resource(&resource)
+                        .field("external_dns_owners")
+                        .value(owner)
+                        .fix("use the `--txt-owner-id` the program's external-dns runs with: a non-empty id without spaces, commas, `=` or quotes, such as the cluster's name"),
+                );
+            }
+        }
         for (i, (_, region)) in self.vpcs.iter().enumerate() {
             if let Some(region) = region
                 && !regions::looks_like_region(region)
@@ -180,6 +210,15 @@ impl HostedZone {
         }
         if self.force_destroy {
             decl = decl.input("force_destroy", true);
+        }
+        if !self.external_dns_owners.is_empty() {
+            let mut owners = self.external_dns_owners.clone();
+            owners.sort();
+            owners.dedup();
+            decl = decl.input(
+                "external_dns_owners",
+                Expr::Array(owners.into_iter().map(|o| Expr::Value(o.into())).collect()),
+            );
         }
         let handle = with_tags(decl, &self.tags).add(s);
         HostedZoneHandle { handle, domain }

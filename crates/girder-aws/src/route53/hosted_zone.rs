@@ -4,7 +4,8 @@
 //! whether the zone is private force a replacement (Route 53 cannot change them); the
 //! comment, the associated VPCs and the tags update in place. Deleting a zone that still
 //! holds records other than its apex NS and SOA fails with the records named, unless
-//! `force_destroy` is set, in which case girder deletes them first.
+//! `force_destroy` is set, in which case girder deletes them first. Records the program's
+//! own external-dns wrote (its TXT owner ids in `external_dns_owners`) are deleted either way.
 
 use std::time::Duration;
 
@@ -65,6 +66,11 @@ pub struct HostedZoneInputs {
     /// setting: it must be recorded by an apply before the delete it allows.
     #[serde(default, skip_serializing_if = "is_false")]
     pub force_destroy: bool,
+    /// The TXT owner ids of the program's external-dns instances: records they own (see
+    /// [`super::external_dns`]) are deleted with the zone, without `force_destroy`. Not an
+    /// AWS setting either.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub external_dns_owners: Vec<String>,
     /// User tags.
     #[serde(default, skip_serializing_if = "Tags::is_empty")]
     pub tags: Tags,
@@ -170,6 +176,9 @@ fn observe(
             private_zone: config.is_some_and(|c| c.private_zone()),
             vpcs,
             force_destroy: recorded.is_some_and(|r| r.force_destroy),
+            external_dns_owners: recorded
+                .map(|r| r.external_dns_owners.clone())
+                .unwrap_or_default(),
             tags: tags::user_tags(route53_pairs(tags_found)),
         },
         HostedZoneOutputs {
@@ -290,7 +299,7 @@ async fn delete_records(
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| ProviderError::permanent(format!("a record change is invalid: {e}")))?;
         let batch = ChangeBatch::builder()
-            .comment("girder: force_destroy of the hosted zone")
+            .comment("girder: records deleted with the hosted zone")
             .set_changes(Some(changes))
             .build()
             .map_err(|e| ProviderError::permanent(format!("a change batch is invalid: {e}")))?;
@@ -617,7 +626,8 @@ impl TypedResource<AwsClients> for HostedZoneResource {
         if old.inputs.tags != inputs.tags {
             update_zone_tags(route53, id, &old.identity, &old.inputs.tags, &inputs.tags).await?;
         }
-        // `force_destroy` is girder's own setting: recording it is the whole update.
+        // `force_destroy` and `external_dns_owners` are girder's own settings: recording them
+        // is the whole update.
         Ok(TypedUpdateResponse::new(HostedZoneOutputs {
             name: inputs.name,
             ..old.outputs
@@ -646,14 +656,28 @@ impl TypedResource<AwsClients> for HostedZoneResource {
             Err(e) => return Err(e),
         };
         let records = extra_records(route53, id, &old.inputs.name).await?;
-        if !old.inputs.force_destroy {
+        // What the program's external-dns wrote is the program's to remove; anything else
+        // only with `force_destroy`.
+        let (owned, records) =
+            super::external_dns::split_owned(records, &old.inputs.external_dns_owners);
+        if !owned.is_empty() {
+            tracing::info!(
+                identity = %old.identity,
+                records = owned.len(),
+                owners = ?old.inputs.external_dns_owners,
+                "deleting the records the program's external-dns wrote in the zone"
+            );
+        }
+        if !records.is_empty() && !old.inputs.force_destroy {
             return Err(ProviderError {
                 kind: ErrorKind::Conflict,
                 message: format!(
                     "{}: the hosted zone `{}` ({id}) still holds {} record set(s) besides its NS and SOA: {}. \
-                     They were made outside this resource (by external-dns, say). Delete them \
-                     (and stop whatever writes them), or set `.force_destroy()` on the zone and \
-                     apply once, so that girder deletes them with the zone",
+                     They were made outside this resource and outside the program's external-dns \
+                     (whose records girder removes when the zone names its owner id with \
+                     `.external_dns_owner(..)`). Delete them (and stop whatever writes them), or \
+                     set `.force_destroy()` on the zone and apply once, so that girder deletes \
+                     them with the zone",
                     old.identity,
                     old.inputs.name,
                     records.len(),
@@ -662,8 +686,10 @@ impl TypedResource<AwsClients> for HostedZoneResource {
                 ..error
             });
         }
-        tracing::info!(identity = %old.identity, records = records.len(), "force_destroy: deleting the zone's records");
-        delete_records(route53, id, records).await?;
+        if !records.is_empty() {
+            tracing::info!(identity = %old.identity, records = records.len(), "force_destroy: deleting the zone's records");
+        }
+        delete_records(route53, id, owned.into_iter().chain(records).collect()).await?;
         match route53
             .delete_hosted_zone()
             .id(id)
@@ -744,6 +770,7 @@ mod tests {
             private_zone: false,
             vpcs: Vec::new(),
             force_destroy: false,
+            external_dns_owners: Vec::new(),
             tags: Tags::new(),
         };
         assert_eq!(

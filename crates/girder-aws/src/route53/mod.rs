@@ -5,6 +5,7 @@
 //! returns, and tags the zone right after. `find` recognises a zone by either, so even a
 //! create interrupted between the two calls is found again.
 
+pub mod external_dns;
 pub mod hosted_zone;
 
 use aws_sdk_route53::types::{Tag, TagResourceType};

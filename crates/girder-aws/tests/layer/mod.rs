@@ -23,30 +23,14 @@ use girder_testing::sim::SimPackage;
 /// One moto process at a time: the machine running the tests may have two cores.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-/// The behaviours of one run, by the name the report prints.
+/// The behaviours of one run, by the name the report prints, shaped so the program meets
+/// each of them deterministically.
 pub fn behaviours(name: &str) -> Behaviours {
-    let mut b = if name == "none" {
+    if name == "none" {
         Behaviours::none()
     } else {
-        Behaviours::parse_list(name).expect("a behaviour name")
-    };
-    // Deterministic: the first mutating call of every operation loses its response (each
-    // create API is hit once), instead of a random 5 %.
-    b.lost_responses.rate = 0.0;
-    b.lost_responses.first_per_operation = 1;
-    // One call in ten refused on top of EC2's token buckets; eight attempts make a failure
-    // of the whole call a one-in-a-hundred-million event.
-    b.throttling.rate = 0.1;
-    // Windows long enough (seconds at this scale) that the program meets them: a dependent
-    // call right after a create, a flow log or cluster right after its role, a subnet delete
-    // right after the NAT gateway's.
-    b.consistency.ec2_secs = 100.0;
-    b.consistency.iam_secs = 100.0;
-    b.propagation.role_secs = 1000.0;
-    b.propagation.oidc_provider_secs = 1000.0;
-    b.draining.nat_gateway_secs = 300.0;
-    b.draining.iam_detach_secs = 200.0;
-    b
+        Behaviours::deterministic(name).expect("a behaviour name")
+    }
 }
 
 /// The behaviours a run of `name` must have met (the program touches each of them).
@@ -79,17 +63,9 @@ pub struct LayerEnv {
     pub sandbox: Sandbox,
     pub calls: ApiCalls,
     pub harness: Harness,
-    pub moto: Moto,
+    /// SDK configuration of moto itself, bypassing the layer.
+    pub moto_config: aws_types::SdkConfig,
     _guard: tokio::sync::MutexGuard<'static, ()>,
-}
-
-/// SDK clients pointed at moto, bypassing the layer.
-pub struct Moto {
-    pub ec2: aws_sdk_ec2::Client,
-    pub iam: aws_sdk_iam::Client,
-    pub eks: aws_sdk_eks::Client,
-    pub logs: aws_sdk_cloudwatchlogs::Client,
-    pub route53: aws_sdk_route53::Client,
 }
 
 impl LayerEnv {
@@ -123,13 +99,7 @@ impl LayerEnv {
             .load()
             .await;
         LayerEnv {
-            moto: Moto {
-                ec2: aws_sdk_ec2::Client::new(&direct),
-                iam: aws_sdk_iam::Client::new(&direct),
-                eks: aws_sdk_eks::Client::new(&direct),
-                logs: aws_sdk_cloudwatchlogs::Client::new(&direct),
-                route53: aws_sdk_route53::Client::new(&direct),
-            },
+            moto_config: direct,
             sandbox,
             calls,
             harness,
@@ -227,196 +197,9 @@ impl LayerEnv {
 
     /// What moto holds, by type, counted per `girder:resource` tag (EC2) or name.
     async fn holdings(&self) -> BTreeMap<&'static str, Vec<String>> {
-        let ec2 = &self.moto.ec2;
-        let stack = girder_aws::tags::ec2_filter("tag:girder:stack", ["dev"]);
-        let resource_tag = |tags: &[aws_sdk_ec2::types::Tag]| {
-            tags.iter()
-                .find(|t| t.key() == Some("girder:resource"))
-                .and_then(|t| t.value())
-                .unwrap_or("?")
-                .to_owned()
-        };
-        let mut held: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
-        let vpcs = ec2
-            .describe_vpcs()
-            .filters(stack.clone())
-            .send()
+        girder_aws::census::census(&self.moto_config, "dev")
             .await
-            .unwrap();
-        held.insert(
-            "aws:ec2/vpc",
-            vpcs.vpcs().iter().map(|v| resource_tag(v.tags())).collect(),
-        );
-        let subnets = ec2
-            .describe_subnets()
-            .filters(stack.clone())
-            .send()
-            .await
-            .unwrap();
-        held.insert(
-            "aws:ec2/subnet",
-            subnets
-                .subnets()
-                .iter()
-                .map(|v| resource_tag(v.tags()))
-                .collect(),
-        );
-        let igws = ec2
-            .describe_internet_gateways()
-            .filters(stack.clone())
-            .send()
-            .await
-            .unwrap();
-        held.insert(
-            "aws:ec2/internetGateway",
-            igws.internet_gateways()
-                .iter()
-                .map(|v| resource_tag(v.tags()))
-                .collect(),
-        );
-        let tables = ec2
-            .describe_route_tables()
-            .filters(stack.clone())
-            .send()
-            .await
-            .unwrap();
-        held.insert(
-            "aws:ec2/routeTable",
-            tables
-                .route_tables()
-                .iter()
-                .map(|v| resource_tag(v.tags()))
-                .collect(),
-        );
-        let nats = ec2
-            .describe_nat_gateways()
-            .filter(stack.clone())
-            .send()
-            .await
-            .unwrap();
-        held.insert(
-            "aws:ec2/natGateway",
-            nats.nat_gateways()
-                .iter()
-                .filter(|n| {
-                    !matches!(
-                        n.state(),
-                        Some(aws_sdk_ec2::types::NatGatewayState::Deleted)
-                    )
-                })
-                .map(|v| resource_tag(v.tags()))
-                .collect(),
-        );
-        let eips = ec2
-            .describe_addresses()
-            .filters(stack.clone())
-            .send()
-            .await
-            .unwrap();
-        held.insert(
-            "aws:ec2/eip",
-            eips.addresses()
-                .iter()
-                .map(|v| resource_tag(v.tags()))
-                .collect(),
-        );
-        let groups = ec2
-            .describe_security_groups()
-            .filters(stack.clone())
-            .send()
-            .await
-            .unwrap();
-        held.insert(
-            "aws:ec2/securityGroup",
-            groups
-                .security_groups()
-                .iter()
-                .map(|v| resource_tag(v.tags()))
-                .collect(),
-        );
-        let flow_logs = ec2.describe_flow_logs().send().await.unwrap();
-        held.insert(
-            "aws:ec2/flowLog",
-            flow_logs
-                .flow_logs()
-                .iter()
-                .map(|v| resource_tag(v.tags()))
-                .collect(),
-        );
-        let roles = self.moto.iam.list_roles().send().await.unwrap();
-        held.insert(
-            "aws:iam/role",
-            roles
-                .roles()
-                .iter()
-                .map(|r| r.role_name().to_owned())
-                .filter(|n| !n.starts_with("AWSServiceRole"))
-                .collect(),
-        );
-        let policies = self
-            .moto
-            .iam
-            .list_policies()
-            .scope(aws_sdk_iam::types::PolicyScopeType::Local)
-            .send()
-            .await
-            .unwrap();
-        held.insert(
-            "aws:iam/policy",
-            policies
-                .policies()
-                .iter()
-                .filter_map(|p| p.policy_name().map(str::to_owned))
-                .collect(),
-        );
-        let oidc = self
-            .moto
-            .iam
-            .list_open_id_connect_providers()
-            .send()
-            .await
-            .unwrap();
-        held.insert(
-            "aws:iam/openIdConnectProvider",
-            oidc.open_id_connect_provider_list()
-                .iter()
-                .filter_map(|p| p.arn().map(str::to_owned))
-                .collect(),
-        );
-        let clusters = self.moto.eks.list_clusters().send().await.unwrap();
-        let mut nodegroups = Vec::new();
-        for cluster in clusters.clusters() {
-            let listed = self
-                .moto
-                .eks
-                .list_nodegroups()
-                .cluster_name(cluster)
-                .send()
-                .await
-                .unwrap();
-            nodegroups.extend(listed.nodegroups().iter().cloned());
-        }
-        held.insert("aws:eks/cluster", clusters.clusters().to_vec());
-        held.insert("aws:eks/nodegroup", nodegroups);
-        let groups = self.moto.logs.describe_log_groups().send().await.unwrap();
-        held.insert(
-            "aws:logs/logGroup",
-            groups
-                .log_groups()
-                .iter()
-                .filter_map(|g| g.log_group_name().map(str::to_owned))
-                .collect(),
-        );
-        let zones = self.moto.route53.list_hosted_zones().send().await.unwrap();
-        held.insert(
-            "aws:route53/hostedZone",
-            zones
-                .hosted_zones()
-                .iter()
-                .map(|z| z.name().to_owned())
-                .collect(),
-        );
-        held
+            .expect("moto answers every list call")
     }
 
     /// Moto holds exactly one object per resource of each type counted (never two), and

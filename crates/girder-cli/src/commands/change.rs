@@ -9,9 +9,10 @@ use girder_state::StateStore;
 
 use super::Run;
 use crate::CliError;
-use crate::args::{ApplyArgs, PlanArgs, PlanFormat};
+use crate::args::{ApplyArgs, DestroyArgs, PlanArgs, PlanFormat};
 use crate::display::progress::Progress;
 use crate::display::{plan::render_plan, terraform::terraform_json};
+use crate::referrers::Deletion;
 
 impl Run {
     fn progress(&self) -> Arc<Progress> {
@@ -93,6 +94,11 @@ impl Run {
     }
 
     pub async fn apply(&self, args: ApplyArgs) -> Result<u8, CliError> {
+        if self.declares_nothing() {
+            // Applying an emptied program deletes everything, as `destroy` does.
+            self.check_referrers(Deletion::EmptiedApply, args.allow_referenced)
+                .await?;
+        }
         let store = self.open_store().await?;
         self.locked(&store, "apply", async |store| {
             self.apply_locked(&store, args).await
@@ -145,12 +151,52 @@ impl Run {
         self.run_apply(plan, &current, store, progress).await
     }
 
-    pub async fn destroy(&self, yes: bool) -> Result<u8, CliError> {
+    pub async fn destroy(&self, args: DestroyArgs) -> Result<u8, CliError> {
+        self.check_referrers(Deletion::Destroy, args.allow_referenced)
+            .await?;
         let store = self.open_store().await?;
         self.locked(&store, "destroy", async |store| {
-            self.destroy_locked(&store, yes).await
+            self.destroy_locked(&store, args.yes).await
         })
         .await
+    }
+
+    /// Whether the program declares no resource girder manages and exports nothing: an apply
+    /// then deletes everything the stack recorded, as `destroy` does.
+    fn declares_nothing(&self) -> bool {
+        self.graph.outputs().is_empty()
+            && !self
+                .graph
+                .nodes()
+                .iter()
+                .any(|node| node.spec.kind == girder_core::NodeKind::Resource)
+    }
+
+    /// Before a command that deletes the stack's resources, and before opening or locking its
+    /// state: refuses when other stacks at the same location still read its outputs, unless
+    /// `allow` (then it only warns).
+    async fn check_referrers(&self, operation: Deletion, allow: bool) -> Result<(), CliError> {
+        let (location, stack) = (&self.global.state, &self.global.stack);
+        if !allow {
+            crate::referrers::refuse_if_read(location, stack, operation).await?;
+            return Ok(());
+        }
+        match crate::referrers::readers_of(location, stack).await {
+            Ok(readers) => {
+                for reader in readers {
+                    tracing::warn!(
+                        reader = %reader.stack,
+                        outputs = ?reader.outputs,
+                        "{} of stack `{stack}` goes ahead ({}) although stack `{}` still reads its outputs",
+                        operation.command(),
+                        crate::referrers::OVERRIDE_FLAG,
+                        reader.stack
+                    );
+                }
+            }
+            Err(error) => tracing::warn!(%error, "skipped the check of stacks reading this one"),
+        }
+        Ok(())
     }
 
     async fn destroy_locked(&self, store: &Arc<dyn StateStore>, yes: bool) -> Result<u8, CliError> {

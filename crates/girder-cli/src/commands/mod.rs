@@ -34,7 +34,7 @@ impl Run {
         match command {
             Command::Plan(args) => self.plan(args).await,
             Command::Apply(args) => self.apply(args).await,
-            Command::Destroy(args) => self.destroy(args.yes).await,
+            Command::Destroy(args) => self.destroy(args).await,
             Command::Refresh => self.refresh().await,
             Command::Import {
                 resource,

@@ -266,6 +266,25 @@ impl K8sProvider {
         }
     }
 
+    /// Runs `call` with an authenticated client. When the API server answers 401 and the
+    /// token came from a token source, a new token is fetched and `call` runs once more:
+    /// an EKS token lives 15 minutes and a long apply outlives it, and the cluster may refuse
+    /// a token early (a clock skew, a rotated signing key). A second 401 is the answer.
+    async fn authenticated<T, F, Fut>(&self, call: F) -> Result<T, ProviderError>
+    where
+        F: Fn(kube::Client) -> Fut,
+        Fut: std::future::Future<Output = Result<T, ProviderError>>,
+    {
+        let first = self.clients.get().await?;
+        match call(first.client).await {
+            Err(error) if refused_token(&error) && self.clients.refused(first.generation).await => {
+                let second = self.clients.get().await?;
+                call(second.client).await
+            }
+            other => other,
+        }
+    }
+
     /// Applies `desired` and waits until it is ready; returns the cloud id and outputs.
     async fn apply(
         &self,
@@ -274,8 +293,20 @@ impl K8sProvider {
         creating: bool,
         ctx: &CallContext,
     ) -> Result<(String, Value), ProviderError> {
+        self.authenticated(|client| self.apply_with(client, identity, inputs, creating, ctx))
+            .await
+    }
+
+    /// [`K8sProvider::apply`] with a client.
+    async fn apply_with(
+        &self,
+        client: kube::Client,
+        identity: &ResourceIdentity,
+        inputs: &Value,
+        creating: bool,
+        ctx: &CallContext,
+    ) -> Result<(String, Value), ProviderError> {
         let desired = Desired::from_inputs(&identity.type_name, inputs)?;
-        let client = self.clients.get().await?;
         let (resource, namespaced) = self.resource(&client, &desired.kind).await?;
         let namespace = namespaced.then(|| {
             desired
@@ -447,17 +478,22 @@ impl Provider for K8sProvider {
         request: ReadRequest,
         _ctx: &CallContext,
     ) -> Result<ReadResponse, ProviderError> {
-        let client = self.clients.get().await?;
-        let results = join_all(
-            request
-                .items
-                .iter()
-                .map(|item| self.read_one(&client, &request.type_name, item)),
-        )
-        .await;
-        Ok(ReadResponse {
-            items: results.into_iter().collect::<Result<_, _>>()?,
+        self.authenticated(|client| {
+            let request = &request;
+            async move {
+                let results = join_all(
+                    request
+                        .items
+                        .iter()
+                        .map(|item| self.read_one(&client, &request.type_name, item)),
+                )
+                .await;
+                Ok(ReadResponse {
+                    items: results.into_iter().collect::<Result<_, _>>()?,
+                })
+            }
         })
+        .await
     }
 
     async fn update(
@@ -472,13 +508,42 @@ impl Provider for K8sProvider {
     }
 
     async fn delete(&self, request: DeleteRequest, ctx: &CallContext) -> Result<(), ProviderError> {
+        self.authenticated(|client| self.delete_with(client, &request, ctx))
+            .await
+    }
+
+    async fn find(
+        &self,
+        request: FindRequest,
+        _ctx: &CallContext,
+    ) -> Result<FindResponse, ProviderError> {
+        self.authenticated(|client| self.find_with(client, &request))
+            .await
+    }
+
+    fn rate_limit(&self) -> Option<RateLimit> {
+        // kubectl's client-side limits: enough for large applies, gentle on the API server.
+        Some(RateLimit {
+            per_second: 50,
+            burst: 100,
+        })
+    }
+}
+
+impl K8sProvider {
+    /// Deletes an object and waits until it is gone.
+    async fn delete_with(
+        &self,
+        client: kube::Client,
+        request: &DeleteRequest,
+        ctx: &CallContext,
+    ) -> Result<(), ProviderError> {
         let kind = Kind::from_type_token(&request.identity.type_name).ok_or_else(|| {
             ProviderError::invalid_input(format!(
                 "`{}` is not a Kubernetes type token",
                 request.identity.type_name
             ))
         })?;
-        let client = self.clients.get().await?;
         let (resource, namespaced) = self.resource(&client, &kind).await?;
         let (namespace, name) = split_cloud_id(&request.id);
         let namespace = if namespaced {
@@ -497,10 +562,11 @@ impl Provider for K8sProvider {
         ready::wait_until_gone(&api, name, &object, ctx, self.polling).await
     }
 
-    async fn find(
+    /// Finds the objects this stack created for a resource, by girder's labels.
+    async fn find_with(
         &self,
-        request: FindRequest,
-        _ctx: &CallContext,
+        client: kube::Client,
+        request: &FindRequest,
     ) -> Result<FindResponse, ProviderError> {
         let kind = Kind::from_type_token(&request.identity.type_name).ok_or_else(|| {
             ProviderError::invalid_input(format!(
@@ -508,7 +574,6 @@ impl Provider for K8sProvider {
                 request.identity.type_name
             ))
         })?;
-        let client = self.clients.get().await?;
         let (resource, namespaced) = self.resource(&client, &kind).await?;
         let api: Api<DynamicObject> = Api::all_with(client.clone(), &resource);
         let selector = format!("{}={}", MANAGED_BY_LABEL.0, MANAGED_BY_LABEL.1);
@@ -544,12 +609,11 @@ impl Provider for K8sProvider {
             .collect();
         Ok(FindResponse { found })
     }
+}
 
-    fn rate_limit(&self) -> Option<RateLimit> {
-        // kubectl's client-side limits: enough for large applies, gentle on the API server.
-        Some(RateLimit {
-            per_second: 50,
-            burst: 100,
-        })
-    }
+/// Whether the API server refused the credentials themselves (401), as opposed to refusing
+/// the request (403) — only the first is cured by a new token.
+fn refused_token(error: &ProviderError) -> bool {
+    error.kind == ErrorKind::Unauthorized
+        && matches!(error.code.as_deref(), Some("Unauthorized" | "401"))
 }

@@ -17,6 +17,7 @@
 //! key derived from `GIRDER_PASSPHRASE` / `GIRDER_PASSPHRASE_FILE` (required for remote state:
 //! a generated key file would not travel with it). `kms_key_id=` adds SSE-KMS to every object.
 
+mod list;
 mod location;
 mod locks;
 
@@ -32,6 +33,7 @@ use girder_core::Value;
 use girder_engine::state::{Journal, JournalError, Mutation, PendingOperation, Snapshot};
 use serde::{Deserialize, Serialize};
 
+pub use list::list_stacks;
 pub use location::{LockKind, S3Location};
 
 use crate::crypto::Crypter;
@@ -109,24 +111,30 @@ fn code<E: ProvideErrorMetadata>(error: &aws_sdk_s3::error::SdkError<E>) -> Opti
     error.as_service_error().and_then(|e| e.code())
 }
 
+/// The AWS configuration and S3 client for `location`.
+async fn clients(location: &S3Location) -> (aws_config::SdkConfig, aws_sdk_s3::Client) {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    if let Some(region) = &location.region {
+        loader = loader.region(aws_config::Region::new(region.clone()));
+    }
+    let config = loader.load().await;
+    // A custom endpoint (an emulator, a private gateway) rarely resolves virtual-host
+    // bucket names; use path-style addressing there.
+    let custom_endpoint = std::env::var_os("AWS_ENDPOINT_URL").is_some()
+        || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&config)
+            .force_path_style(custom_endpoint)
+            .build(),
+    );
+    (config, s3)
+}
+
 impl S3Store {
     /// Opens (creating if needed) the state of `stack` at `url`.
     pub async fn open(url: &str, stack: &str) -> Result<S3Store, StateError> {
         let location = S3Location::parse(url)?;
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-        if let Some(region) = &location.region {
-            loader = loader.region(aws_config::Region::new(region.clone()));
-        }
-        let config = loader.load().await;
-        // A custom endpoint (an emulator, a private gateway) rarely resolves virtual-host
-        // bucket names; use path-style addressing there.
-        let custom_endpoint = std::env::var_os("AWS_ENDPOINT_URL").is_some()
-            || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
-        let s3 = aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(&config)
-                .force_path_style(custom_endpoint)
-                .build(),
-        );
+        let (config, s3) = clients(&location).await;
         let dynamodb = match &location.lock {
             LockKind::DynamoDb { .. } => Some(aws_sdk_dynamodb::Client::new(&config)),
             LockKind::S3 => None,
@@ -149,7 +157,8 @@ impl S3Store {
         store.lineage = state.lineage.clone();
         store.salt = hex::decode(&state.salt)
             .map_err(|e| store.corrupt(format!("the key salt is damaged: {e}")))?;
-        let (entries, last) = store.read_journal(state.journal_seq).await?;
+        // Only the operation ids are needed here: the entries' secrets stay sealed.
+        let (entries, last) = store.read_journal(state.journal_seq, false).await?;
         store.next_seq = AtomicU64::new(last.max(state.journal_seq) + 1);
         let highest = entries
             .iter()
@@ -232,16 +241,17 @@ impl S3Store {
         serde_json::to_vec(&sealed.to_json()).map_err(|e| self.storage(e.to_string()))
     }
 
-    /// Deserializes with secrets opened.
+    /// Deserializes with secrets opened (with `decrypt`) or left sealed.
     fn open_sealed<T: for<'de> Deserialize<'de>>(
         &self,
         bytes: &[u8],
         what: &str,
+        decrypt: bool,
     ) -> Result<T, StateError> {
         let json: serde_json::Value = serde_json::from_slice(bytes)
             .map_err(|e| self.corrupt(format!("{what} does not parse: {e}")))?;
         let value = Value::from_json(json);
-        let opened = if crate::crypto::contains_encrypted(&value) {
+        let opened = if decrypt && crate::crypto::contains_encrypted(&value) {
             self.crypter()?.open(&value)?
         } else {
             value
@@ -356,7 +366,11 @@ impl S3Store {
     }
 
     /// The journal objects after `after`, in order, and the highest sequence number seen.
-    async fn read_journal(&self, after: u64) -> Result<(Vec<(u64, Entry)>, u64), StateError> {
+    async fn read_journal(
+        &self,
+        after: u64,
+        decrypt: bool,
+    ) -> Result<(Vec<(u64, Entry)>, u64), StateError> {
         let prefix = self.key("journal/");
         let mut keys = Vec::new();
         let mut pages = self
@@ -390,7 +404,7 @@ impl S3Store {
                 .ok_or_else(|| self.corrupt(format!("journal object {seq} vanished")))?;
             entries.push((
                 seq,
-                self.open_sealed(&bytes, &format!("journal object {seq}"))?,
+                self.open_sealed(&bytes, &format!("journal object {seq}"), decrypt)?,
             ));
         }
         Ok((entries, last))
@@ -407,19 +421,19 @@ impl S3Store {
         Ok(())
     }
 
-    /// Loads the snapshot and the journal position it includes.
-    async fn load_with_position(&self) -> Result<(Snapshot, u64, u64), StateError> {
+    /// Loads the snapshot and the journal position it includes; secrets opened with `decrypt`.
+    async fn load_with_position(&self, decrypt: bool) -> Result<(Snapshot, u64, u64), StateError> {
         let state = self
             .read_state()
             .await?
             .ok_or_else(|| self.corrupt("state.json is missing".into()))?;
         let snapshot_bytes =
             serde_json::to_vec(&state.snapshot).map_err(|e| self.storage(e.to_string()))?;
-        let mut snapshot: Snapshot = self.open_sealed(&snapshot_bytes, "state.json")?;
+        let mut snapshot: Snapshot = self.open_sealed(&snapshot_bytes, "state.json", decrypt)?;
         snapshot.stack = state.stack.clone();
         snapshot.lineage = state.lineage.clone();
         snapshot.serial = state.serial;
-        let (entries, last) = self.read_journal(state.journal_seq).await?;
+        let (entries, last) = self.read_journal(state.journal_seq, decrypt).await?;
         for (_, entry) in entries {
             match entry {
                 Entry::Begin { operation } => snapshot.pending.push(*operation),
@@ -574,7 +588,11 @@ impl Journal for S3Store {
 #[async_trait::async_trait]
 impl StateStore for S3Store {
     async fn load(&self) -> Result<Snapshot, StateError> {
-        Ok(self.load_with_position().await?.0)
+        Ok(self.load_with_position(true).await?.0)
+    }
+
+    async fn load_sealed(&self) -> Result<Snapshot, StateError> {
+        Ok(self.load_with_position(false).await?.0)
     }
 
     async fn write_snapshot(&self, snapshot: &Snapshot) -> Result<(), StateError> {
@@ -586,7 +604,7 @@ impl StateStore for S3Store {
     }
 
     async fn backup(&self) -> Result<(), StateError> {
-        let (snapshot, position, _) = self.load_with_position().await?;
+        let (snapshot, position, _) = self.load_with_position(true).await?;
         if let Some(previous) = self.get(&self.key("state.json")).await? {
             self.put(&self.key("state.backup.json"), previous, false)
                 .await?;

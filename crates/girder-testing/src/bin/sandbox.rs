@@ -44,6 +44,11 @@ struct Args {
     /// this file once an EKS cluster is served; with several clusters, the first by name.
     #[arg(long, value_name = "FILE")]
     kubeconfig_out: Option<PathBuf>,
+    /// Shape the behaviours so a program at `--scale 0.01` meets each one on every run (the
+    /// first call of each operation loses its response, windows of seconds), as the
+    /// end-to-end tests do, instead of AWS's typical rates.
+    #[arg(long)]
+    deterministic: bool,
 }
 
 fn main() -> ExitCode {
@@ -51,6 +56,8 @@ fn main() -> ExitCode {
     let args = Args::parse();
     let behaviours = if args.behaviours.trim() == "none" {
         Ok(Behaviours::none())
+    } else if args.deterministic {
+        Behaviours::deterministic(&args.behaviours)
     } else {
         Behaviours::parse_list(&args.behaviours)
     };
