@@ -53,7 +53,10 @@ fn tag(key: &str, value: &str) -> Tag {
 }
 
 async fn subnet(ec2: &aws_sdk_ec2::Client, vpc: &str, cidr: &str, zone: &str, elb: bool) -> String {
-    let mut tags = TagSpecification::builder().resource_type(ResourceType::Subnet);
+    // Every subnet is named; only the public ones carry the tag the controller looks for.
+    let mut tags = TagSpecification::builder()
+        .resource_type(ResourceType::Subnet)
+        .tags(tag("Name", cidr));
     if elb {
         tags = tags.tags(tag("kubernetes.io/role/elb", "1"));
     }
