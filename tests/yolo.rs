@@ -125,6 +125,82 @@ impl World {
     }
 }
 
+/// What the cluster made on the program's behalf, read from moto directly: the classic load
+/// balancers, the security groups the cloud controller names `k8s-elb-…`, and the records of
+/// every zone other than its SOA and NS.
+#[derive(Debug, Default, PartialEq)]
+struct ClusterMade {
+    load_balancers: Vec<(String, String)>,
+    security_groups: Vec<String>,
+    records: Vec<(String, String)>,
+}
+
+impl World {
+    fn cluster_made(&self) -> ClusterMade {
+        let moto = self.sandbox.moto_endpoint();
+        let aws = Aws::new(&self.sdk_config_at(&moto));
+        let env = env_of(&self.sandbox);
+        let elb = girder_aws_layer::client::AwsClient::new(
+            &moto,
+            &env["AWS_ACCESS_KEY_ID"],
+            &env["AWS_REGION"],
+        )
+        .unwrap();
+        self.runtime.block_on(async {
+            let described = elb
+                .query(
+                    "elasticloadbalancing",
+                    "2012-06-01",
+                    "DescribeLoadBalancers",
+                    &[],
+                )
+                .await
+                .unwrap();
+            let mut load_balancers = Vec::new();
+            described.root.walk(&mut |e| {
+                if e.local_name() == "member" {
+                    let name = e.child("LoadBalancerName").map(|n| n.text());
+                    let dns = e.child("DNSName").map(|n| n.text());
+                    if let (Some(name), Some(dns)) = (name, dns) {
+                        load_balancers.push((name, dns));
+                    }
+                }
+            });
+            let groups = aws.ec2.describe_security_groups().send().await.unwrap();
+            let security_groups = groups
+                .security_groups()
+                .iter()
+                .filter_map(|g| g.group_name())
+                .filter(|name| name.starts_with("k8s-elb-"))
+                .map(str::to_owned)
+                .collect();
+            let mut records = Vec::new();
+            let zones = aws.route53.list_hosted_zones().send().await.unwrap();
+            for zone in zones.hosted_zones() {
+                let sets = aws
+                    .route53
+                    .list_resource_record_sets()
+                    .hosted_zone_id(zone.id())
+                    .send()
+                    .await
+                    .unwrap();
+                for set in sets.resource_record_sets() {
+                    let kind = set.r#type().as_str().to_owned();
+                    if kind != "SOA" && kind != "NS" {
+                        records.push((set.name().to_owned(), kind));
+                    }
+                }
+            }
+            records.sort();
+            ClusterMade {
+                load_balancers,
+                security_groups,
+                records,
+            }
+        })
+    }
+}
+
 impl Aws {
     fn new(config: &aws_config::SdkConfig) -> Aws {
         Aws {
@@ -458,6 +534,31 @@ fn the_seed_deployment_end_to_end() {
         "{env}"
     );
 
+    // What the cluster made: the frontend's load balancer (its DNS name in the Service's
+    // status), its security group, and external-dns's records for the frontend's hostname.
+    let made = world.cluster_made();
+    assert_eq!(made.load_balancers.len(), 1, "{made:?}");
+    assert_eq!(made.security_groups.len(), 1, "{made:?}");
+    let frontend_service: Service = world.get(&kube, "default", "frontend-service");
+    let hostname = frontend_service
+        .status
+        .and_then(|s| s.load_balancer)
+        .and_then(|lb| lb.ingress)
+        .and_then(|ingress| ingress.first().and_then(|i| i.hostname.clone()));
+    assert_eq!(hostname.as_deref(), Some(made.load_balancers[0].1.as_str()));
+    assert!(
+        made.records
+            .iter()
+            .any(|(name, kind)| name.starts_with("app.") && kind == "CNAME"),
+        "{made:?}"
+    );
+    assert!(
+        made.records
+            .iter()
+            .any(|(name, kind)| name.starts_with("app.") && kind == "TXT"),
+        "{made:?}"
+    );
+
     let plan = world.girder(yolo, &["plan", "--detailed-exitcode"], &[]);
     assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
 
@@ -492,6 +593,9 @@ fn the_seed_deployment_end_to_end() {
     );
     let iam_left = world.aws().iam_left();
     assert!(iam_left.is_empty(), "IAM holds {iam_left:?}");
+    // Nothing the cluster made outlives it: load balancer, security group and records went
+    // before the subnets and the zone.
+    assert_eq!(world.cluster_made(), ClusterMade::default());
     // The cluster is gone, and so is its emulator (once its DELETING period is over).
     let deadline = Instant::now() + Duration::from_secs(120);
     while world.served() {
@@ -569,6 +673,12 @@ fn the_seed_survives_every_aws_behaviour_at_once() {
     }
 
     // moto, read directly: one object per resource, never two.
+    let made = world.cluster_made();
+    assert_eq!(
+        (made.load_balancers.len(), made.security_groups.len()),
+        (1, 1),
+        "the frontend's load balancer and its security group: {made:?}"
+    );
     let held = world.census();
     let twice = girder::aws::census::duplicates(&held);
     assert!(twice.is_empty(), "moto holds duplicates: {twice:?}");
@@ -605,6 +715,11 @@ fn the_seed_survives_every_aws_behaviour_at_once() {
         .filter(|(type_name, objects)| !objects.is_empty() && *type_name != "aws:logs/logGroup")
         .collect();
     assert!(left.is_empty(), "moto holds after destroy: {left:#?}");
+    assert_eq!(
+        world.cluster_made(),
+        ClusterMade::default(),
+        "what the cluster made outlived the destroy"
+    );
     eprintln!(
         "every behaviour at once: apply {apply_time:?} ({apply_requests} requests, met {apply_fired:?}); destroy {destroy_time:?} ({} requests, met {destroy_fired:?})",
         requests(sandbox)

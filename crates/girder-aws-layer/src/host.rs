@@ -24,6 +24,9 @@ pub struct ClusterInfo {
     pub version: String,
     /// The region.
     pub region: String,
+    /// The subnets of its `resourcesVpcConfig` (a cloud controller finds the cluster's VPC
+    /// from them).
+    pub subnet_ids: Vec<String>,
 }
 
 /// Called by the layer when an EKS cluster becomes ACTIVE (first seen ACTIVE) and when it is

@@ -38,6 +38,7 @@
 //! The control endpoint (`/_layer/…`, see [`control`]) switches behaviours and reads
 //! counters from other processes.
 
+pub mod client;
 pub mod clock;
 pub mod config;
 pub mod control;
@@ -54,7 +55,7 @@ mod proxy;
 mod reply;
 mod upstream;
 mod world;
-mod xml;
+pub mod xml;
 
 pub use config::{
     BEHAVIOUR_NAMES, Behaviours, Bucket, Consistency, Draining, Idempotency, Lifecycle,

@@ -50,7 +50,7 @@ pub(crate) struct World {
     pub created: HashMap<String, SystemTime>,
     /// The VPC of subnets, security groups, NAT gateways, route tables, internet gateways.
     pub vpc_of: HashMap<String, String>,
-    /// The VPC of load balancers (by ARN).
+    /// The VPC of load balancers (v2 by ARN, classic by name).
     pub load_balancer_vpc: HashMap<String, String>,
     /// VPCs draining since a time.
     pub draining: HashMap<String, (SystemTime, DrainSource)>,
@@ -265,6 +265,8 @@ impl World {
     }
 
     fn learn_elb(&mut self, request: &AwsRequest, reply: &Reply, now: SystemTime) {
+        // Load balancers v2 are known by ARN, classic ones (API version 2012-06-01, what the
+        // Kubernetes cloud provider makes) by name; ARNs and names never collide.
         if let Some(document) = reply.body_xml() {
             document.root.walk(&mut |e| {
                 if let (Some(arn), Some(vpc)) =
@@ -272,14 +274,42 @@ impl World {
                 {
                     self.load_balancer_vpc.insert(arn, vpc);
                 }
+                if let (Some(name), Some(vpc)) =
+                    (e.child_text("LoadBalancerName"), e.child_text("VPCId"))
+                    && !vpc.is_empty()
+                {
+                    self.load_balancer_vpc.insert(name, vpc);
+                }
             });
         }
-        if request.operation == "DeleteLoadBalancer"
-            && let Some(arn) = request.param("LoadBalancerArn")
-            && let Some(vpc) = self.load_balancer_vpc.get(arn).cloned()
-        {
-            self.draining
-                .insert(vpc, (now, DrainSource::LoadBalancer(arn.to_owned())));
+        let classic = request.param("Version") == Some("2012-06-01");
+        match request.operation.as_str() {
+            "CreateLoadBalancer" if classic => {
+                if let (Some(name), Some(vpc)) = (
+                    request.param("LoadBalancerName"),
+                    request
+                        .param("Subnets.member.1")
+                        .and_then(|subnet| self.vpc_of.get(subnet)),
+                ) {
+                    self.load_balancer_vpc.insert(name.to_owned(), vpc.clone());
+                }
+            }
+            "DeleteLoadBalancer" => {
+                let id = if classic {
+                    request.param("LoadBalancerName")
+                } else {
+                    request.param("LoadBalancerArn")
+                };
+                // Forgotten once deleted: deleting a load balancer that is already gone
+                // succeeds without starting another drain, as nothing is left to linger.
+                if let Some(id) = id
+                    && let Some(vpc) = self.load_balancer_vpc.remove(id)
+                {
+                    self.draining
+                        .insert(vpc, (now, DrainSource::LoadBalancer(id.to_owned())));
+                }
+            }
+            _ => {}
         }
     }
 

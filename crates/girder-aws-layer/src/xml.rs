@@ -1,5 +1,6 @@
 //! A small mutable XML tree for rewriting AWS responses (EC2, IAM, Route 53, ELB): parse
-//! with quick-xml, change a status, drop an `<item>`, write it back.
+//! with quick-xml, change a status, drop an `<item>`, write it back. Public so that code
+//! calling AWS beside the layer ([`crate::client::AwsClient`]) reads answers the same way.
 //!
 //! Only what AWS responses contain is kept: elements with attributes (namespaces stay as
 //! written attributes), text and CDATA (as text). Comments and processing instructions are
@@ -11,7 +12,7 @@ use quick_xml::events::Event;
 
 /// A node: an element or text.
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) enum Node {
+pub enum Node {
     /// An element.
     Element(Element),
     /// Text (unescaped).
@@ -20,7 +21,7 @@ pub(crate) enum Node {
 
 /// An element with its attributes and children.
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) struct Element {
+pub struct Element {
     /// The qualified name as written (`item`, `vpcId`).
     pub name: String,
     /// Attributes as written (unescaped values).
@@ -31,7 +32,7 @@ pub(crate) struct Element {
 
 /// A parsed document.
 #[derive(Clone, Debug)]
-pub(crate) struct Document {
+pub struct Document {
     declaration: bool,
     /// The root element.
     pub root: Element,
@@ -40,7 +41,7 @@ pub(crate) struct Document {
 /// Why a body is not XML we can rewrite.
 #[derive(Debug, thiserror::Error)]
 #[error("not an XML document: {0}")]
-pub(crate) struct XmlError(String);
+pub struct XmlError(String);
 
 impl Document {
     /// Parses a whole document.

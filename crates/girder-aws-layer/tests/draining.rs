@@ -200,3 +200,90 @@ async fn switched_off_deletes_pass_at_once() {
         .unwrap();
     assert_eq!(env.layer.counters().fired("draining"), 0);
 }
+
+#[tokio::test]
+async fn a_deleted_classic_load_balancer_blocks_its_security_group_for_a_while() {
+    use girder_aws_layer::client::AwsClient;
+    let env = Env::start(Behaviours::parse_list("draining").unwrap()).await;
+    let ec2 = env.ec2();
+    let vpc = env.vpc("10.7.0.0/16").await;
+    let subnet = ec2
+        .create_subnet()
+        .vpc_id(&vpc)
+        .cidr_block("10.7.1.0/24")
+        .send()
+        .await
+        .unwrap();
+    let subnet = subnet.subnet().unwrap().subnet_id().unwrap().to_owned();
+    let group = ec2
+        .create_security_group()
+        .group_name("k8s-elb-a1")
+        .description("the load balancer's")
+        .vpc_id(&vpc)
+        .send()
+        .await
+        .unwrap();
+    let group = group.group_id().unwrap().to_owned();
+    // The classic ELB API, as the Kubernetes cloud provider calls it (no SDK in the tree).
+    let elb = AwsClient::new(&env.layer.endpoint(), "testing", "us-east-1").unwrap();
+    let params = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    };
+    let created = elb
+        .query(
+            "elasticloadbalancing",
+            "2012-06-01",
+            "CreateLoadBalancer",
+            &params(&[
+                ("LoadBalancerName", "a1"),
+                ("Subnets.member.1", &subnet),
+                ("SecurityGroups.member.1", &group),
+                ("Listeners.member.1.Protocol", "TCP"),
+                ("Listeners.member.1.LoadBalancerPort", "80"),
+                ("Listeners.member.1.InstanceProtocol", "TCP"),
+                ("Listeners.member.1.InstancePort", "30080"),
+            ]),
+        )
+        .await
+        .unwrap();
+    assert!(
+        created.render().contains("<DNSName>a1."),
+        "{}",
+        created.render()
+    );
+    let delete = params(&[("LoadBalancerName", "a1")]);
+    elb.query(
+        "elasticloadbalancing",
+        "2012-06-01",
+        "DeleteLoadBalancer",
+        &delete,
+    )
+    .await
+    .unwrap();
+
+    let e = ec2
+        .delete_security_group()
+        .group_id(&group)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some("DependencyViolation"));
+    env.advance(91);
+    // Deleting it again finds nothing to drain: the group can go now.
+    elb.query(
+        "elasticloadbalancing",
+        "2012-06-01",
+        "DeleteLoadBalancer",
+        &delete,
+    )
+    .await
+    .unwrap();
+    ec2.delete_security_group()
+        .group_id(&group)
+        .send()
+        .await
+        .unwrap();
+}

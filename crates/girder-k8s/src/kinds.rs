@@ -365,7 +365,15 @@ pub fn schema_for(kind: &Kind) -> ResourceSchema {
         schema = schema.replace_on(builtin.immutable.iter().copied());
     }
     match kind.kind.as_str() {
-        "Service" => schema = schema.computed(["loadBalancer"]),
+        // A LoadBalancer Service's delete waits for the cloud controller to delete the load
+        // balancer and drop its finalizer: AWS takes minutes (the Terraform AWS provider
+        // gives ELB deletes 10–15), and the network cannot go before it.
+        "Service" => {
+            schema = schema.computed(["loadBalancer"]).timeouts(DefaultTimeouts {
+                delete: Duration::from_secs(900),
+                ..DefaultTimeouts::default()
+            })
+        }
         "Deployment" | "StatefulSet" | "DaemonSet" => {
             schema = schema.timeouts(DefaultTimeouts {
                 create: Duration::from_secs(600),

@@ -34,6 +34,10 @@ pub struct EmulatorConfig {
     /// the DELETE, which is why `kubectl delete -f` of a namespace and its objects finds the
     /// objects still there. Default 1 s.
     pub namespace_deletion_delay: Duration,
+    /// With a [`crate::CloudProvider`]: how long a deleted LoadBalancer Service waits before
+    /// its load balancer is deleted (read on the emulator's [`crate::Clock`]), as the real
+    /// service controller acts some time after the DELETE. Default 0.
+    pub lb_deletion_delay: Duration,
 }
 
 /// The default server version: Kubernetes 1.35 as EKS serves it (in EKS standard support
@@ -51,6 +55,7 @@ impl Default for EmulatorConfig {
             controller_tick: Duration::from_millis(10),
             server_version: DEFAULT_SERVER_VERSION.to_string(),
             namespace_deletion_delay: Duration::from_secs(1),
+            lb_deletion_delay: Duration::ZERO,
         }
     }
 }

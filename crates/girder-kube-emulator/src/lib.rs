@@ -48,7 +48,11 @@
 //!   scales the old one down; images matching `failing_image_patterns` never become ready and
 //!   the rollout ends in `ProgressDeadlineExceeded`. Services get cluster IPs from
 //!   10.96.0.0/12 and node ports; LoadBalancer Services get
-//!   `status.loadBalancer.ingress[0].hostname` after a delay. Pods get a node, a phase, an IP
+//!   `status.loadBalancer.ingress[0].hostname` after a delay — or, with a [`CloudProvider`]
+//!   ([`KubeEmulatorBuilder::cloud_provider`]), the `service.kubernetes.io/load-balancer-cleanup`
+//!   finalizer and the DNS name of a load balancer the provider makes, deleted again before
+//!   a deleted Service goes (the cloud controller manager's service controller); the provider
+//!   also sees the cluster after each change, to play external-dns. Pods get a node, a phase, an IP
 //!   and container statuses. CRDs are accepted and `Established` at once.
 //! - **Watch**: `?watch=true` on collections (and the legacy `/watch/` paths), with selectors,
 //!   `resourceVersion`, `sendInitialEvents` and `timeoutSeconds`.
@@ -73,6 +77,7 @@ mod auth;
 mod authz;
 mod cli;
 mod clock;
+mod cloud;
 mod config;
 mod controllers;
 mod deletion;
@@ -108,6 +113,10 @@ pub use auth::{
 };
 pub use cli::cli_main;
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use cloud::{
+    CloudError, CloudProvider, ClusterView, LOAD_BALANCER_FINALIZER, LoadBalancerService,
+    LoadBalancerStatus, ServicePort,
+};
 pub use config::{CONTEXT_NAME, DEFAULT_SERVER_VERSION, EmulatorConfig};
 pub use controllers::NODE_NAME;
 pub use discovery::GIT_VERSION;

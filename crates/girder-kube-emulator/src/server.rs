@@ -11,6 +11,7 @@ use tokio::sync::watch;
 use crate::access::AccessSource;
 use crate::auth::{Authentication, Authenticator, StaticTokens, UserInfo};
 use crate::clock::Clock;
+use crate::cloud::CloudProvider;
 use crate::config::{EmulatorConfig, kubeconfig_yaml};
 use crate::error::EmulatorError;
 use crate::http::{App, router};
@@ -88,6 +89,7 @@ pub struct KubeEmulatorBuilder {
     tokens: StaticTokens,
     access: Option<Arc<dyn AccessSource>>,
     clock: Arc<dyn Clock>,
+    cloud: Option<Arc<dyn CloudProvider>>,
 }
 
 impl std::fmt::Debug for KubeEmulatorBuilder {
@@ -102,6 +104,7 @@ impl std::fmt::Debug for KubeEmulatorBuilder {
             .field("tokens", &self.tokens)
             .field("access", &self.access)
             .field("clock", &self.clock)
+            .field("cloud", &self.cloud)
             .finish()
     }
 }
@@ -117,6 +120,7 @@ impl Default for KubeEmulatorBuilder {
             tokens: StaticTokens::new(),
             access: None,
             clock: crate::clock::system(),
+            cloud: None,
         }
     }
 }
@@ -185,6 +189,18 @@ impl KubeEmulatorBuilder {
         self
     }
 
+    /// The cloud the service controller makes load balancers in, and that external-dns-like
+    /// controllers act on (default: none; LoadBalancer Services get made-up hostnames).
+    pub fn cloud_provider(self, provider: impl CloudProvider + 'static) -> Self {
+        self.cloud_provider_arc(Arc::new(provider))
+    }
+
+    /// Like [`KubeEmulatorBuilder::cloud_provider`], for a shared provider.
+    pub fn cloud_provider_arc(mut self, provider: Arc<dyn CloudProvider>) -> Self {
+        self.cloud = Some(provider);
+        self
+    }
+
     /// Starts the emulator on its own thread and runtime; returns once it accepts
     /// connections.
     pub fn start(self) -> Result<KubeEmulator, EmulatorError> {
@@ -231,6 +247,8 @@ impl KubeEmulatorBuilder {
         let (shutdown, shutdown_rx) = watch::channel(false);
         let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), String>>();
         let store = Store::new(Arc::new(self.config), self.clock.clone());
+        store.lock().cloud.enabled = self.cloud.is_some();
+        let cloud = self.cloud.clone();
         let scheme = if server_config.is_some() {
             "https"
         } else {
@@ -245,7 +263,14 @@ impl KubeEmulatorBuilder {
         let thread = std::thread::Builder::new()
             .name(format!("kube-emulator-{}", addr.port()))
             .spawn(move || {
-                runtime.block_on(serve(listener, server_config, app, shutdown_rx, ready_tx));
+                runtime.block_on(serve(
+                    listener,
+                    server_config,
+                    app,
+                    cloud,
+                    shutdown_rx,
+                    ready_tx,
+                ));
                 runtime.shutdown_timeout(Duration::from_secs(2));
             })
             .map_err(EmulatorError::Runtime)?;
@@ -392,6 +417,7 @@ async fn serve(
     listener: std::net::TcpListener,
     tls: Option<Arc<rustls::ServerConfig>>,
     app: App,
+    cloud: Option<Arc<dyn CloudProvider>>,
     shutdown: watch::Receiver<bool>,
     ready: std::sync::mpsc::Sender<Result<(), String>>,
 ) {
@@ -404,6 +430,13 @@ async fn serve(
     };
     let store = app.store.clone();
     let app = Arc::new(app);
+    let cloud = cloud.map(|provider| {
+        tokio::spawn(crate::controllers::cloud::run(
+            store.clone(),
+            provider,
+            shutdown.clone(),
+        ))
+    });
     let controllers = tokio::spawn(crate::controllers::run(store, shutdown.clone()));
     let server = match tls {
         Some(config) => match TlsListener::new(listener, config, shutdown.clone()) {
@@ -421,6 +454,10 @@ async fn serve(
     // Give in-flight requests a moment; open watches end on the shutdown signal.
     let _ = tokio::time::timeout(Duration::from_secs(2), server).await;
     let _ = tokio::time::timeout(Duration::from_secs(1), controllers).await;
+    if let Some(cloud) = cloud {
+        // A cloud call in flight is abandoned with the runtime, as a killed controller's is.
+        let _ = tokio::time::timeout(Duration::from_secs(1), cloud).await;
+    }
 }
 
 async fn run<L>(listener: L, app: Arc<App>, shutdown: watch::Receiver<bool>)

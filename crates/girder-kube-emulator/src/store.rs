@@ -82,6 +82,8 @@ pub(crate) struct State {
     cluster_ips: BTreeSet<u32>,
     node_ports: BTreeSet<u16>,
     next_ip: u32,
+    /// The cloud service controller's work and memory (controllers/cloud.rs).
+    pub cloud: crate::controllers::cloud::CloudWork,
 }
 
 /// The shared store: state behind a mutex plus a notifier the controllers wait on.
@@ -90,6 +92,8 @@ pub(crate) struct Store {
     state: Mutex<State>,
     /// Signalled after every committed change.
     pub changed: Notify,
+    /// Signalled after a controller pass when a cloud provider is set: its task has work.
+    pub cloud_wake: Notify,
 }
 
 /// 10.96.0.0/12: the service cluster IP range.
@@ -111,6 +115,7 @@ impl Store {
             cluster_ips: BTreeSet::new(),
             node_ports: BTreeSet::new(),
             next_ip: 10,
+            cloud: Default::default(),
         };
         // 10.96.0.1 (kubernetes) and 10.96.0.10 (kube-dns) are reserved as in real clusters.
         state.cluster_ips.insert(SERVICE_NET + 1);
@@ -148,6 +153,7 @@ impl Store {
         Arc::new(Store {
             state: Mutex::new(state),
             changed: Notify::new(),
+            cloud_wake: Notify::new(),
         })
     }
 

@@ -616,6 +616,17 @@ pub(crate) async fn sweep(
                         arn: record.arn.clone(),
                         version: cluster_version(&ctx, record),
                         region: record.region.clone(),
+                        subnet_ids: record
+                            .copy
+                            .pointer("/resourcesVpcConfig/subnetIds")
+                            .and_then(Value::as_array)
+                            .map(|ids| {
+                                ids.iter()
+                                    .filter_map(Value::as_str)
+                                    .map(str::to_owned)
+                                    .collect()
+                            })
+                            .unwrap_or_default(),
                     });
                 }
                 (Hosting::Serving(_), Phase::Gone) => {

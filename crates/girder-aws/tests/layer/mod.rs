@@ -76,6 +76,7 @@ impl LayerEnv {
             behaviours,
             scale: 0.01,
             region: "us-east-1".into(),
+            ..SandboxOptions::default()
         })
         .expect("moto_server must be installed (scripts/python-deps.sh) and the layer start");
         let calls = ApiCalls::default();

@@ -1,7 +1,9 @@
 //! Simulated controllers, run as one background task: garbage collection, the namespace
 //! controller (which waits `EmulatorConfig::namespace_deletion_delay` on the emulator's
-//! clock before emptying a terminating namespace), a Deployment controller, a ReplicaSet controller, a "kubelet" that moves Pods
-//! through their phases, and a Service controller that gives LoadBalancers a hostname.
+//! clock before emptying a terminating namespace), a Deployment controller, a ReplicaSet
+//! controller, a "kubelet" that moves Pods through their phases, and a Service controller
+//! that gives LoadBalancers a hostname: a made-up one, or with a [`crate::CloudProvider`]
+//! the DNS name of a load balancer the provider makes (and deletes; see [`cloud`]).
 //!
 //! Each pass takes the store lock, reconciles every object, and writes only what changed;
 //! passes run after each write (their own included, until nothing changes) and every
@@ -10,6 +12,7 @@
 //! delay) are measured with the controller's own clock, not with object timestamps, so they
 //! work at millisecond scale.
 
+pub(crate) mod cloud;
 mod deployment;
 mod pods;
 
@@ -58,6 +61,10 @@ pub(crate) async fn run(store: Arc<Store>, mut shutdown: watch::Receiver<bool>) 
                 seen_rv = Some(state.rv);
                 memory.waiting = false;
                 reconcile(&mut state, &mut memory);
+                if state.cloud.enabled {
+                    // The cloud task acts on the work this pass wrote down.
+                    store.cloud_wake.notify_one();
+                }
             }
         }
         tokio::select! {
@@ -83,6 +90,7 @@ pub(crate) fn reconcile(state: &mut State, memory: &mut Memory) {
     deployment::reconcile_replicasets(state, memory, now);
     pods::reconcile_pods(state, memory, now);
     pods::reconcile_services(state, memory, now);
+    cloud::reconcile_load_balancers(state, memory);
     deletion::collect_garbage(state);
     // Forget objects that are gone.
     let live: std::collections::HashSet<&str> =

@@ -206,6 +206,10 @@ pub(super) fn reconcile_pods(state: &mut State, memory: &mut Memory, now: Instan
 }
 
 pub(super) fn reconcile_services(state: &mut State, memory: &mut Memory, now: Instant) {
+    if state.cloud.enabled {
+        // The cloud provider's load balancers give the hostnames (cloud.rs).
+        return;
+    }
     let Some(svc_rt) = state.registry.lookup("", "v1", "services") else {
         return;
     };

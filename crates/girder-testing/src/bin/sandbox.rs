@@ -105,6 +105,7 @@ async fn run(args: Args, behaviours: Behaviours) -> ExitCode {
         behaviours: behaviours.clone(),
         scale: args.scale,
         region: args.region.clone(),
+        ..SandboxOptions::default()
     };
     let sandbox = match tokio::task::spawn_blocking(move || Sandbox::start(options)).await {
         Ok(Ok(s)) => s,

@@ -24,8 +24,14 @@
 //! sandbox.stop();
 //! ```
 
+mod cloud;
+mod external_dns;
+
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use girder_aws_layer::client::AwsClient;
 
 use girder_aws_layer::eks::{AccessScope as LayerScope, EksRegistry};
 use girder_aws_layer::moto::{MotoError, MotoServer};
@@ -38,6 +44,9 @@ use girder_kube_emulator::{
     StsEndpoint,
 };
 
+pub use cloud::{AwsCloudProvider, load_balancer_name};
+pub use external_dns::HOSTNAME_ANNOTATION;
+
 /// How the sandbox starts.
 #[derive(Clone, Debug)]
 pub struct SandboxOptions {
@@ -47,6 +56,10 @@ pub struct SandboxOptions {
     pub scale: f64,
     /// The region the environment names.
     pub region: String,
+    /// Whether each cluster's emulator plays the AWS cloud controller (classic ELBs and
+    /// security groups for LoadBalancer Services) and, when the cluster runs it,
+    /// external-dns (Route 53 records), as on EKS; see [`AwsCloudProvider`].
+    pub cloud_controller: bool,
 }
 
 impl Default for SandboxOptions {
@@ -55,6 +68,7 @@ impl Default for SandboxOptions {
             behaviours: Behaviours::all(),
             scale: 1.0,
             region: "us-east-1".into(),
+            cloud_controller: true,
         }
     }
 }
@@ -76,7 +90,15 @@ pub enum SandboxError {
 struct LayerLink {
     sts_endpoint: String,
     registry: EksRegistry,
+    /// The scale of durations (the service controller's delay before it deletes).
+    scale: f64,
+    /// Whether the clusters get a cloud controller.
+    cloud_controller: bool,
 }
+
+/// How long after a LoadBalancer Service's DELETE the cloud controller deletes its load
+/// balancer, unscaled (the real controller's queue takes seconds).
+const LOAD_BALANCER_DELETION_SECS: f64 = 5.0;
 
 /// A cluster's access entries as the layer keeps them, read on every request, so entries
 /// created, changed or deleted through the EKS API take effect at once. In `CONFIG_MAP`
@@ -189,26 +211,41 @@ impl EmulatorHost {
     }
 
     fn start_emulator(&self, cluster: &ClusterInfo) -> Result<KubeEmulator, EmulatorError> {
-        let config = EmulatorConfig {
+        let mut config = EmulatorConfig {
             server_version: server_version(&cluster.version),
             ..EmulatorConfig::default()
         };
-        let builder = KubeEmulator::builder().config(config);
-        match self.link.get() {
-            Some(link) => {
-                let sts = StsEndpoint::moto(&link.sts_endpoint)?;
-                builder
-                    .https()
-                    .authentication(Authentication::Eks(EksAuthentication::new(
-                        cluster.name.clone(),
-                        sts,
-                    )))
-                    .access_source(LayerAccessSource::new(link.registry.clone()))
-                    .start()
+        let Some(link) = self.link.get() else {
+            // Not attached to a layer: plain HTTP, no authentication, no cloud.
+            return KubeEmulator::builder().config(config).start();
+        };
+        config.lb_deletion_delay =
+            Duration::from_secs_f64((LOAD_BALANCER_DELETION_SECS * link.scale).max(0.0));
+        let sts = StsEndpoint::moto(&link.sts_endpoint)?;
+        let mut builder = KubeEmulator::builder()
+            .config(config)
+            .https()
+            .authentication(Authentication::Eks(EksAuthentication::new(
+                cluster.name.clone(),
+                sts,
+            )))
+            .access_source(LayerAccessSource::new(link.registry.clone()));
+        if link.cloud_controller {
+            // Through the layer, as the real controller calls the AWS the program calls.
+            match AwsClient::new(&link.sts_endpoint, "testing", &cluster.region) {
+                Ok(client) => {
+                    builder = builder.cloud_provider(AwsCloudProvider::new(
+                        client,
+                        &cluster.name,
+                        cluster.subnet_ids.clone(),
+                    ));
+                }
+                Err(error) => {
+                    tracing::error!(cluster = %cluster.name, %error, "no cloud controller for the cluster");
+                }
             }
-            // Not attached to a layer: plain HTTP, no authentication.
-            None => builder.start(),
         }
+        builder.start()
     }
 }
 
@@ -262,6 +299,8 @@ impl Sandbox {
         let _ = host.link.set(LayerLink {
             sts_endpoint: layer.endpoint(),
             registry: layer.eks(),
+            scale: options.scale,
+            cloud_controller: options.cloud_controller,
         });
         Ok(Sandbox {
             layer: Some(layer),
