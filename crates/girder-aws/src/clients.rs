@@ -228,6 +228,11 @@ pub struct Sdk {
     pub s3: aws_sdk_s3::Client,
     /// DynamoDB.
     pub dynamodb: aws_sdk_dynamodb::Client,
+    /// Elastic Load Balancing (classic): what a cluster's cloud controller leaves.
+    pub elb: aws_sdk_elasticloadbalancing::Client,
+    /// Elastic Load Balancing v2 (application and network): what a cluster's load balancer
+    /// controllers leave.
+    pub elbv2: aws_sdk_elasticloadbalancingv2::Client,
     /// The region the clients use.
     pub region: String,
 }
@@ -341,6 +346,16 @@ impl AwsClients {
                     ),
                     dynamodb: aws_sdk_dynamodb::Client::from_conf(
                         aws_sdk_dynamodb::config::Builder::from(&config)
+                            .interceptor(counter.clone())
+                            .build(),
+                    ),
+                    elb: aws_sdk_elasticloadbalancing::Client::from_conf(
+                        aws_sdk_elasticloadbalancing::config::Builder::from(&config)
+                            .interceptor(counter.clone())
+                            .build(),
+                    ),
+                    elbv2: aws_sdk_elasticloadbalancingv2::Client::from_conf(
+                        aws_sdk_elasticloadbalancingv2::config::Builder::from(&config)
                             .interceptor(counter.clone())
                             .build(),
                     ),

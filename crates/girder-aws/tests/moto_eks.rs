@@ -337,3 +337,190 @@ async fn destroy_removes_nodegroups_then_the_cluster_then_the_network() {
     let groups = env.logs.describe_log_groups().send().await.unwrap();
     assert!(groups.log_groups().is_empty());
 }
+
+/// What a cluster's controllers made outside the program — the cloud controller's classic ELB
+/// and its `k8s-elb-…` security group, the AWS Load Balancer Controller's ALB and target group,
+/// a CNI interface left by a terminated node — is deleted once the cluster is gone, so the
+/// network after it can go; what another cluster owns, or only shares, is left alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn destroy_sweeps_what_the_clusters_controllers_left_and_nothing_else() {
+    use aws_sdk_ec2::types::{ResourceType, Tag, TagSpecification};
+
+    let env = Env::start().await;
+    let graph = build(|s| {
+        seed::cluster(s);
+    });
+    env.apply(&graph).await;
+    let state = env.harness.snapshot();
+    let id = |name: &str| state.resources[name].id.clone();
+    let vpc = id("main-vpc");
+    let public = [id("main-public-us-east-1a"), id("main-public-us-east-1b")];
+    let config = env.settings.load().await;
+    let elb = aws_sdk_elasticloadbalancing::Client::new(&config);
+    let elbv2 = aws_sdk_elasticloadbalancingv2::Client::new(&config);
+    let tags = |resource: ResourceType, pairs: &[(&str, &str)]| {
+        let mut spec = TagSpecification::builder().resource_type(resource);
+        for (key, value) in pairs {
+            spec = spec.tags(Tag::builder().key(*key).value(*value).build());
+        }
+        spec.build()
+    };
+    let group =
+        |name: &'static str, vpc: String, pairs: &'static [(&'static str, &'static str)]| {
+            let ec2 = env.ec2.clone();
+            let spec = tags(ResourceType::SecurityGroup, pairs);
+            async move {
+                ec2.create_security_group()
+                    .group_name(name)
+                    .description(name)
+                    .vpc_id(vpc)
+                    .tag_specifications(spec)
+                    .send()
+                    .await
+                    .unwrap()
+                    .group_id()
+                    .unwrap()
+                    .to_owned()
+            }
+        };
+
+    // The cloud controller's, for a LoadBalancer Service.
+    let elb_group = group(
+        "k8s-elb-a1b2c3",
+        vpc.clone(),
+        &[("kubernetes.io/cluster/yolo", "owned")],
+    )
+    .await;
+    elb.create_load_balancer()
+        .load_balancer_name("a1b2c3")
+        .listeners(
+            aws_sdk_elasticloadbalancing::types::Listener::builder()
+                .protocol("TCP")
+                .load_balancer_port(80)
+                .instance_port(30080)
+                .build()
+                .unwrap(),
+        )
+        .set_subnets(Some(public.to_vec()))
+        .security_groups(&elb_group)
+        .tags(
+            aws_sdk_elasticloadbalancing::types::Tag::builder()
+                .key("kubernetes.io/cluster/yolo")
+                .value("owned")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    // The AWS Load Balancer Controller's, for an Ingress.
+    let alb_group = group(
+        "k8s-default-app-1234",
+        vpc.clone(),
+        &[("elbv2.k8s.aws/cluster", "yolo")],
+    )
+    .await;
+    let alb_tag = aws_sdk_elasticloadbalancingv2::types::Tag::builder()
+        .key("elbv2.k8s.aws/cluster")
+        .value("yolo")
+        .build();
+    elbv2
+        .create_load_balancer()
+        .name("k8s-default-app-1234")
+        .set_subnets(Some(public.to_vec()))
+        .security_groups(&alb_group)
+        .tags(alb_tag.clone())
+        .send()
+        .await
+        .unwrap();
+    elbv2
+        .create_target_group()
+        .name("k8s-default-app-5678")
+        .protocol(aws_sdk_elasticloadbalancingv2::types::ProtocolEnum::Http)
+        .port(8080)
+        .vpc_id(&vpc)
+        .tags(alb_tag)
+        .send()
+        .await
+        .unwrap();
+    // A node's secondary interface, left when the node was terminated.
+    env.ec2
+        .create_network_interface()
+        .subnet_id(id("main-private-us-east-1a"))
+        .tag_specifications(tags(
+            ResourceType::NetworkInterface,
+            &[("cluster.k8s.amazonaws.com/name", "yolo")],
+        ))
+        .send()
+        .await
+        .unwrap();
+    // Not this cluster's to sweep: another cluster's, and one only shared with it (in a VPC
+    // of its own, so the program's network can still go).
+    let elsewhere = env
+        .ec2
+        .create_vpc()
+        .cidr_block("10.99.0.0/16")
+        .send()
+        .await
+        .unwrap()
+        .vpc()
+        .unwrap()
+        .vpc_id()
+        .unwrap()
+        .to_owned();
+    let other = group(
+        "k8s-elb-other",
+        elsewhere.clone(),
+        &[("kubernetes.io/cluster/other", "owned")],
+    )
+    .await;
+    let shared = group(
+        "shared-with-yolo",
+        elsewhere.clone(),
+        &[("kubernetes.io/cluster/yolo", "shared")],
+    )
+    .await;
+
+    let report = env.harness.destroy(&graph).await.unwrap();
+    support::assert_success(&report);
+    assert_eq!(env.harness.snapshot().resource_count(), 0);
+
+    let classic = elb.describe_load_balancers().send().await.unwrap();
+    assert!(classic.load_balancer_descriptions().is_empty());
+    let v2 = elbv2.describe_load_balancers().send().await.unwrap();
+    assert!(v2.load_balancers().is_empty());
+    let target_groups = elbv2.describe_target_groups().send().await.unwrap();
+    assert!(target_groups.target_groups().is_empty());
+    let interfaces = env
+        .ec2
+        .describe_network_interfaces()
+        .filters(filter("tag:cluster.k8s.amazonaws.com/name", &["yolo"]))
+        .send()
+        .await
+        .unwrap();
+    assert!(interfaces.network_interfaces().is_empty());
+    let vpcs = env
+        .ec2
+        .describe_vpcs()
+        .filters(filter("tag:girder:stack", &["dev"]))
+        .send()
+        .await
+        .unwrap();
+    assert!(vpcs.vpcs().is_empty(), "the network went after the sweep");
+    let mut left: Vec<String> = env
+        .ec2
+        .describe_security_groups()
+        .filters(filter("vpc-id", &[&elsewhere]))
+        .send()
+        .await
+        .unwrap()
+        .security_groups()
+        .iter()
+        .filter(|g| g.group_name() != Some("default"))
+        .filter_map(|g| g.group_id().map(str::to_owned))
+        .collect();
+    left.sort();
+    let mut kept = vec![other, shared];
+    kept.sort();
+    assert_eq!(left, kept, "only this cluster's own leftovers are swept");
+}

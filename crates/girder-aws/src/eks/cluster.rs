@@ -18,7 +18,7 @@ use girder_engine::{CallContext, ErrorKind, ProviderError, ResourceSchema};
 use serde::{Deserialize, Serialize};
 
 use crate::clients::AwsClients;
-use crate::eks::{eks_tags, iam_propagation, tagged_as, update_tags, user_tags};
+use crate::eks::{eks_tags, iam_propagation, sweep, tagged_as, update_tags, user_tags};
 use crate::error::{AwsResultExt, Call, after_create, has_code, is_not_found};
 use crate::tags::Tags;
 use crate::util::{Poll, SLOW, keep_order, wait_until};
@@ -549,7 +549,8 @@ impl TypedResource<AwsClients> for ClusterResource {
             .await
             .aws(&Call::deleting("DeleteCluster", &old.identity))
         {
-            Err(e) if is_not_found(&e) => return Ok(()),
+            // Gone already (a retried delete): what it left may still be there.
+            Err(e) if is_not_found(&e) => {}
             // Nodegroups or add-ons still being deleted: EKS refuses until they are gone.
             Err(e) if has_code(&e, "ResourceInUseException") => {
                 return Err(ProviderError {
@@ -576,7 +577,11 @@ impl TypedResource<AwsClients> for ClusterResource {
                 })
             },
         )
-        .await
+        .await?;
+        // Its controllers' load balancers, security groups and interfaces would otherwise
+        // hold the network for ever; nothing can remake them now.
+        sweep::sweep(clients, &old.id, ctx).await?;
+        Ok(())
     }
 
     async fn find(

@@ -9,6 +9,7 @@ pub mod addon;
 pub mod cluster;
 pub mod kubeconfig;
 pub mod nodegroup;
+mod sweep;
 pub mod token;
 
 use std::collections::HashMap;
