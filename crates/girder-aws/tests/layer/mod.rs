@@ -74,7 +74,7 @@ impl LayerEnv {
         let guard = ONE_AT_A_TIME.lock().await;
         let sandbox = Sandbox::start(SandboxOptions {
             behaviours,
-            scale: 0.01,
+            scale: girder_testing::sandbox::test_scale(0.01),
             region: "us-east-1".into(),
             ..SandboxOptions::default()
         })

@@ -47,6 +47,25 @@ use girder_kube_emulator::{
 pub use cloud::{AwsCloudProvider, load_balancer_name};
 pub use external_dns::HOSTNAME_ANNOTATION;
 
+/// The environment variable that sets the scale of the sandbox's durations in the tests
+/// that start one (`scripts/real-durations.sh` sets it to `1`).
+pub const SCALE_ENV: &str = "GIRDER_SANDBOX_SCALE";
+
+/// The scale of durations for a test's sandbox: [`SCALE_ENV`] when it is set to a positive
+/// number, else `default` (the tests use `0.01`, so a ten-minute EKS creation takes six
+/// seconds and the suite stays inside CI's budget).
+///
+/// ```
+/// assert_eq!(girder_testing::sandbox::test_scale(0.01), 0.01);
+/// ```
+pub fn test_scale(default: f64) -> f64 {
+    std::env::var(SCALE_ENV)
+        .ok()
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|v| v.is_finite() && *v > 0.0)
+        .unwrap_or(default)
+}
+
 /// How the sandbox starts.
 #[derive(Clone, Debug)]
 pub struct SandboxOptions {
