@@ -479,7 +479,9 @@ fn the_seed_deployment_end_to_end() {
     let world = world();
     let yolo = env!("CARGO_BIN_EXE_yolo");
 
+    let apply_started = Instant::now();
     let apply = world.girder(yolo, &["apply", "--yes"], &[]);
+    eprintln!("the seed's apply took {:?}", apply_started.elapsed());
     assert!(apply.status.success(), "{}", text(&apply));
     assert!(
         text(&apply).contains("Apply complete! Resources: 84 created"),
