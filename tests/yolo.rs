@@ -157,33 +157,19 @@ impl World {
     fn cluster_made(&self) -> ClusterMade {
         let moto = self.sandbox.moto_endpoint();
         let aws = Aws::new(&self.sdk_config_at(&moto));
-        let env = env_of(&self.sandbox);
-        let elb = girder_aws_layer::client::AwsClient::new(
-            &moto,
-            &env["AWS_ACCESS_KEY_ID"],
-            &env["AWS_REGION"],
-        )
-        .unwrap();
+        let elb = aws_sdk_elasticloadbalancing::Client::new(&self.sdk_config_at(&moto));
         self.runtime.block_on(async {
-            let described = elb
-                .query(
-                    "elasticloadbalancing",
-                    "2012-06-01",
-                    "DescribeLoadBalancers",
-                    &[],
-                )
-                .await
-                .unwrap();
-            let mut load_balancers = Vec::new();
-            described.root.walk(&mut |e| {
-                if e.local_name() == "member" {
-                    let name = e.child("LoadBalancerName").map(|n| n.text());
-                    let dns = e.child("DNSName").map(|n| n.text());
-                    if let (Some(name), Some(dns)) = (name, dns) {
-                        load_balancers.push((name, dns));
-                    }
-                }
-            });
+            let described = elb.describe_load_balancers().send().await.unwrap();
+            let load_balancers = described
+                .load_balancer_descriptions()
+                .iter()
+                .filter_map(|lb| {
+                    Some((
+                        lb.load_balancer_name()?.to_owned(),
+                        lb.dns_name()?.to_owned(),
+                    ))
+                })
+                .collect();
             let groups = aws.ec2.describe_security_groups().send().await.unwrap();
             let security_groups = groups
                 .security_groups()

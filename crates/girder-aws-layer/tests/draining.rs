@@ -224,7 +224,8 @@ async fn a_deleted_classic_load_balancer_blocks_its_security_group_for_a_while()
         .await
         .unwrap();
     let group = group.group_id().unwrap().to_owned();
-    // The classic ELB API, as the Kubernetes cloud provider calls it (no SDK in the tree).
+    // The classic ELB API through the layer's own client, as the sandbox's cloud controller
+    // calls it.
     let elb = AwsClient::new(&env.layer.endpoint(), "testing", "us-east-1").unwrap();
     let params = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
         pairs
