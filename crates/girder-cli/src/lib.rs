@@ -278,7 +278,9 @@ impl App {
         if found.has_errors() {
             return Err(CliError::Diagnostics(found));
         }
-        for warning in found.warnings().chain(graph.warnings().warnings()) {
+        // The graph's own warnings travel with the plan (`Plan::warnings`), which every command
+        // that plans renders; printing them here as well showed each one twice.
+        for warning in found.warnings() {
             eprintln!("{warning}");
         }
         let runtime = tokio::runtime::Builder::new_multi_thread()

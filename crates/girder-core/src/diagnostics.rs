@@ -18,7 +18,7 @@ pub enum Severity {
 }
 
 /// One problem, with everything needed to fix it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Diagnostic {
     /// Error or warning.
     pub severity: Severity,
@@ -142,6 +142,24 @@ impl Diagnostics {
     /// Adds all of `other`.
     pub fn extend(&mut self, other: impl IntoIterator<Item = Diagnostic>) {
         self.0.extend(other);
+    }
+
+    /// Keeps the first of identical diagnostics. A rule that runs when a builder adds an object
+    /// runs again on the planned inputs, so the same problem can be found twice; the user
+    /// should read it once.
+    ///
+    /// ```
+    /// use girder_core::{Diagnostic, Diagnostics};
+    /// let mut d = Diagnostics::new();
+    /// d.push(Diagnostic::warning("tag only").resource("web"));
+    /// d.push(Diagnostic::warning("tag only").resource("web"));
+    /// d.push(Diagnostic::warning("tag only").resource("api"));
+    /// d.dedup();
+    /// assert_eq!(d.len(), 2);
+    /// ```
+    pub fn dedup(&mut self) {
+        let mut seen = std::collections::HashSet::with_capacity(self.0.len());
+        self.0.retain(|d| seen.insert(d.clone()));
     }
 
     /// True if any is an error.

@@ -162,7 +162,8 @@ impl Stack {
     /// Every problem is reported at once: duplicate names, invalid names, references to
     /// resources of another stack, cycles, invalid option paths, moves that lead nowhere, and
     /// whatever the builders reported. Warnings alone do not fail; they are kept on the graph.
-    pub fn finish(self) -> Result<Graph, Diagnostics> {
+    pub fn finish(mut self) -> Result<Graph, Diagnostics> {
+        self.diagnostics.dedup();
         Graph::build(
             self.name,
             self.token,

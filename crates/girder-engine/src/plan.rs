@@ -388,6 +388,7 @@ pub fn plan(
         }
     }
 
+    diagnostics.dedup();
     if diagnostics.has_errors() {
         return Err(diagnostics);
     }

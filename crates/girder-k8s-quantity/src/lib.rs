@@ -114,6 +114,35 @@ impl Quantity {
         self.negative && self.unscaled != 0
     }
 
+    /// Compares the values, whatever their suffixes (`500m` equals `0.5`, `1Gi` is more than
+    /// `1G`), as the API server does when it checks that a request is within its limit.
+    ///
+    /// ```
+    /// use girder_k8s_quantity::Quantity;
+    /// use std::cmp::Ordering;
+    /// let q = |s: &str| s.parse::<Quantity>().unwrap();
+    /// assert_eq!(q("500m").cmp_value(&q("0.5")), Ordering::Equal);
+    /// assert_eq!(q("1Gi").cmp_value(&q("1G")), Ordering::Greater);
+    /// assert_eq!(q("-1").cmp_value(&q("1m")), Ordering::Less);
+    /// ```
+    pub fn cmp_value(&self, other: &Quantity) -> std::cmp::Ordering {
+        use std::cmp::Ordering;
+        match (self.is_negative(), other.is_negative()) {
+            (true, false) => return Ordering::Less,
+            (false, true) => return Ordering::Greater,
+            _ => {}
+        }
+        let magnitude = compare_magnitude(
+            (self.unscaled, self.exponent),
+            (other.unscaled, other.exponent),
+        );
+        if self.is_negative() {
+            magnitude.reverse()
+        } else {
+            magnitude
+        }
+    }
+
     /// The mantissa without trailing zeros and its power of ten, rounded down to a multiple of
     /// three (`AsCanonicalBytes`).
     fn canonical_decimal(&self) -> (u128, i64) {
@@ -208,6 +237,30 @@ pub fn same_stored_value(a: &str, b: &str) -> bool {
     match (canonical(a), canonical(b)) {
         (Ok(a), Ok(b)) => a == b,
         _ => a == b,
+    }
+}
+
+/// Compares `a.0 × 10^a.1` with `b.0 × 10^b.1` exactly: the operand with the larger exponent is
+/// scaled down to the other's; if that overflows, it is larger than anything a `u128` holds.
+fn compare_magnitude(a: (u128, i64), b: (u128, i64)) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    match (a.0 == 0, b.0 == 0) {
+        (true, true) => return Ordering::Equal,
+        (true, false) => return Ordering::Less,
+        (false, true) => return Ordering::Greater,
+        _ => {}
+    }
+    let scaled = |(mantissa, exponent): (u128, i64), to: i64| {
+        u32::try_from(exponent - to)
+            .ok()
+            .and_then(|shift| 10u128.checked_pow(shift))
+            .and_then(|factor| mantissa.checked_mul(factor))
+    };
+    let low = a.1.min(b.1);
+    match (scaled(a, low), scaled(b, low)) {
+        (Some(x), Some(y)) => x.cmp(&y),
+        (None, _) => Ordering::Greater,
+        (_, None) => Ordering::Less,
     }
 }
 
@@ -513,6 +566,30 @@ impl Big {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn values_compare_across_suffixes() {
+        use std::cmp::Ordering::*;
+        let q = |s: &str| s.parse::<Quantity>().unwrap();
+        for (a, b, expected) in [
+            ("500m", "0.5", Equal),
+            ("1", "1000m", Equal),
+            ("1Gi", "1024Mi", Equal),
+            ("1Gi", "1G", Greater),
+            ("2", "1500m", Greater),
+            ("128Mi", "256Mi", Less),
+            ("0", "0m", Equal),
+            ("-1", "0", Less),
+            ("-2", "-1", Less),
+            ("1e3", "1k", Equal),
+            ("1E", "999P", Greater),
+            ("1n", "0", Greater),
+            ("100Ei", "1n", Greater),
+        ] {
+            assert_eq!(q(a).cmp_value(&q(b)), expected, "{a} vs {b}");
+            assert_eq!(q(b).cmp_value(&q(a)), expected.reverse(), "{b} vs {a}");
+        }
+    }
 
     /// (input, canonical form) pairs from apimachinery's `TestQuantityParseEmit`,
     /// `TestQuantityString` (each expected form and its alternate spelling) and

@@ -597,7 +597,7 @@ fn bad_names_ports_and_quantities_are_reported_at_once() {
     let text = errors_of_finish(s);
     for expected in [
         "`Backend_1` is not a valid Deployment name",
-        "port 0 is not a port",
+        "container port 0 is out of range",
         "`a-very-long-port-name` is not a valid port name",
         "`1 core` is not a Kubernetes quantity",
         "`128MB` is not a Kubernetes quantity",

@@ -95,7 +95,16 @@ fn the_defaults_are_the_seeds_deployment() {
         );
     }
     let graph = plan.graph();
-    assert!(graph.warnings().is_empty(), "{}", graph.warnings());
+    // The only advice: the two images are pinned by tag, not digest.
+    assert_eq!(graph.warnings().len(), 2, "{}", graph.warnings());
+    assert!(
+        graph
+            .warnings()
+            .iter()
+            .all(|d| d.message.contains("pinned by a tag only")),
+        "{}",
+        graph.warnings()
+    );
     assert!(girder_k8s::check::check(graph).is_empty());
 }
 

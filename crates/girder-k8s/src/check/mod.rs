@@ -1,7 +1,8 @@
 //! Checks of Kubernetes objects before anything is deployed.
 //!
 //! - [`check_object`]: one object on its own — names, ports, security defaults, requests and
-//!   limits, URL-valued settings. Runs when a builder adds the object (through
+//!   limits (present, valid quantities, requests within limits), images (a valid reference
+//!   with a version), URL-valued settings. Runs when a builder adds the object (through
 //!   `Stack::report`) and again at plan time (the package's `check`).
 //! - [`check`]: the objects of a whole program together — the *wiring check*: every Service
 //!   selects a workload of the program and targets a declared container port, every HPA
@@ -12,9 +13,15 @@
 //! Values that are not known yet (outputs of other resources) are skipped: typed outputs
 //! such as `service.url()` are right by construction.
 
+mod budgets;
+mod external_dns;
+mod images;
 mod names;
+mod namespaces;
 mod object;
+mod probes;
 mod references;
+mod resources;
 mod security;
 mod urls;
 mod wiring;
@@ -25,6 +32,7 @@ use girder_core::{Diagnostics, Graph, NodeKind, Value};
 
 use crate::kinds::{Kind, PROVIDER_TYPE, pod_spec_path};
 
+pub use images::{ImageProblem, image_problem};
 pub use names::{
     config_key, dns_hostname, dns_label, dns_subdomain, idna_prefix, label_value, port_name,
     qualified_key,

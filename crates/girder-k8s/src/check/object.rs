@@ -60,6 +60,9 @@ pub(super) fn check(type_name: &str, resource: &str, inputs: &Value) -> Diagnost
     if object.kind.has_pods() {
         check_pods(&object, &mut diagnostics);
         security::check(&object, &mut diagnostics);
+        super::images::check(&object, &mut diagnostics);
+        super::probes::check(&object, &mut diagnostics);
+        super::resources::check(&object, &mut diagnostics);
     }
     match (kind.group.as_str(), kind.kind.as_str()) {
         ("", "Service") => check_service(&object, &mut diagnostics),
@@ -382,6 +385,7 @@ fn check_service(object: &ObjectView<'_>, diagnostics: &mut Diagnostics) {
                 .fix("add a port, such as `ServicePort::http(80, 8080)`"),
         );
     }
+    service_port_identities(object, ports, diagnostics);
     for (i, port) in ports.iter().enumerate() {
         let field = format!("spec.ports[{i}]");
         if let Some(number) = port.get("port").and_then(Value::as_i64)
@@ -436,6 +440,65 @@ fn check_service(object: &ObjectView<'_>, diagnostics: &mut Diagnostics) {
     }
 }
 
+/// The API server refuses a Service with two ports on the same number and protocol, and,
+/// when it has more than one port, any port without a name or two ports with one name.
+fn service_port_identities(
+    object: &ObjectView<'_>,
+    ports: &[Value],
+    diagnostics: &mut Diagnostics,
+) {
+    let mut numbers = std::collections::BTreeSet::new();
+    let mut names = std::collections::BTreeSet::new();
+    for (i, port) in ports.iter().enumerate() {
+        let field = format!("spec.ports[{i}]");
+        let protocol = port
+            .get("protocol")
+            .and_then(Value::as_str)
+            .unwrap_or("TCP");
+        if let Some(number) = port.get("port").and_then(Value::as_i64)
+            && !numbers.insert((number, protocol.to_owned()))
+        {
+            diagnostics.push(
+                Diagnostic::error(format!(
+                    "{} has two {protocol} ports numbered {number}; the API server refuses it (`Duplicate value`)",
+                    object.describe()
+                ))
+                .resource(object.resource)
+                .field(format!("{field}.port"))
+                .value(number)
+                .fix("give each Service port its own number"),
+            );
+        }
+        if ports.len() < 2 {
+            continue;
+        }
+        match port.get("name") {
+            Some(Value::String(name)) if !names.insert(name.clone()) => diagnostics.push(
+                Diagnostic::error(format!(
+                    "{} has two ports named `{name}`; the API server refuses it",
+                    object.describe()
+                ))
+                .resource(object.resource)
+                .field(format!("{field}.name"))
+                .value(name)
+                .fix("give each Service port its own name (`ServicePort::tcp(..).named(\"admin\")`)"),
+            ),
+            None => diagnostics.push(
+                Diagnostic::error(format!(
+                    "{} has {} ports and port {} has no name; the API server requires a name on every port of a multi-port Service",
+                    object.describe(),
+                    ports.len(),
+                    port.get("port").map(|p| p.display().to_string()).unwrap_or_default()
+                ))
+                .resource(object.resource)
+                .field(format!("{field}.name"))
+                .fix("name every port (`ServicePort::tcp(9000, 9000).named(\"admin\")`)"),
+            ),
+            _ => {}
+        }
+    }
+}
+
 /// A Service with an external-dns hostname: the names must be DNS names, and the Service
 /// must have an address outside the cluster for external-dns to publish.
 fn check_hostname(object: &ObjectView<'_>, service_type: &str, diagnostics: &mut Diagnostics) {
@@ -473,7 +536,38 @@ fn check_hostname(object: &ObjectView<'_>, service_type: &str, diagnostics: &mut
     }
 }
 
+/// What the API server stores at most in one ConfigMap's or Secret's data.
+const MAX_DATA_BYTES: usize = 1024 * 1024;
+
 fn check_data(object: &ObjectView<'_>, diagnostics: &mut Diagnostics) {
+    // The API server counts keys and values of a ConfigMap, values of a Secret; a Secret's
+    // `data` is base64, which girder's Secret builder writes as plain `stringData`.
+    let counts_keys = object.kind.kind == "ConfigMap";
+    let mut total = 0usize;
+    for section in ["data", "binaryData", "stringData"] {
+        let Some(map) = at(object.manifest, &[section]).and_then(Value::as_object) else {
+            continue;
+        };
+        for (key, value) in map {
+            let text = match value {
+                Value::Secret(inner) => inner.as_str(),
+                other => other.as_str(),
+            };
+            total += text.map_or(0, str::len) + if counts_keys { key.len() } else { 0 };
+        }
+    }
+    if total > MAX_DATA_BYTES {
+        diagnostics.push(
+            Diagnostic::error(format!(
+                "{} holds {total} bytes, more than the 1 MiB ({MAX_DATA_BYTES} bytes) the API server stores in one object (`Too long`)",
+                object.describe()
+            ))
+            .resource(object.resource)
+            .field("data")
+            .value(format!("{total} bytes"))
+            .fix("split the data over several objects, or keep large files in S3 or a volume and put only their location here"),
+        );
+    }
     for section in ["data", "binaryData", "stringData"] {
         let Some(map) = at(object.manifest, &[section]).and_then(Value::as_object) else {
             continue;

@@ -5,7 +5,10 @@ use std::collections::BTreeSet;
 
 use girder_core::{Diagnostic, Diagnostics, Value};
 
-use super::urls::{CONSEQUENCE, fix as url_fix, is_url_setting, parse_absolute, service_of_host};
+use super::urls::{
+    CLUSTER_SERVICES, CONSEQUENCE, HostForm, fix as url_fix, is_url_setting, parse_absolute,
+    service_of_host,
+};
 use super::wiring::Program;
 use super::{ObjectView, at, string_map};
 
@@ -346,25 +349,19 @@ fn url_target(
     let Ok(target) = parse_absolute(value) else {
         return;
     };
-    let Some((name, service_namespace)) = service_of_host(&target.host, namespace) else {
+    let Some(host) = service_of_host(&target.host, namespace) else {
         return;
     };
+    let (name, service_namespace) = (host.name, host.namespace);
     let resource = consumer.resource;
     let Some(service) = program.find(consumer, "Service", Some(service_namespace), name) else {
-        if !target.host.contains('.') {
-            diagnostics.push(
-                Diagnostic::warning(format!(
-                    "`{key}` points at host `{}`, which is no Service of the program in `{namespace}`",
-                    target.host
-                ))
-                .resource(resource)
-                .field(field)
-                .value(value)
-                .fix(url_fix(key)),
-            );
-        }
+        missing_service(program, consumer, host, field, key, value, diagnostics);
         return;
     };
+    if host.form == HostForm::Pod {
+        // A pod of a headless Service is reached on the pod's own port, not a Service port.
+        return;
+    }
     let ports: Vec<i64> = at(service.manifest, &["spec", "ports"])
         .and_then(Value::as_array)
         .unwrap_or_default()
@@ -387,4 +384,65 @@ fn url_target(
                 .fix(url_fix(key)),
             );
     }
+}
+
+/// A URL setting whose host names a Service the program does not declare. A host spelled the
+/// way only cluster DNS answers (`NAME.NAMESPACE.svc[.cluster.local]`), or `NAME.NAMESPACE` in
+/// a namespace the program uses, can only mean a Service: if the program does not declare it,
+/// the name does not resolve and every request fails, so it is an error. A bare name may be
+/// another host (`localhost`, a sidecar), so it is a warning.
+fn missing_service(
+    program: &Program<'_>,
+    consumer: &ObjectView<'_>,
+    host: super::urls::ServiceHost<'_>,
+    field: &str,
+    key: &str,
+    value: &str,
+    diagnostics: &mut Diagnostics,
+) {
+    if CLUSTER_SERVICES.contains(&(host.name, host.namespace)) || host.name == "localhost" {
+        return;
+    }
+    let namespace_of_program = program.objects.iter().any(|o| {
+        o.cluster == consumer.cluster
+            && (o.namespace() == Some(host.namespace)
+                || (o.kind.kind == "Namespace" && o.name() == Some(host.namespace)))
+    });
+    let declared: Vec<String> = program
+        .objects
+        .iter()
+        .filter(|o| o.cluster == consumer.cluster && o.kind.kind == "Service")
+        .filter_map(|o| Some(format!("{}.{}", o.name()?, o.namespace()?)))
+        .collect();
+    let known = if declared.is_empty() {
+        "the program declares no Service".to_owned()
+    } else {
+        format!("the program's Services are {}", declared.join(", "))
+    };
+    let fix = format!(
+        "{}; if another program deploys that Service, take its URL from that program's stack (a stack reference output) rather than spelling it here",
+        url_fix(key)
+    );
+    let diagnostic = match host.form {
+        HostForm::Cluster | HostForm::Pod => Diagnostic::error(format!(
+            "`{key}` points at the Service `{}` in namespace `{}`, which the program does not declare ({known}): the name does not resolve in the cluster and every request fails",
+            host.name, host.namespace
+        )),
+        HostForm::Short if namespace_of_program => Diagnostic::error(format!(
+            "`{key}` points at the Service `{}` in namespace `{}`, which the program does not declare ({known}): the name does not resolve in the cluster and every request fails",
+            host.name, host.namespace
+        )),
+        HostForm::Short => return,
+        HostForm::Bare => Diagnostic::warning(format!(
+            "`{key}` points at host `{}`, which is no Service of the program in `{}` ({known})",
+            host.name, host.namespace
+        )),
+    };
+    diagnostics.push(
+        diagnostic
+            .resource(consumer.resource)
+            .field(field)
+            .value(value)
+            .fix(fix),
+    );
 }

@@ -31,17 +31,20 @@ pub enum OptOut {
     Seccomp,
     /// No CPU/memory requests or limits.
     Resources,
+    /// An image without a version (untagged or `:latest`), and no advice to pin a digest.
+    MutableImage,
 }
 
 impl OptOut {
     /// Every opt-out.
-    pub const ALL: [OptOut; 6] = [
+    pub const ALL: [OptOut; 7] = [
         OptOut::RunAsRoot,
         OptOut::PrivilegeEscalation,
         OptOut::Capabilities,
         OptOut::WritableRootFilesystem,
         OptOut::Seccomp,
         OptOut::Resources,
+        OptOut::MutableImage,
     ];
 
     /// The setting's name in the annotation key.
@@ -53,6 +56,7 @@ impl OptOut {
             OptOut::WritableRootFilesystem => "writable-root-filesystem",
             OptOut::Seccomp => "seccomp",
             OptOut::Resources => "resources",
+            OptOut::MutableImage => "mutable-image",
         }
     }
 
@@ -62,7 +66,7 @@ impl OptOut {
     }
 
     /// The DSL call that opts out, for fixes.
-    fn dsl(&self) -> &'static str {
+    pub(super) fn dsl(&self) -> &'static str {
         match self {
             OptOut::RunAsRoot => "OptOut::RunAsRoot",
             OptOut::PrivilegeEscalation => "OptOut::PrivilegeEscalation",
@@ -70,6 +74,7 @@ impl OptOut {
             OptOut::WritableRootFilesystem => "OptOut::WritableRootFilesystem",
             OptOut::Seccomp => "OptOut::Seccomp",
             OptOut::Resources => "OptOut::Resources",
+            OptOut::MutableImage => "OptOut::MutableImage",
         }
     }
 }

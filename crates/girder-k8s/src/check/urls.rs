@@ -67,21 +67,59 @@ pub fn fix(key: &str) -> String {
 /// What a client does with a value that is not an absolute URL.
 pub const CONSEQUENCE: &str = "an HTTP client resolves it as a relative reference against the pod's own origin, so requests go to `/` on the pod itself and never reach a Service";
 
-/// The Service a host names in-cluster: `name`, `name.namespace`, `name.namespace.svc` or
-/// `name.namespace.svc.cluster.local` (the namespace defaults to the consumer's).
-pub fn service_of_host<'a>(
-    host: &'a str,
-    consumer_namespace: &'a str,
-) -> Option<(&'a str, &'a str)> {
-    let parts: Vec<&str> = host.split('.').collect();
-    match parts.as_slice() {
-        [name] => Some((name, consumer_namespace)),
-        [name, namespace] => Some((name, namespace)),
-        [name, namespace, "svc"] => Some((name, namespace)),
-        [name, namespace, "svc", "cluster", "local"] => Some((name, namespace)),
-        _ => None,
-    }
+/// How a host names a Service in-cluster (the spellings cluster DNS answers).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HostForm {
+    /// `name`: a Service in the consumer's namespace, or any other host (`localhost`).
+    Bare,
+    /// `name.namespace`: a Service if `namespace` is one, else an ordinary domain
+    /// (`example.com`).
+    Short,
+    /// `name.namespace.svc` or `name.namespace.svc.cluster.local`: only ever a Service.
+    Cluster,
+    /// `pod.name.namespace.svc[.cluster.local]`: one pod behind a headless Service.
+    Pod,
 }
+
+/// A Service named by a host.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ServiceHost<'a> {
+    /// The Service's name.
+    pub name: &'a str,
+    /// Its namespace (the consumer's, when the host does not say).
+    pub namespace: &'a str,
+    /// The spelling.
+    pub form: HostForm,
+}
+
+/// The Service a host names in-cluster: `name`, `name.namespace`, `name.namespace.svc` or
+/// `name.namespace.svc.cluster.local` (the namespace defaults to the consumer's), a pod of a
+/// headless Service (`pod.name.namespace.svc…`), with or without the root's trailing dot.
+pub fn service_of_host<'a>(host: &'a str, consumer_namespace: &'a str) -> Option<ServiceHost<'a>> {
+    let host = host.strip_suffix('.').unwrap_or(host);
+    let parts: Vec<&str> = host.split('.').collect();
+    let (name, namespace, form) = match parts.as_slice() {
+        [name] => (*name, consumer_namespace, HostForm::Bare),
+        [name, namespace] => (*name, *namespace, HostForm::Short),
+        [name, namespace, "svc"] | [name, namespace, "svc", "cluster", "local"] => {
+            (*name, *namespace, HostForm::Cluster)
+        }
+        [_, name, namespace, "svc"] | [_, name, namespace, "svc", "cluster", "local"] => {
+            (*name, *namespace, HostForm::Pod)
+        }
+        _ => return None,
+    };
+    (!name.is_empty() && !namespace.is_empty()).then_some(ServiceHost {
+        name,
+        namespace,
+        form,
+    })
+}
+
+/// Services every cluster has without a program declaring them: the API server's and
+/// cluster DNS's (EKS names its CoreDNS Service `kube-dns`).
+pub const CLUSTER_SERVICES: [(&str, &str); 2] =
+    [("kubernetes", "default"), ("kube-dns", "kube-system")];
 
 #[cfg(test)]
 mod tests {
@@ -114,14 +152,25 @@ mod tests {
         ] {
             assert!(parse_absolute(bad).is_err(), "{bad}");
         }
+        let named = |host| service_of_host(host, "default").map(|s| (s.name, s.namespace, s.form));
         assert_eq!(
-            service_of_host("backend-service", "default"),
-            Some(("backend-service", "default"))
+            named("backend-service"),
+            Some(("backend-service", "default", HostForm::Bare))
+        );
+        assert_eq!(named("b.apps"), Some(("b", "apps", HostForm::Short)));
+        assert_eq!(named("b.apps.svc"), Some(("b", "apps", HostForm::Cluster)));
+        assert_eq!(
+            named("b.apps.svc.cluster.local"),
+            Some(("b", "apps", HostForm::Cluster))
         );
         assert_eq!(
-            service_of_host("b.apps.svc.cluster.local", "default"),
-            Some(("b", "apps"))
+            named("b.apps.svc.cluster.local."),
+            Some(("b", "apps", HostForm::Cluster))
         );
-        assert_eq!(service_of_host("api.example.com", "default"), None);
+        assert_eq!(
+            named("db-0.db.apps.svc.cluster.local"),
+            Some(("db", "apps", HostForm::Pod))
+        );
+        assert_eq!(named("api.example.com"), None);
     }
 }

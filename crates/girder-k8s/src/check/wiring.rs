@@ -86,8 +86,8 @@ struct Port {
 }
 
 pub(super) struct Workload<'a> {
-    view: ObjectView<'a>,
-    namespace: String,
+    pub(super) view: ObjectView<'a>,
+    pub(super) namespace: String,
     labels: BTreeMap<String, String>,
 }
 
@@ -136,7 +136,7 @@ impl Workload<'_> {
         }
     }
 
-    fn selected_by(
+    pub(super) fn selected_by(
         &self,
         by: &ObjectView<'_>,
         namespace: &str,
@@ -206,6 +206,8 @@ pub(super) fn check(objects: &[ProgramObject]) -> Diagnostics {
     let program = Program::new(objects);
     let mut diagnostics = Diagnostics::new();
     duplicates(&program, &mut diagnostics);
+    super::namespaces::check(&program, &mut diagnostics);
+    super::external_dns::check(&program, &mut diagnostics);
     for service in program.services() {
         check_service(&program, service, &mut diagnostics);
     }
@@ -214,7 +216,10 @@ pub(super) fn check(objects: &[ProgramObject]) -> Diagnostics {
             ("autoscaling", "HorizontalPodAutoscaler") => {
                 check_hpa(&program, object, &mut diagnostics)
             }
-            ("policy", "PodDisruptionBudget") => check_pdb(&program, object, &mut diagnostics),
+            ("policy", "PodDisruptionBudget") => {
+                check_pdb(&program, object, &mut diagnostics);
+                super::budgets::check(&program, object, &mut diagnostics);
+            }
             ("rbac.authorization.k8s.io", "RoleBinding") => {
                 check_binding(&program, object, &mut diagnostics)
             }

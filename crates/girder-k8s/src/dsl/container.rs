@@ -8,47 +8,23 @@ use std::collections::BTreeMap;
 use girder_core::{Diagnostic, Expr, IntoInput, Value};
 
 use super::config::{EnvFromRef, KeyRef};
-use crate::check::{OptOut, config_key, dns_label, port_name};
+use crate::check::OptOut;
 
 /// The user containers run as unless told otherwise: non-zero, outside the range images
 /// usually assign to real accounts.
 pub const DEFAULT_USER: u32 = 10001;
 
-/// Why a Kubernetes quantity (`100m`, `1.5`, `256Mi`) is malformed.
+/// Why a Kubernetes quantity (`100m`, `1.5`, `256Mi`) is not one the API server accepts for a
+/// request or limit: it must parse as `resource.Quantity` does and not be negative.
 pub fn quantity_problem(quantity: &str) -> Option<String> {
-    let body = quantity.strip_prefix(['+', '-']).unwrap_or(quantity);
-    let digits_end = body
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(body.len());
-    let (number, suffix) = body.split_at(digits_end);
-    let number_ok = !number.is_empty() && number != "." && number.matches('.').count() <= 1;
-    let suffix_ok = matches!(
-        suffix,
-        "" | "Ki"
-            | "Mi"
-            | "Gi"
-            | "Ti"
-            | "Pi"
-            | "Ei"
-            | "n"
-            | "u"
-            | "m"
-            | "k"
-            | "M"
-            | "G"
-            | "T"
-            | "P"
-            | "E"
-    ) || suffix
-        .strip_prefix(['e', 'E'])
-        .map(|exp| exp.strip_prefix(['+', '-']).unwrap_or(exp))
-        .is_some_and(|exp| !exp.is_empty() && exp.chars().all(|c| c.is_ascii_digit()));
-    if number_ok && suffix_ok {
-        None
-    } else {
-        Some(format!(
+    match girder_k8s_quantity::Quantity::parse(quantity) {
+        Ok(q) if q.is_negative() => Some(format!(
+            "`{quantity}` is negative; requests and limits must be at least 0"
+        )),
+        Ok(_) => None,
+        Err(_) => Some(format!(
             "`{quantity}` is not a Kubernetes quantity (write CPU as `250m` or `0.5`, memory as `256Mi` or `1Gi`)"
-        ))
+        )),
     }
 }
 
@@ -94,19 +70,6 @@ impl Resources {
     /// True if `resource` (`cpu`, `memory`) is requested.
     pub fn requests(&self, resource: &str) -> bool {
         self.requests.contains_key(resource)
-    }
-
-    fn problems(&self) -> Vec<(String, String)> {
-        self.requests
-            .iter()
-            .map(|(k, v)| (format!("resources.requests.{k}"), v))
-            .chain(
-                self.limits
-                    .iter()
-                    .map(|(k, v)| (format!("resources.limits.{k}"), v)),
-            )
-            .filter_map(|(field, v)| quantity_problem(v).map(|p| (field, p)))
-            .collect()
     }
 
     fn to_expr(&self) -> Expr {
@@ -254,17 +217,10 @@ impl Container {
         self
     }
 
-    /// A named TCP port (`http`, `metrics`); Services may target it by name.
+    /// A named TCP port (`http`, `metrics`); Services may target it by name. The name's rules
+    /// (at most 15 characters, lowercase, a letter) are checked when the workload is added.
     pub fn named_port(mut self, name: impl Into<String>, port: u16) -> Container {
         let name = name.into();
-        if let Some(problem) = port_name(&name) {
-            self.problems.push(
-                Diagnostic::error(format!("`{name}` is not a valid port name: {problem}"))
-                    .field("ports")
-                    .value(&name)
-                    .fix("use a short name such as `http` or `metrics`"),
-            );
-        }
         self.push_port(ContainerPort {
             port,
             name: Some(name),
@@ -283,15 +239,8 @@ impl Container {
         self
     }
 
+    // Port 0 and duplicate ports are reported by the object check with the port's full path.
     fn push_port(&mut self, port: ContainerPort) {
-        if port.port == 0 {
-            self.problems.push(
-                Diagnostic::error("port 0 is not a port")
-                    .field("ports")
-                    .value(0)
-                    .fix("use a port from 1 to 65535"),
-            );
-        }
         self.ports.push(port);
     }
 
@@ -320,29 +269,16 @@ impl Container {
         self
     }
 
-    /// CPU and memory requests and limits (required unless opted out).
+    /// CPU and memory requests and limits (required unless opted out). Quantities that do not
+    /// parse, and requests above their limits, are reported when the program is built.
     pub fn resources(mut self, resources: Resources) -> Container {
-        for (field, problem) in resources.problems() {
-            self.problems.push(
-                Diagnostic::error(problem)
-                    .field(field)
-                    .fix("use a valid quantity"),
-            );
-        }
         self.resources = Some(resources);
         self
     }
 
-    /// The non-zero user id to run as (default 10001).
+    /// The non-zero user id to run as (default 10001). User 0 is root, which the secure
+    /// defaults refuse unless the container opts out with `.allow(OptOut::RunAsRoot, "why")`.
     pub fn run_as_user(mut self, user: u32) -> Container {
-        if user == 0 {
-            self.problems.push(
-                Diagnostic::error("`run_as_user(0)` runs the container as root")
-                    .field("securityContext.runAsUser")
-                    .value(0)
-                    .fix("use a non-zero user; if the image needs root, use `.allow(OptOut::RunAsRoot, \"why\")`"),
-            );
-        }
         self.user = user;
         self
     }
@@ -443,20 +379,12 @@ impl Container {
         &self.env_from
     }
 
-    /// Builder problems and missing settings, to report when the workload is added.
+    /// Builder problems the manifest cannot show (an opt-out without a reason, a name too long
+    /// for its opt-out annotations), to report when the workload is added. Everything the
+    /// manifest shows — names, ports, environment, capabilities, requests — is reported once,
+    /// by the object check, with the field's full path.
     pub(crate) fn problems(&self) -> Vec<Diagnostic> {
         let mut problems = self.problems.clone();
-        if let Some(problem) = dns_label(&self.name) {
-            problems.push(
-                Diagnostic::error(format!(
-                    "`{}` is not a valid container name: it {problem}",
-                    self.name
-                ))
-                .field("containers")
-                .value(&self.name)
-                .fix("use lowercase letters, digits and `-`"),
-            );
-        }
         if self.name.len() + OptOut::WritableRootFilesystem.setting().len() + 1 > 63
             && !self.opt_outs.is_empty()
         {
@@ -469,31 +397,6 @@ impl Container {
                 .value(&self.name)
                 .fix("use a container name of at most 38 characters"),
             );
-        }
-        if !self.capabilities.is_empty() && !self.opt_outs.contains_key(&OptOut::Capabilities) {
-            problems.push(
-                Diagnostic::error(format!(
-                    "container `{}` adds capabilities without opting out of dropping them",
-                    self.name
-                ))
-                .field("securityContext.capabilities.add")
-                .value(self.capabilities.join(", "))
-                .fix("add `.allow(OptOut::Capabilities, \"why\")`"),
-            );
-        }
-        for (name, _) in &self.env {
-            if let Some(problem) =
-                config_key(name).filter(|_| name.contains(|c: char| c.is_whitespace() || c == '='))
-            {
-                problems.push(
-                    Diagnostic::error(format!(
-                        "`{name}` is not a valid environment variable name: {problem}"
-                    ))
-                    .field("env")
-                    .value(name)
-                    .fix("use a name like `BACKEND_URL`"),
-                );
-            }
         }
         problems
     }
@@ -669,7 +572,9 @@ mod tests {
         for good in ["100m", "0.5", "1", "256Mi", "1Gi", "1e3", "1.5G"] {
             assert_eq!(quantity_problem(good), None, "{good}");
         }
-        for bad in ["", "abc", "1.2.3", "10mb", "m"] {
+        // `m` alone is zero millicores to the API server (an empty numerator reads as 0).
+        assert_eq!(quantity_problem("m"), None);
+        for bad in ["", "abc", "1.2.3", "10mb", "1 core", "-1", "-100Mi"] {
             assert!(quantity_problem(bad).is_some(), "{bad}");
         }
     }
