@@ -7,6 +7,9 @@ use girder_core::{Diagnostic, Diagnostics, Value};
 use ipnet::Ipv4Net;
 
 pub(crate) mod instance_types;
+mod pods_fit;
+
+pub(crate) use pods_fit::pods_fit;
 
 use crate::dsl::cidr::{MAX_PREFIX, MIN_PREFIX};
 

@@ -181,3 +181,81 @@ fn raw_nodegroup_inputs_get_the_same_rules() {
     });
     assert!(partly.is_empty(), "{partly}");
 }
+
+/// The planned resources of a program with one nodegroup of `types` and a Deployment `web`
+/// whose one container requests `cpu` and `memory`, through the package's cross-package check
+/// (what the engine runs at plan with every package's resources).
+fn pods_fit(types: &[&str], cpu: &str, memory: &str) -> Diagnostics {
+    use girder_engine::provider::PlannedResource;
+    let group = object! { "instance_types" => self::types(types) };
+    let deployment = Value::from_json(serde_json::json!({
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "web"},
+        "spec": {"template": {"spec": {"containers": [
+            {"name": "web", "resources": {"requests": {"cpu": cpu, "memory": memory}}},
+        ]}}},
+    }));
+    girder_aws::package().check_across_packages(&[
+        PlannedResource {
+            name: "c-general",
+            type_name: "aws:eks/nodegroup",
+            provider: None,
+            inputs: &group,
+        },
+        PlannedResource {
+            name: "web",
+            type_name: "k8s:apps/v1:Deployment",
+            provider: Some("c-kubernetes"),
+            inputs: &deployment,
+        },
+    ])
+}
+
+#[test]
+fn a_pod_that_fits_no_node_is_refused_at_plan() {
+    // t3.medium: 2 vCPUs, 4096Mi; EKS leaves 1930m and 3554Mi (17 pods).
+    assert!(pods_fit(&["t3.medium"], "1500m", "3Gi").is_empty());
+
+    let cpu = pods_fit(&["t3.medium"], "2", "1Gi");
+    assert_eq!(cpu.len(), 1, "{cpu}");
+    let d = cpu.iter().next().expect("one diagnostic");
+    assert_eq!(d.severity, Severity::Error);
+    assert_eq!(d.resource.as_deref(), Some("web"));
+    assert_eq!(
+        d.field.as_deref(),
+        Some("spec.template.spec.containers[0].resources.requests.cpu")
+    );
+    assert_eq!(d.value.as_deref(), Some("2"));
+    assert_eq!(
+        d.message,
+        "the pods of `web` request 2000m CPU, more than any node of the program's nodegroups has allocatable: the most is 1930m, on `t3.medium`"
+    );
+    assert_eq!(
+        d.fix.as_deref(),
+        Some(
+            "add a larger instance type to a nodegroup, such as `t3.xlarge` (3920m CPU and 15391Mi allocatable), or lower the request"
+        )
+    );
+
+    let memory = pods_fit(&["t3.medium", "t3a.medium"], "500m", "4Gi");
+    let d = memory.iter().next().expect("one diagnostic");
+    assert_eq!(
+        d.field.as_deref(),
+        Some("spec.template.spec.containers[0].resources.requests.memory")
+    );
+    assert_eq!(d.value.as_deref(), Some("4Gi"));
+    assert!(
+        d.message
+            .ends_with("request 4096Mi of memory, more than any node of the program's nodegroups has allocatable: the most is 3554Mi, on `t3.medium`"),
+        "{d}"
+    );
+
+    // Nothing fits 1000 CPUs: the fix says to ask for less.
+    let huge = pods_fit(&["m7i.large"], "1000", "1Gi");
+    let d = huge.iter().next().expect("one diagnostic");
+    assert_eq!(
+        d.fix.as_deref(),
+        Some("lower the request: no EC2 instance type has that much allocatable")
+    );
+}
