@@ -127,16 +127,16 @@ fn an_app_too_big_for_the_seeds_nodes_is_refused_at_plan() {
         .cpu_request("4")
         .cpu_limit("4")
         .build();
-    let diagnostics = program()
-        .plan(|s| {
-            let (_, k8s) = infra(s);
-            let values = YoloAppValues::builder()
-                .backend(BackendValues::builder().resources(big).build())
-                .build();
-            YoloApp::new(values).add(&k8s, s);
-        })
-        .err()
-        .expect("the plan is refused");
+    let planned = program().plan(|s| {
+        let (_, k8s) = infra(s);
+        let values = YoloAppValues::builder()
+            .backend(BackendValues::builder().resources(big).build())
+            .build();
+        YoloApp::new(values).add(&k8s, s);
+    });
+    let Err(diagnostics) = planned else {
+        panic!("the plan is refused");
+    };
     let d = diagnostics
         .iter()
         .find(|d| d.message.contains("request 4000m CPU"))

@@ -96,52 +96,50 @@ struct PodRequests {
 /// The pod's requests, or `None` if any is unknown at plan or not a quantity (the
 /// Kubernetes checks report malformed quantities).
 fn pod_requests(pod: &Value, prefix: &str) -> Option<PodRequests> {
+    let list = |name: &str| pod.get(name).and_then(Value::as_array).unwrap_or_default();
     let mut requests = PodRequests::default();
-    for (list, sums) in [("containers", true), ("initContainers", false)] {
-        let Some(containers) = pod.get(list).and_then(Value::as_array) else {
-            continue;
-        };
-        let (mut cpu_sum, mut memory_sum) = (0i128, 0i128);
-        let (mut cpu_top, mut memory_top): (Option<Request>, Option<Request>) = (None, None);
-        for (i, container) in containers.iter().enumerate() {
-            // A restartable init container (a sidecar) runs beside the containers.
-            let sidecar = container.get("restartPolicy").and_then(Value::as_str) == Some("Always");
-            let field = format!("{prefix}.{list}[{i}].resources");
-            let cpu = request(container, &field, "cpu", Quantity::milli_value_ceil)?;
-            let memory = request(container, &field, "memory", Quantity::value_ceil)?;
-            if sums || sidecar {
-                cpu_sum += cpu.as_ref().map_or(0, |r| r.amount);
-                memory_sum += memory.as_ref().map_or(0, |r| r.amount);
-                keep_larger(&mut cpu_top, cpu);
-                keep_larger(&mut memory_top, memory);
-            } else {
-                // An init container runs alone: it counts when it alone is larger.
-                if let Some(cpu) = cpu.filter(|r| r.amount > requests.cpu_millis) {
-                    requests.cpu_millis = cpu.amount;
-                    requests.cpu_at = Some(cpu);
-                }
-                if let Some(memory) = memory.filter(|r| r.amount > requests.memory_bytes) {
-                    requests.memory_bytes = memory.amount;
-                    requests.memory_at = Some(memory);
-                }
-            }
+    // The containers and the restartable init containers (sidecars) run together: their
+    // requests add up (saturating: no input may overflow the check).
+    let mut alone = Vec::new();
+    let init = list("initContainers").iter().map(|c| ("initContainers", c));
+    let containers = list("containers").iter().map(|c| ("containers", c));
+    let mut index = std::collections::BTreeMap::<&str, usize>::new();
+    for (name, container) in containers.chain(init) {
+        let i = index.entry(name).or_default();
+        let field = format!("{prefix}.{name}[{i}].resources");
+        *i += 1;
+        let cpu = request(container, &field, "cpu", Quantity::milli_value_ceil)?;
+        let memory = request(container, &field, "memory", Quantity::value_ceil)?;
+        let sidecar = container.get("restartPolicy").and_then(Value::as_str) == Some("Always");
+        if name == "containers" || sidecar {
+            add(&mut requests.cpu_millis, &mut requests.cpu_at, cpu);
+            add(&mut requests.memory_bytes, &mut requests.memory_at, memory);
+        } else {
+            alone.push((cpu, memory));
         }
-        if cpu_sum > requests.cpu_millis {
-            requests.cpu_millis = cpu_sum;
-            requests.cpu_at = cpu_top;
+    }
+    // An init container runs before the others, alone (a simplification: sidecars started
+    // before it run beside it): it sets the pod's request when it alone asks for more.
+    for (cpu, memory) in alone {
+        if let Some(cpu) = cpu.filter(|r| r.amount > requests.cpu_millis) {
+            requests.cpu_millis = cpu.amount;
+            requests.cpu_at = Some(cpu);
         }
-        if memory_sum > requests.memory_bytes {
-            requests.memory_bytes = memory_sum;
-            requests.memory_at = memory_top;
+        if let Some(memory) = memory.filter(|r| r.amount > requests.memory_bytes) {
+            requests.memory_bytes = memory.amount;
+            requests.memory_at = Some(memory);
         }
     }
     Some(requests)
 }
 
-fn keep_larger(top: &mut Option<Request>, candidate: Option<Request>) {
-    if let Some(candidate) = candidate
-        && top.as_ref().is_none_or(|t| candidate.amount > t.amount)
-    {
+/// Adds a running container's request to the pod's total, keeping the largest to name.
+fn add(total: &mut i128, top: &mut Option<Request>, candidate: Option<Request>) {
+    let Some(candidate) = candidate else {
+        return;
+    };
+    *total = total.saturating_add(candidate.amount);
+    if top.as_ref().is_none_or(|t| candidate.amount > t.amount) {
         *top = Some(candidate);
     }
 }
@@ -261,7 +259,7 @@ fn check_workload(
 }
 
 fn ceil_mib(bytes: i128) -> i128 {
-    (bytes + MIB - 1) / MIB
+    bytes.div_euclid(MIB) + i128::from(bytes.rem_euclid(MIB) != 0)
 }
 
 fn unschedulable(workload: &str, at: &Request, message: String, fix: &str) -> Diagnostic {
@@ -323,9 +321,11 @@ mod tests {
         Value::from_json(serde_json::json!({
             "spec": {"template": {"spec": {"containers": [
                 {"name": "app", "resources": {"requests": {"cpu": cpu, "memory": memory}}},
-                {"name": "sidecar", "resources": {"limits": {"cpu": "100m"}}},
+                {"name": "agent", "resources": {"limits": {"cpu": "100m"}}},
             ], "initContainers": [
                 {"name": "migrate", "resources": {"requests": {"memory": "3Gi"}}},
+                {"name": "proxy", "restartPolicy": "Always",
+                 "resources": {"requests": {"cpu": "200m", "memory": "64Mi"}}},
             ]}}}
         }))
     }
@@ -361,9 +361,9 @@ mod tests {
         })
         .expect("a pod spec");
         let requests = pod_requests(spec, &prefix).expect("known");
-        // 1 + the sidecar's limit (its request defaults to it).
-        assert_eq!(requests.cpu_millis, 1100);
-        // The init container's 3Gi is more than the containers' 1Gi.
+        // 1 + the second container's limit (its request defaults to it) + the sidecar's.
+        assert_eq!(requests.cpu_millis, 1300);
+        // The init container's 3Gi is more than the running containers' 1Gi + 64Mi.
         assert_eq!(requests.memory_bytes, 3 << 30);
         assert_eq!(
             requests.memory_at.map(|r| r.field).as_deref(),
