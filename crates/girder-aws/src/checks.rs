@@ -6,6 +6,11 @@
 use girder_core::{Diagnostic, Diagnostics, Value};
 use ipnet::Ipv4Net;
 
+pub(crate) mod instance_types;
+mod pods_fit;
+
+pub(crate) use pods_fit::pods_fit;
+
 use crate::dsl::cidr::{MAX_PREFIX, MIN_PREFIX};
 
 /// Checks that `field` (if known) is an IPv4 CIDR block with a prefix AWS allows.
@@ -182,9 +187,19 @@ pub(crate) fn nodegroup(name: &str, inputs: &Value) -> Diagnostics {
                     .fix("list at least one, such as `[\"t3.medium\"]`"),
             );
         }
-        for instance_type in types.iter().filter_map(Value::as_str) {
-            if let Some(problem) = instance_type_problem(instance_type) {
-                push_problem(&mut found, name, "instance_types", instance_type, problem);
+        // Only a fully known list is checked together: an unknown entry could be of either
+        // architecture. Raw inputs carry no region, so the offering check is the builder's.
+        let known: Option<Vec<&str>> = types.iter().map(Value::as_str).collect();
+        if let Some(known) = known {
+            let ami_type = inputs.get("ami_type").and_then(Value::as_str);
+            for problem in instance_types::problems(&known, None, ami_type) {
+                push_problem(
+                    &mut found,
+                    name,
+                    problem.field,
+                    &problem.value,
+                    (problem.message, problem.fix),
+                );
             }
         }
     }

@@ -89,4 +89,7 @@ pub fn package_with(settings: AwsSettings) -> TypedPackage<AwsClients> {
     .resource(BucketResource)
     .resource(TableResource)
     .rate_limit(RATE_LIMIT)
+    // Pods too big for every node of the program's nodegroups never schedule; the rule
+    // needs the Kubernetes package's workloads beside the nodegroups.
+    .cross_package_check(crate::checks::pods_fit)
 }

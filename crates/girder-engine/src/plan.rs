@@ -414,23 +414,30 @@ pub fn plan(
     })
 }
 
-/// Runs each package's whole-program check over its planned resources.
+/// Runs each package's whole-program check over its planned resources, then its
+/// cross-package check over all of them.
 fn check_programs(registry: &Registry, steps: &[Step], diagnostics: &mut Diagnostics) {
+    let all: Vec<crate::provider::PlannedResource<'_>> = steps
+        .iter()
+        .filter(|s| s.node_kind == NodeKind::Resource)
+        .map(|step| crate::provider::PlannedResource {
+            name: &step.resource,
+            type_name: &step.type_name,
+            provider: step.provider.as_deref(),
+            inputs: &step.inputs,
+        })
+        .collect();
     let mut by_package: BTreeMap<&str, Vec<crate::provider::PlannedResource<'_>>> = BTreeMap::new();
-    for step in steps.iter().filter(|s| s.node_kind == NodeKind::Resource) {
+    for resource in &all {
         by_package
-            .entry(girder_core::package_of(&step.type_name))
+            .entry(girder_core::package_of(resource.type_name))
             .or_default()
-            .push(crate::provider::PlannedResource {
-                name: &step.resource,
-                type_name: &step.type_name,
-                provider: step.provider.as_deref(),
-                inputs: &step.inputs,
-            });
+            .push(*resource);
     }
     for (package, resources) in by_package {
         if let Some(package) = registry.package(package) {
             diagnostics.extend(package.check_program(&resources));
+            diagnostics.extend(package.check_across_packages(&all));
         }
     }
 }

@@ -659,6 +659,19 @@ pub trait ProviderPackage: Send + Sync + 'static {
         Diagnostics::new()
     }
 
+    /// Checks rules that span packages, with every planned resource of the program, of every
+    /// package: "each Kubernetes workload's pods fit a node of the program's EKS nodegroups"
+    /// needs the `k8s` package's Deployments and the `aws` package's nodegroups together.
+    /// [`check_program`](Self::check_program) gets only this package's resources, so that
+    /// most rules never see types they do not own; this is the opt-in to see the rest. Other
+    /// packages' resources are read generically (type tokens, input values), so packages
+    /// still do not depend on each other. Called once per package with resources in the
+    /// program. Most packages have none.
+    fn check_across_packages(&self, resources: &[PlannedResource<'_>]) -> Diagnostics {
+        let _ = resources;
+        Diagnostics::new()
+    }
+
     /// Configures an instance. `config` is a provider node's resolved inputs, or
     /// [`Value::Null`] for the package's default provider (configured from the environment).
     async fn configure(&self, config: &Value) -> Result<Arc<dyn Provider>, ProviderError>;

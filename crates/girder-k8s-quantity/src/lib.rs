@@ -31,6 +31,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+mod scaled;
+
 /// Why a string is not a quantity (the messages are the API server's).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum QuantityError {

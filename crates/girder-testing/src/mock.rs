@@ -93,6 +93,15 @@ impl ProviderPackage for MockPackage {
         self.inner.check(type_name, name, inputs)
     }
 
+    /// The wrapped package's cross-package rules, so a mocked program is refused at plan as
+    /// the real one would be (pods too big for the nodes, for the AWS package).
+    fn check_across_packages(
+        &self,
+        resources: &[girder_engine::provider::PlannedResource<'_>],
+    ) -> Diagnostics {
+        self.inner.check_across_packages(resources)
+    }
+
     async fn configure(&self, _config: &Value) -> Result<Arc<dyn Provider>, ProviderError> {
         Ok(Arc::new(MockProvider {
             outputs: self.outputs.clone(),

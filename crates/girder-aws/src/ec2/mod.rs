@@ -1,5 +1,7 @@
-//! EC2 networking resources: VPC, subnets, gateways, routing, security groups, flow logs.
+//! EC2 networking resources: VPC, subnets, gateways, routing, security groups, flow logs;
+//! and the [`catalogue`] of instance types, for build-time checks.
 
+pub mod catalogue;
 pub mod eip;
 pub mod flow_log;
 pub mod internet_gateway;

@@ -21,9 +21,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::provider::{
-    CallContext, CreateRequest, CreateResponse, DeleteRequest, FindRequest, FindResponse, Provider,
-    ProviderError, ProviderPackage, RateLimit, ReadRequest, ReadResponse, ResourceSchema,
-    ResumeRequest, UpdateRequest, UpdateResponse, read_as_ready,
+    CallContext, CreateRequest, CreateResponse, DeleteRequest, FindRequest, FindResponse,
+    PlannedResource, Provider, ProviderError, ProviderPackage, RateLimit, ReadRequest,
+    ReadResponse, ResourceSchema, ResumeRequest, UpdateRequest, UpdateResponse, read_as_ready,
 };
 use erased::{Erased, ErasedResource};
 pub use messages::{
@@ -172,7 +172,12 @@ pub struct TypedPackage<C> {
     schemas: HashMap<String, ResourceSchema>,
     configure: Arc<ConfigureFn<C>>,
     rate_limit: Option<RateLimit>,
+    across_packages: Option<Arc<AcrossPackagesFn>>,
 }
+
+/// A rule over every planned resource of a program, of every package (see
+/// [`ProviderPackage::check_across_packages`]).
+pub type AcrossPackagesFn = dyn Fn(&[PlannedResource<'_>]) -> Diagnostics + Send + Sync;
 
 impl<C> fmt::Debug for TypedPackage<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -198,7 +203,34 @@ impl<C: Send + Sync + 'static> TypedPackage<C> {
             schemas: HashMap::new(),
             configure: Arc::new(move |config| Box::pin(configure(config))),
             rate_limit: None,
+            across_packages: None,
         }
+    }
+
+    /// Adds a rule that sees every planned resource of the program, of every package — for
+    /// rules no single resource type owns, such as "the program's Kubernetes pods fit its
+    /// nodes" (see [`ProviderPackage::check_across_packages`]). A later call replaces it.
+    ///
+    /// ```
+    /// use girder_core::{Diagnostic, Diagnostics};
+    /// use girder_engine::provider::ProviderPackage;
+    /// use girder_engine::typed::TypedPackage;
+    /// let package = TypedPackage::<()>::new("demo", |_config| async { Ok(()) })
+    ///     .cross_package_check(|resources| {
+    ///         let mut found = Diagnostics::new();
+    ///         if resources.len() > 100 {
+    ///             found.push(Diagnostic::warning("a large program"));
+    ///         }
+    ///         found
+    ///     });
+    /// assert!(package.check_across_packages(&[]).is_empty());
+    /// ```
+    pub fn cross_package_check(
+        mut self,
+        check: impl Fn(&[PlannedResource<'_>]) -> Diagnostics + Send + Sync + 'static,
+    ) -> TypedPackage<C> {
+        self.across_packages = Some(Arc::new(check));
+        self
     }
 
     /// Adds a resource type.
@@ -238,6 +270,13 @@ impl<C: Send + Sync + 'static> ProviderPackage for TypedPackage<C> {
         self.resources
             .get(type_name)
             .map(|r| r.check(name, inputs))
+            .unwrap_or_default()
+    }
+
+    fn check_across_packages(&self, resources: &[PlannedResource<'_>]) -> Diagnostics {
+        self.across_packages
+            .as_ref()
+            .map(|check| check(resources))
             .unwrap_or_default()
     }
 

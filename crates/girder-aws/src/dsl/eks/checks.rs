@@ -219,16 +219,19 @@ impl Eks {
                     .fix("add `.instance_types([\"t3.medium\"])`"),
             );
         }
-        for instance_type in &group.instance_types {
-            if let Some((message, fix)) = crate::checks::instance_type_problem(instance_type) {
-                s.report(
-                    Diagnostic::error(message)
-                        .resource(&resource)
-                        .field("instance_types")
-                        .value(instance_type)
-                        .fix(fix),
-                );
-            }
+        let types: Vec<&str> = group.instance_types.iter().map(String::as_str).collect();
+        for problem in crate::checks::instance_types::problems(
+            &types,
+            self.known_region().as_deref(),
+            group.ami_type.as_deref(),
+        ) {
+            s.report(
+                Diagnostic::error(problem.message)
+                    .resource(&resource)
+                    .field(problem.field)
+                    .value(problem.value)
+                    .fix(problem.fix),
+            );
         }
         if let Some(duplicate) = first_duplicate(&group.instance_types) {
             s.report(

@@ -444,11 +444,7 @@ impl Eks {
             access_entries.push(decl.add(s));
         }
 
-        let region = self.region.clone().or_else(|| {
-            self.vpc
-                .as_ref()
-                .and_then(|v| v.region().map(str::to_owned))
-        });
+        let region = self.known_region();
         EksHandle {
             name,
             region,
@@ -462,5 +458,14 @@ impl Eks {
             access_entries,
             tags: self.tags,
         }
+    }
+
+    /// The region, when known at build time: given, or the VPC's.
+    pub(super) fn known_region(&self) -> Option<String> {
+        self.region.clone().or_else(|| {
+            self.vpc
+                .as_ref()
+                .and_then(|v| v.region().map(str::to_owned))
+        })
     }
 }
