@@ -103,6 +103,16 @@ fn pod_requests(plan: &PlanView) -> Vec<(String, i128, i128)> {
 #[test]
 fn the_seeds_nodegroups_share_an_architecture_and_fit_its_pods() {
     let plan = program().plan(seed).unwrap_or_else(|d| panic!("{d}"));
+    // The whole seed plans with one kind of advice only: its images (the app's and the
+    // add-ons') are pinned by tag, not digest. No IRSA role lacks its workload, no URL names a
+    // missing Service, no budget blocks drains.
+    let warnings = &plan.plan().warnings;
+    assert!(
+        warnings
+            .iter()
+            .all(|d| d.message.contains("pinned by a tag only")),
+        "{warnings}"
+    );
     let nodes = node_types(&plan);
     assert_eq!(nodes.len(), 3, "t3.medium, and t3.medium + t3a.medium");
     let pods = pod_requests(&plan);

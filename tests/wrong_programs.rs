@@ -10,6 +10,7 @@
 
 use std::collections::BTreeMap;
 
+use girder::aws::prelude::{Auto, Eks, EksHandle, Nat, OnDemand, Vpc};
 use girder::core::{Diagnostic, Diagnostics, Severity, Stack};
 use girder::k8s::addons::ExternalDns;
 use girder::k8s::dsl::*;
@@ -50,6 +51,29 @@ fn backend_with_service(s: &mut Stack) {
         .expose(ServicePort::http(80, 8080))
         .name("backend-service")
         .add(s);
+}
+
+/// A network and an EKS cluster `c` (region given or not) with one nodegroup `general`.
+fn cluster(s: &mut Stack, region: Option<&str>, types: &[&str]) -> EksHandle {
+    let vpc = Vpc::new("net").cidr("10.0.0.0/16");
+    let vpc = match region {
+        Some(region) => vpc.region(region).azs(2),
+        None => vpc.azs(["us-east-1a", "us-east-1b"]),
+    };
+    let vpc = vpc
+        .private_subnets(Auto)
+        .public_subnets(Auto)
+        .nat(Nat::Single)
+        .eks_cluster("c")
+        .add(s);
+    Eks::new("c")
+        .vpc(&vpc)
+        .with_nodegroup(
+            Eks::nodegroup(OnDemand)
+                .name("general")
+                .instance_types(types.iter().copied()),
+        )
+        .add(s)
 }
 
 /// What a case must report.
@@ -651,6 +675,85 @@ spec:
                 "use a name under `yolo.example.com`",
             ),
         },
+        // ---- instances (the EC2 catalogue; rules in girder-aws)
+        Case {
+            class: "instances",
+            name: "an instance type that does not exist",
+            program: |s| {
+                cluster(s, None, &["t3.mediun"]);
+            },
+            expect: error(
+                "c-general",
+                "instance_types",
+                Some("t3.mediun"),
+                "EC2 has no such instance type",
+                "did you mean `t3.medium`?",
+            ),
+        },
+        Case {
+            class: "instances",
+            name: "an instance type the region does not offer",
+            program: |s| {
+                cluster(s, Some("af-south-1"), &["m7a.large"]);
+            },
+            expect: error(
+                "c-general",
+                "instance_types",
+                Some("m7a.large"),
+                "af-south-1 does not offer",
+                "use a similar type offered there",
+            ),
+        },
+        Case {
+            class: "instances",
+            name: "a nodegroup of two architectures",
+            program: |s| {
+                cluster(s, None, &["t3.medium", "t4g.medium"]);
+            },
+            expect: error(
+                "c-general",
+                "instance_types",
+                None,
+                "is x86_64 and `t4g.medium` is arm64",
+                "nodegroup of their own",
+            ),
+        },
+        Case {
+            class: "instances",
+            name: "a pod bigger than every node",
+            program: |s| {
+                cluster(s, None, &["t3.medium"]);
+                workload("web")
+                    .resources(Resources::new().cpu("2", "2").memory("64Mi", "128Mi"))
+                    .add(DefaultProvider, s);
+            },
+            expect: error(
+                DEPLOYMENT,
+                "resources.requests.cpu",
+                Some("2"),
+                "more than any node of the program's nodegroups has allocatable",
+                "add a larger instance type",
+            ),
+        },
+        Case {
+            class: "config",
+            name: "an IRSA role for a ServiceAccount the program does not declare",
+            program: |s| {
+                let eks = cluster(s, None, &["t3.medium"]);
+                eks.service_account_role("apps", "api").add(s);
+                let account = ServiceAccount::new("api-server").add(DefaultProvider, s);
+                workload("api")
+                    .service_account(&account)
+                    .add(DefaultProvider, s);
+            },
+            expect: warning(
+                "c-irsa-apps-api",
+                "assume_role_policy",
+                Some("system:serviceaccount:apps:api"),
+                "which the program does not declare, so no pod of the program can assume it",
+                "ServiceAccount::new(\"api\").namespace(\"apps\")",
+            ),
+        },
         // ---- names
         Case {
             class: "names",
@@ -933,6 +1036,7 @@ fn the_corpus_covers_every_class() {
     }
     println!("wrong programs by class: {by_class:?}");
     for class in [
+        "instances",
         "images",
         "resources",
         "urls",

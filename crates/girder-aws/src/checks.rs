@@ -7,9 +7,21 @@ use girder_core::{Diagnostic, Diagnostics, Value};
 use ipnet::Ipv4Net;
 
 pub(crate) mod instance_types;
+mod irsa_subjects;
 mod pods_fit;
 
+pub(crate) use irsa_subjects::irsa_subjects;
 pub(crate) use pods_fit::pods_fit;
+
+/// The rules that need the whole program, Kubernetes objects included: pods that fit no node,
+/// IRSA roles that no workload assumes.
+pub(crate) fn across_packages(
+    resources: &[girder_engine::provider::PlannedResource<'_>],
+) -> Diagnostics {
+    let mut found = pods_fit(resources);
+    found.extend(irsa_subjects(resources));
+    found
+}
 
 use crate::dsl::cidr::{MAX_PREFIX, MIN_PREFIX};
 

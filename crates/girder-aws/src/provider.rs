@@ -89,7 +89,8 @@ pub fn package_with(settings: AwsSettings) -> TypedPackage<AwsClients> {
     .resource(BucketResource)
     .resource(TableResource)
     .rate_limit(RATE_LIMIT)
-    // Pods too big for every node of the program's nodegroups never schedule; the rule
-    // needs the Kubernetes package's workloads beside the nodegroups.
-    .cross_package_check(crate::checks::pods_fit)
+    // Pods too big for every node of the program's nodegroups never schedule, and an IRSA
+    // role whose ServiceAccount no workload runs as is assumed by nothing; both rules need
+    // the Kubernetes package's objects beside this package's resources.
+    .cross_package_check(crate::checks::across_packages)
 }

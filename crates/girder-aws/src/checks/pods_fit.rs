@@ -55,7 +55,7 @@ fn node_types(resources: &[PlannedResource<'_>]) -> Option<Vec<&'static Instance
 }
 
 /// The pod spec of a workload and its field path, by kind.
-fn pod_spec<'a>(resource: &PlannedResource<'a>) -> Option<(String, &'a Value)> {
+pub(super) fn pod_spec<'a>(resource: &PlannedResource<'a>) -> Option<(String, &'a Value)> {
     let kind = resource.type_name.strip_prefix("k8s:")?.rsplit_once(':')?.1;
     let path: &[&str] = match kind {
         "Pod" => &["spec"],

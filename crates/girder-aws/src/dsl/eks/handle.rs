@@ -169,7 +169,7 @@ impl EksHandle {
             issuer_host: self.oidc.issuer_host(),
             role: IamRole::new(format!("{}-irsa-{namespace}-{service_account}", self.name))
                 .description(format!(
-                    "Service account {namespace}/{service_account} of EKS cluster {}",
+                    "{IRSA_DESCRIPTION_PREFIX}{namespace}/{service_account} of EKS cluster {}",
                     self.name
                 ))
                 .tags(self.tags.clone()),
@@ -293,3 +293,8 @@ pub fn eks_auth(cluster: &str, region: Option<&str>) -> Value {
     }
     Value::from_json(auth)
 }
+
+/// How an IRSA role's description begins, before `NAMESPACE/NAME of EKS cluster CLUSTER`; the
+/// plan-time IRSA check reads the ServiceAccount from it, since the trust policy's condition
+/// is not known until the cluster's OIDC issuer is.
+pub(crate) const IRSA_DESCRIPTION_PREFIX: &str = "Service account ";

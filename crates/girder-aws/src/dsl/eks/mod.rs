@@ -13,6 +13,7 @@ pub use access::{
     ACCESS_POLICY_NAMES, AccessEntry, AccessPolicy, AccessScope, AuthenticationMode, Principal,
 };
 pub use cluster::Eks;
+pub(crate) use handle::IRSA_DESCRIPTION_PREFIX;
 pub use handle::{EksHandle, ServiceAccountRole, eks_auth};
 
 use std::ops::RangeInclusive;
