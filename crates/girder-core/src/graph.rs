@@ -178,7 +178,8 @@ impl Graph {
                             Diagnostic::error(error.to_string())
                                 .resource(spec.name.clone())
                                 .field(option)
-                                .value(path),
+                                .value(path)
+                                .fix("name an input field by its path, such as `tags.Name` or `spec.ports[0].port`"),
                         );
                     }
                 }
