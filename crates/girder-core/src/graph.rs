@@ -424,6 +424,10 @@ mod tests {
         );
         assert!(text.contains("not part of this stack"), "{text}");
         assert!(text.contains("invalid field path `tags..x`"), "{text}");
+        assert!(
+            text.contains("fix: name an input field by its path"),
+            "{text}"
+        );
         assert!(text.contains("dependency cycle: a -> b -> a"), "{text}");
         assert!(text.contains("from a builder"), "{text}");
         assert_eq!(diagnostics.errors().count(), 6);
