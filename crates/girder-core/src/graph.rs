@@ -178,7 +178,8 @@ impl Graph {
                             Diagnostic::error(error.to_string())
                                 .resource(spec.name.clone())
                                 .field(option)
-                                .value(path),
+                                .value(path)
+                                .fix("name an input field by its path, such as `tags.Name` or `spec.ports[0].port`"),
                         );
                     }
                 }
@@ -423,6 +424,10 @@ mod tests {
         );
         assert!(text.contains("not part of this stack"), "{text}");
         assert!(text.contains("invalid field path `tags..x`"), "{text}");
+        assert!(
+            text.contains("fix: name an input field by its path"),
+            "{text}"
+        );
         assert!(text.contains("dependency cycle: a -> b -> a"), "{text}");
         assert!(text.contains("from a builder"), "{text}");
         assert_eq!(diagnostics.errors().count(), 6);

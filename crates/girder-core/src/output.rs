@@ -268,7 +268,14 @@ impl<T> IntoInput<T> for Input<T> {
 
 /// Marks the id newtypes [`typed_id!`](crate::typed_id) declares: an id output can be passed
 /// where a plain string is expected (an annotation, an environment variable), never where an id
-/// of another kind is.
+/// of another kind is. Any other output (a port, a count) is turned into a string explicitly,
+/// and the compiler says how when one is passed as a string.
+#[diagnostic::on_unimplemented(
+    message = "an `Output<{Self}>` is not a string: expected an input of type `String`",
+    label = "`{Self}` is not a typed id, so its output cannot stand for a string",
+    note = "format the value into a string first: `output.map(|v| v.to_string())`, or `interpolate!(\"{{}}\", output)` to build a longer one",
+    note = "only typed ids (such as `VpcId` or `RoleArn`) and `Output<String>` pass where a string is expected"
+)]
 pub trait TypedId: Data + std::fmt::Display {}
 
 impl<T: TypedId> IntoInput<String> for Output<T> {

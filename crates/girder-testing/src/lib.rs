@@ -6,12 +6,15 @@
 //! - [`plan`], [`mock`], [`mocked`], [`strategies`], [`snapshot`]: testing infrastructure
 //!   modules in memory — queryable plans and assertions, mocked outputs, upgrade diffs, the
 //!   standard invariants, proptest strategies and stable snapshot text.
+//! - [`fuzz`]: arbitrary input (any string, integer limits, duplicate names) and the check
+//!   that every error diagnostic names its resource, field and fix, for never-panic tests.
 //! - [`moto`]: starts the AWS API emulator (moto) for tests.
 //! - [`aws_layer`]: the AWS behaviour layer in front of moto (re-exported from
 //!   `girder-aws-layer`); [`sandbox`]: moto, the layer and a Kubernetes emulator per EKS
 //!   cluster together (the `sandbox` binary).
 //! - [`kube`]: the Kubernetes API emulator (re-exported from `girder-kube-emulator`).
 
+pub mod fuzz;
 pub mod harness;
 pub mod mock;
 pub mod mocked;

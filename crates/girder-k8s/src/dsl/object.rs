@@ -15,6 +15,11 @@ use crate::kinds::{Kind, PACKAGE};
 ///
 /// Implemented by [`DefaultProvider`] and by [`ProviderHandle`] (from
 /// [`Kubernetes::add`](crate::dsl::Kubernetes::add) or an EKS cluster's `kubernetes(s)`).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a Kubernetes cluster to add objects to",
+    label = "expected `DefaultProvider` or a Kubernetes provider's `ProviderHandle`",
+    note = "pass `DefaultProvider` (the kubeconfig), the handle `Kubernetes::from_kubeconfig(..).add(s)` returns, or an EKS cluster's provider: `let k8s = eks.kubernetes(s);` then `.add(&k8s, s)`"
+)]
 pub trait ClusterTarget {
     /// The provider node, or `None` for the package's default provider.
     fn provider_handle(&self) -> Option<&ProviderHandle>;
@@ -67,6 +72,15 @@ pub(crate) fn provider_node(
 
 /// A namespace for an object: a name, or a [`NamespaceHandle`](crate::dsl::NamespaceHandle)
 /// (which also orders the object after its namespace).
+///
+/// Namespaces are known when the program is built, so an output known only after apply (an
+/// AWS id, a Service's host) cannot place an object, and the compiler says so in these words.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot name a Kubernetes namespace",
+    label = "expected a namespace name or a `&NamespaceHandle`, not `{Self}`",
+    note = "pass the namespace's name (`\"apps\"`, a `String`) or the handle of a `Namespace` the program adds (`&apps`), which also orders the object after its namespace",
+    note = "a namespace is known when the program is built; outputs known only after apply cannot place objects"
+)]
 pub trait IntoNamespace {
     /// The namespace's name and, for a namespace of the program, its node.
     fn into_namespace(self) -> (String, Option<NodeId>);
