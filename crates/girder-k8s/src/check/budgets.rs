@@ -46,11 +46,7 @@ pub(super) fn check(program: &Program<'_>, pdb: &ObjectView<'_>, diagnostics: &m
     };
     let min_available = at(pdb.manifest, &["spec", "minAvailable"]);
     let max_unavailable = at(pdb.manifest, &["spec", "maxUnavailable"]);
-    for workload in program
-        .workloads
-        .iter()
-        .filter(|w| w.selected_by(pdb, namespace, &selector))
-    {
+    for workload in program.selected(pdb, namespace, &selector) {
         let Some(replicas) = fewest_replicas(program, &workload.view) else {
             continue;
         };
