@@ -334,12 +334,17 @@ mod tests {
         let group = object! {
             "instance_types" => Value::Array(types.iter().map(|t| Value::from(*t)).collect()),
         };
+        plan_with(workload, &group)
+    }
+
+    /// The workload `web` beside one nodegroup `ng` with the given inputs.
+    fn plan_with(workload: &Value, group: &Value) -> Diagnostics {
         pods_fit(&[
             PlannedResource {
                 name: "ng",
                 type_name: NODEGROUP,
                 provider: None,
-                inputs: &group,
+                inputs: group,
             },
             PlannedResource {
                 name: "web",
@@ -409,21 +414,6 @@ mod tests {
         assert!(plan(&bare, &["t3.medium"]).is_empty());
         assert!(plan(&deployment("64", "1Ti"), &[]).is_empty());
         let group = object! { "instance_types" => Value::Array(vec![Value::Unknown]) };
-        let pod = deployment("64", "1Ti");
-        let resources = [
-            PlannedResource {
-                name: "ng",
-                type_name: NODEGROUP,
-                provider: None,
-                inputs: &group,
-            },
-            PlannedResource {
-                name: "web",
-                type_name: "k8s:apps/v1:Deployment",
-                provider: None,
-                inputs: &pod,
-            },
-        ];
-        assert!(pods_fit(&resources).is_empty());
+        assert!(plan_with(&deployment("64", "1Ti"), &group).is_empty());
     }
 }

@@ -61,15 +61,19 @@ pub fn image_problem(image: &str) -> Option<ImageProblem> {
     }
 }
 
+/// `image` without its tag and digest (`ghcr.io/acme/app` of `ghcr.io/acme/app:1@sha256:…`);
+/// a registry's port (`localhost:5000/app`) is not a tag.
+fn repository_of(image: &str) -> &str {
+    let name = image.split('@').next().unwrap_or(image);
+    match name.rsplit_once(':') {
+        Some((repository, tag)) if !tag.contains('/') => repository,
+        _ => name,
+    }
+}
+
 /// Why the grammar refuses `image`, in words a user can act on.
 fn explain(image: &str, error: &ParseError) -> String {
-    let repository = image
-        .split('@')
-        .next()
-        .unwrap_or(image)
-        .rsplit_once(':')
-        .filter(|(_, tag)| !tag.contains('/'))
-        .map_or(image, |(name, _)| name);
+    let repository = repository_of(image);
     let path = repository
         .split_once('/')
         .map_or(repository, |(first, rest)| {
@@ -142,11 +146,7 @@ fn report(
         .get(&opt_out.annotation(&container.name))
         .is_some_and(|reason| !reason.trim().is_empty());
     let who = format!("container `{}` of {}", container.name, object.describe());
-    let repository = image.split(['@']).next().unwrap_or(image);
-    let repository = match repository.rsplit_once(':') {
-        Some((name, tag)) if !tag.contains('/') => name,
-        _ => repository,
-    };
+    let repository = repository_of(image);
     let opt_out_text = format!(
         "if the program must follow a moving tag, opt out for this container with a reason: `.allow({}, \"why\")` (or the annotation `{}: \"why\"`)",
         opt_out.dsl(),

@@ -424,17 +424,14 @@ fn missing_service(
         url_fix(key)
     );
     let diagnostic = match host.form {
-        HostForm::Cluster | HostForm::Pod => Diagnostic::error(format!(
-            "`{key}` points at the Service `{}` in namespace `{}`, which the program does not declare ({known}): the name does not resolve in the cluster and every request fails",
-            host.name, host.namespace
-        )),
-        HostForm::Short if namespace_of_program => Diagnostic::error(format!(
-            "`{key}` points at the Service `{}` in namespace `{}`, which the program does not declare ({known}): the name does not resolve in the cluster and every request fails",
-            host.name, host.namespace
-        )),
-        HostForm::Short => return,
         HostForm::Bare => Diagnostic::warning(format!(
             "`{key}` points at host `{}`, which is no Service of the program in `{}` ({known})",
+            host.name, host.namespace
+        )),
+        // `name.ns` is an ordinary domain unless `ns` is a namespace of the program.
+        HostForm::Short if !namespace_of_program => return,
+        HostForm::Short | HostForm::Cluster | HostForm::Pod => Diagnostic::error(format!(
+            "`{key}` points at the Service `{}` in namespace `{}`, which the program does not declare ({known}): the name does not resolve in the cluster and every request fails",
             host.name, host.namespace
         )),
     };
