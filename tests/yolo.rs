@@ -589,10 +589,36 @@ fn the_seed_deployment_end_to_end() {
         Some("ghcr.io/acme/backend:1.5")
     );
 
+    // The destroy's plan says what it will wait for and clean up besides the deletes: the
+    // frontend's load balancer, the records external-dns wrote, the cluster's leftovers.
+    let plan = world.girder(yolo, &["plan", "--destroy", "--detailed-exitcode"], &image);
+    assert_eq!(plan.status.code(), Some(2), "{}", text(&plan));
+    let shown = text(&plan);
+    for effect in [
+        "then: waits until the cloud controller has deleted its load balancer and removed the `service.kubernetes.io/load-balancer-cleanup` finalizer",
+        &format!(
+            "then: first deletes the records external-dns wrote in `yolo.example.com` for owner id(s) `{CLUSTER}`"
+        ),
+        "then: waits until EKS has deleted the control plane",
+        &format!(
+            "then: once the cluster is gone, deletes what its controllers left in the account: load balancers, target groups and security groups tagged `kubernetes.io/cluster/{CLUSTER}=owned`"
+        ),
+    ] {
+        assert!(shown.contains(effect), "{effect:?} missing from:\n{shown}");
+    }
+
     // Destroy: the Kubernetes objects go first, while the cluster still serves them.
     let before_destroy = world.kube();
     let destroy = world.girder(yolo, &["destroy", "--yes"], &image);
     assert!(destroy.status.success(), "{}", text(&destroy));
+    // The progress display shows the wait for the load balancer's finalizer.
+    assert!(
+        text(&destroy).contains(
+            "service/default/frontend-service: waiting until deleted (finalizers: service.kubernetes.io/load-balancer-cleanup)"
+        ),
+        "{}",
+        text(&destroy)
+    );
     let (vpcs, clusters, _, capacity, zones) = world.aws().snapshot();
     assert_eq!(
         (vpcs, clusters.len(), capacity.len(), zones),

@@ -113,3 +113,85 @@ async fn the_state_backend_and_a_hosted_zone_plan_offline() {
     assert_eq!(zone.outputs.get("name"), Some(&Value::from("example.com")));
     assert_eq!(zone.outputs.get("arn"), Some(&Value::Unknown));
 }
+
+/// A recorded resource as a destroy plan sees it.
+fn recorded(
+    name: &str,
+    type_name: &str,
+    id: &str,
+    inputs: serde_json::Value,
+    outputs: serde_json::Value,
+) -> girder_engine::ResourceState {
+    girder_engine::ResourceState {
+        name: name.into(),
+        type_name: type_name.into(),
+        kind: girder_core::NodeKind::Resource,
+        id: id.into(),
+        provider: None,
+        inputs: Value::from_json(inputs),
+        outputs: Value::from_json(outputs),
+        dependencies: Vec::new(),
+        protect: false,
+        retain_on_delete: false,
+        tainted: false,
+        creating: false,
+        created_at: None,
+    }
+}
+
+#[test]
+fn deletes_that_clean_up_after_the_cluster_say_so_in_the_plan() {
+    use girder_engine::provider::ProviderPackage;
+    let aws = girder_aws::package();
+    let cluster = recorded(
+        "yolo",
+        "aws:eks/cluster",
+        "yolo",
+        serde_json::json!({"name": "yolo", "role_arn": "arn:aws:iam::123456789012:role/yolo", "subnet_ids": ["subnet-1"], "endpoint_public_access": true, "endpoint_private_access": true}),
+        serde_json::json!({"arn": "arn:aws:eks:us-east-1:123456789012:cluster/yolo", "endpoint": "https://x", "certificate_authority_data": "", "oidc_issuer": "", "version": "1.36"}),
+    );
+    let effects = aws.delete_effects("dev", &cluster);
+    assert_eq!(effects.len(), 2, "{effects:?}");
+    assert!(effects[0].contains("time limit 15 min"), "{effects:?}");
+    for part in [
+        "`kubernetes.io/cluster/yolo=owned`",
+        "`elbv2.k8s.aws/cluster=yolo`",
+        "`cluster.k8s.amazonaws.com/name=yolo`",
+        "never anything tagged `girder:stack`",
+    ] {
+        assert!(effects[1].contains(part), "{part} missing from {effects:?}");
+    }
+
+    let zone = |owners: serde_json::Value, force: bool| {
+        recorded(
+            "zone",
+            "aws:route53/hostedZone",
+            "Z123",
+            serde_json::json!({"name": "yolo.example.com", "external_dns_owners": owners, "force_destroy": force}),
+            serde_json::json!({"name": "yolo.example.com", "zone_id": "Z123", "arn": "arn:aws:route53:::hostedzone/Z123", "name_servers": []}),
+        )
+    };
+    let effects = aws.delete_effects("dev", &zone(serde_json::json!(["yolo"]), false));
+    assert_eq!(
+        effects,
+        [
+            "first deletes the records external-dns wrote in `yolo.example.com` for owner id(s) `yolo` (found by their TXT ownership records)"
+        ]
+    );
+    let effects = aws.delete_effects("dev", &zone(serde_json::json!([]), true));
+    assert_eq!(effects.len(), 1);
+    assert!(effects[0].contains("force_destroy"), "{effects:?}");
+    assert!(
+        aws.delete_effects("dev", &zone(serde_json::json!([]), false))
+            .is_empty()
+    );
+    // A record this version cannot read describes nothing rather than failing the plan.
+    let unreadable = recorded(
+        "yolo",
+        "aws:eks/cluster",
+        "yolo",
+        serde_json::json!({"nonsense": 1}),
+        serde_json::json!(null),
+    );
+    assert!(aws.delete_effects("dev", &unreadable).is_empty());
+}

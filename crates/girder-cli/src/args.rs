@@ -121,6 +121,10 @@ pub struct PlanArgs {
     /// Read what exists before planning (`--refresh=false` to skip).
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub refresh: bool,
+    /// Plan deleting everything the stack manages, as `destroy` would (with `--out`, a plan
+    /// that `apply FILE` carries out).
+    #[arg(long)]
+    pub destroy: bool,
 }
 
 /// Options of `apply`.

@@ -45,6 +45,24 @@ pub fn save(plan: &Plan, store: &dyn StateStore, path: &Path) -> Result<(), CliE
     std::fs::write(path, text).map_err(|e| io(path, e))
 }
 
+/// Whether the plan saved at `path` destroys the stack (`plan --destroy --out`): read before
+/// the state is opened, so `apply FILE` can refuse as `destroy` does while other stacks read
+/// this one's outputs. The flag is never sealed, so no key is needed.
+pub fn is_destroy(path: &Path) -> Result<bool, CliError> {
+    let text = std::fs::read_to_string(path).map_err(|e| io(path, e))?;
+    let file: PlanFile = serde_json::from_str(&text).map_err(|e| {
+        io(
+            path,
+            format!("not a girder plan file ({e}); make one with `plan --out FILE`"),
+        )
+    })?;
+    Ok(file
+        .plan
+        .get("destroy")
+        .and_then(serde_json::Value::as_bool)
+        == Some(true))
+}
+
 /// Reads a plan saved by [`save`].
 pub fn load(store: &dyn StateStore, path: &Path) -> Result<Plan, CliError> {
     let text = std::fs::read_to_string(path).map_err(|e| io(path, e))?;

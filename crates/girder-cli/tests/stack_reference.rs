@@ -245,3 +245,60 @@ fn applying_an_emptied_program_is_refused_like_destroy() {
         0
     );
 }
+
+#[test]
+fn a_saved_destroy_plan_is_refused_like_destroy_while_another_stack_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(run(dir.path(), "infra", &["apply", "--yes"], infra), 0);
+    assert_eq!(run(dir.path(), "app", &["apply", "--yes"], app), 0);
+
+    // Planning a destroy is read-only and allowed; carrying it out is what is refused.
+    let file = dir.path().join("destroy.plan");
+    let file_arg = file.display().to_string();
+    let before = fingerprint(dir.path());
+    assert_eq!(
+        run(
+            dir.path(),
+            "infra",
+            &["plan", "--destroy", "--out", &file_arg],
+            infra
+        ),
+        0
+    );
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(saved["plan"]["destroy"], true, "{saved}");
+    let sim = SimPackage::in_dir(dir.path().join("cloud")).unwrap();
+    assert_eq!(
+        run_with(
+            sim.clone(),
+            dir.path(),
+            "infra",
+            &["apply", &file_arg],
+            infra
+        ),
+        1
+    );
+    assert_eq!(SimStats::get(&sim.stats().deletes), 0);
+    assert_eq!(
+        fingerprint(dir.path()).2,
+        before.2,
+        "the cloud is untouched"
+    );
+
+    // Once nothing reads the stack, the saved destroy plan is carried out as planned.
+    assert_eq!(run(dir.path(), "app", &["destroy", "--yes"], app), 0);
+    let sim = SimPackage::in_dir(dir.path().join("cloud")).unwrap();
+    assert_eq!(
+        run_with(
+            sim.clone(),
+            dir.path(),
+            "infra",
+            &["apply", &file_arg],
+            infra
+        ),
+        0
+    );
+    assert_eq!(SimStats::get(&sim.stats().deletes), 1);
+    assert!(sim.live().unwrap().is_empty());
+}

@@ -108,6 +108,13 @@ pub struct Step {
     /// replacing it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub resume: bool,
+    /// What deleting the recorded object does besides the delete call, in the order it happens
+    /// (waits for controllers, clean-ups of what the resource made outside the program), as
+    /// its provider describes them: a destroy that waits 15 minutes for a load balancer or
+    /// sweeps a cluster's leftovers says so before it starts. Empty for steps that delete
+    /// nothing or whose delete is only the call.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub effects: Vec<String>,
 }
 
 impl Step {
@@ -392,6 +399,7 @@ pub fn plan(
     if diagnostics.has_errors() {
         return Err(diagnostics);
     }
+    describe_delete_effects(registry, &snapshot.stack, &mut steps);
     for moved in &moves {
         if let Some(step) = steps
             .iter_mut()
@@ -412,6 +420,21 @@ pub fn plan(
         drift: Vec::new(),
         moves,
     })
+}
+
+/// Fills in [`Step::effects`] for every step that deletes a recorded object (deletes,
+/// replacements, and not for resources kept on delete), from its package.
+fn describe_delete_effects(registry: &Registry, stack: &str, steps: &mut [Step]) {
+    for step in steps {
+        if !matches!(step.kind, StepKind::Delete | StepKind::Replace) || step.retain_on_delete {
+            continue;
+        }
+        let Some(old) = &step.old else { continue };
+        let Some(package) = registry.package(girder_core::package_of(&old.type_name)) else {
+            continue;
+        };
+        step.effects = package.delete_effects(stack, old);
+    }
 }
 
 /// Runs each package's whole-program check over its planned resources, then its
@@ -554,6 +577,7 @@ fn plan_nodes(
             import_id: None,
             moved_from: None,
             resume: false,
+            effects: Vec::new(),
         };
 
         if spec.kind == NodeKind::Provider {
@@ -815,6 +839,7 @@ fn delete_step(
         import_id: None,
         moved_from: None,
         resume: false,
+        effects: Vec::new(),
     }
 }
 

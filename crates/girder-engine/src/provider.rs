@@ -672,6 +672,15 @@ pub trait ProviderPackage: Send + Sync + 'static {
         Diagnostics::new()
     }
 
+    /// What deleting the recorded resource `old` of stack `stack` does besides the delete
+    /// call, in plain sentences for the plan (see [`Step::effects`](crate::plan::Step::effects)):
+    /// waits for controllers, and clean-ups of what the resource made outside the program.
+    /// Must not fail: a record it cannot read describes nothing. Most types have none.
+    fn delete_effects(&self, stack: &str, old: &crate::state::ResourceState) -> Vec<String> {
+        let _ = (stack, old);
+        Vec::new()
+    }
+
     /// Configures an instance. `config` is a provider node's resolved inputs, or
     /// [`Value::Null`] for the package's default provider (configured from the environment).
     async fn configure(&self, config: &Value) -> Result<Arc<dyn Provider>, ProviderError>;

@@ -24,6 +24,7 @@
 
 use std::fmt;
 
+use girder_core::Value;
 use girder_engine::provider::{DefaultTimeouts, ResourceSchema};
 use kube::core::{ApiResource, GroupVersionKind};
 use std::time::Duration;
@@ -392,6 +393,37 @@ pub fn schema_for(kind: &Kind) -> ResourceSchema {
     schema
 }
 
+/// The finalizer the cloud controller puts on LoadBalancer Services until their load balancer
+/// is deleted.
+pub const LOAD_BALANCER_FINALIZER: &str = "service.kubernetes.io/load-balancer-cleanup";
+
+/// What deleting the recorded object `inputs` of `kind` does besides the DELETE, for the plan:
+/// the waits that can take minutes, with `delete_limit` as their time limit. Every delete waits
+/// until the object is gone (foreground), which for most kinds is a moment and goes unsaid.
+pub fn delete_effects(kind: &Kind, inputs: &Value, delete_limit: Duration) -> Vec<String> {
+    let minutes = delete_limit.as_secs().div_ceil(60);
+    match kind.kind.as_str() {
+        "Service"
+            if inputs
+                .get("spec")
+                .and_then(|spec| spec.get("type"))
+                .and_then(Value::as_str)
+                == Some("LoadBalancer") =>
+        {
+            vec![format!(
+                "waits until the cloud controller has deleted its load balancer and removed the \
+                 `{LOAD_BALANCER_FINALIZER}` finalizer (AWS takes minutes; time limit {minutes} min), \
+                 so the network it sits in can go after it"
+            )]
+        }
+        "Namespace" => vec![format!(
+            "waits until Kubernetes has deleted everything in the namespace (it is Terminating \
+             until then; time limit {minutes} min)"
+        )],
+        _ => Vec::new(),
+    }
+}
+
 /// The cloud id of an object: `namespace/name`, or `name` when cluster-scoped.
 pub fn cloud_id(namespace: Option<&str>, name: &str) -> String {
     match namespace {
@@ -445,5 +477,35 @@ mod tests {
             split_cloud_id(&cloud_id(Some("default"), "web")),
             (Some("default"), "web")
         );
+    }
+
+    #[test]
+    fn deletes_that_wait_for_controllers_say_so() {
+        let service = Kind::new("", "v1", "Service");
+        let minutes_15 = Duration::from_secs(900);
+        let load_balancer = Value::from_json(serde_json::json!({
+            "metadata": {"name": "web"},
+            "spec": {"type": "LoadBalancer"}
+        }));
+        let effects = delete_effects(&service, &load_balancer, minutes_15);
+        assert_eq!(effects.len(), 1, "{effects:?}");
+        assert!(
+            effects[0].contains(LOAD_BALANCER_FINALIZER)
+                && effects[0].contains("time limit 15 min"),
+            "{effects:?}"
+        );
+        let cluster_ip = Value::from_json(serde_json::json!({"spec": {"type": "ClusterIP"}}));
+        assert!(delete_effects(&service, &cluster_ip, minutes_15).is_empty());
+        assert!(delete_effects(&service, &Value::Null, minutes_15).is_empty());
+        let namespace = Kind::new("", "v1", "Namespace");
+        let effects = delete_effects(&namespace, &Value::Null, Duration::from_secs(600));
+        assert!(
+            effects[0].contains("Terminating") && effects[0].contains("time limit 10 min"),
+            "{effects:?}"
+        );
+        let config_map = Kind::new("", "v1", "ConfigMap");
+        assert!(delete_effects(&config_map, &Value::Null, minutes_15).is_empty());
+        // The schema's time limits are the ones the effects quote.
+        assert_eq!(schema_for(&service).timeouts.delete, minutes_15);
     }
 }

@@ -142,6 +142,17 @@ impl ProviderPackage for K8sPackage {
         crate::check::check_objects(&objects)
     }
 
+    fn delete_effects(&self, _stack: &str, old: &girder_engine::ResourceState) -> Vec<String> {
+        let Some(kind) = Kind::from_type_token(&old.type_name) else {
+            return Vec::new();
+        };
+        let limit = self
+            .schema(&old.type_name)
+            .map(|schema| schema.timeouts.delete)
+            .unwrap_or_default();
+        crate::kinds::delete_effects(&kind, &old.inputs, limit)
+    }
+
     async fn configure(&self, config: &Value) -> Result<Arc<dyn Provider>, ProviderError> {
         let override_path = self.override_path();
         let connection = Connection::resolve(config, override_path.as_deref())?;

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use aws_sdk_eks::types::{Cluster, ClusterStatus, LogSetup, LogType, Logging, VpcConfigRequest};
 use girder_engine::provider::DefaultTimeouts;
 use girder_engine::typed::{
-    TypedCreateRequest, TypedCreateResponse, TypedDeleteRequest, TypedFindRequest,
+    Recorded, TypedCreateRequest, TypedCreateResponse, TypedDeleteRequest, TypedFindRequest,
     TypedFindResponse, TypedFound, TypedObserved, TypedReadRequest, TypedReadResponse,
     TypedResource, TypedResumeRequest, TypedUpdateRequest, TypedUpdateResponse,
 };
@@ -323,6 +323,16 @@ impl TypedResource<AwsClients> for ClusterResource {
                 delete: Duration::from_secs(15 * 60),
                 read: Duration::from_secs(60),
             })
+    }
+
+    fn delete_effects(&self, old: &Recorded<ClusterInputs, ClusterOutputs>) -> Vec<String> {
+        vec![
+            format!(
+                "waits until EKS has deleted the control plane (usually 5 to 10 minutes; time limit {} min)",
+                self.schema().timeouts.delete.as_secs() / 60
+            ),
+            sweep::plan_note(&old.id),
+        ]
     }
 
     async fn create(

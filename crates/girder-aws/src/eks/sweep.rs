@@ -46,6 +46,18 @@ fn is_leftover<'a>(cluster: &str, tags: impl IntoIterator<Item = (&'a str, &'a s
     owned
 }
 
+/// What the sweep will do for `cluster`, in a sentence for the plan (see
+/// [`TypedResource::delete_effects`](girder_engine::typed::TypedResource::delete_effects)).
+pub(crate) fn plan_note(cluster: &str) -> String {
+    format!(
+        "once the cluster is gone, deletes what its controllers left in the account: load balancers, \
+         target groups and security groups tagged `kubernetes.io/cluster/{cluster}=owned` or \
+         `elbv2.k8s.aws/cluster={cluster}`, and detached network interfaces tagged \
+         `cluster.k8s.amazonaws.com/name={cluster}` (never anything tagged `{GIRDER_STACK_TAG}`), \
+         waiting while load balancer interfaces drain"
+    )
+}
+
 /// What the sweep deleted, by kind, for the progress display and the logs.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(crate) struct Swept {

@@ -16,7 +16,7 @@ use aws_sdk_route53::types::{
 };
 use girder_engine::provider::DefaultTimeouts;
 use girder_engine::typed::{
-    TypedCreateRequest, TypedCreateResponse, TypedDeleteRequest, TypedFindRequest,
+    Recorded, TypedCreateRequest, TypedCreateResponse, TypedDeleteRequest, TypedFindRequest,
     TypedFindResponse, TypedFound, TypedObserved, TypedReadRequest, TypedReadResponse,
     TypedResource, TypedUpdateRequest, TypedUpdateResponse,
 };
@@ -440,6 +440,28 @@ impl TypedResource<AwsClients> for HostedZoneResource {
             })
     }
 
+    fn delete_effects(&self, old: &Recorded<HostedZoneInputs, HostedZoneOutputs>) -> Vec<String> {
+        let zone = &old.inputs.name;
+        let mut effects = Vec::new();
+        if !old.inputs.external_dns_owners.is_empty() {
+            effects.push(format!(
+                "first deletes the records external-dns wrote in `{zone}` for owner id(s) {} (found by their TXT ownership records)",
+                old.inputs
+                    .external_dns_owners
+                    .iter()
+                    .map(|o| format!("`{o}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        if old.inputs.force_destroy {
+            effects.push(format!(
+                "deletes every other record set in `{zone}` besides its NS and SOA (`force_destroy`)"
+            ));
+        }
+        effects
+    }
+
     async fn create(
         &self,
         clients: &AwsClients,
@@ -638,7 +660,7 @@ impl TypedResource<AwsClients> for HostedZoneResource {
         &self,
         clients: &AwsClients,
         req: TypedDeleteRequest<HostedZoneInputs, HostedZoneOutputs>,
-        _ctx: &CallContext,
+        ctx: &CallContext,
     ) -> Result<(), ProviderError> {
         let old = req.old;
         let route53 = clients.route53().await?;
@@ -661,6 +683,11 @@ impl TypedResource<AwsClients> for HostedZoneResource {
         let (owned, records) =
             super::external_dns::split_owned(records, &old.inputs.external_dns_owners);
         if !owned.is_empty() {
+            ctx.progress(&format!(
+                "deleting {} record set(s) the program's external-dns wrote: {}",
+                owned.len(),
+                describe_records(&owned)
+            ));
             tracing::info!(
                 identity = %old.identity,
                 records = owned.len(),

@@ -62,7 +62,13 @@ impl Run {
             &self.graph,
             &snapshot,
             &ctx,
-            &self.plan_request(args.refresh, self.plan_options()),
+            &self.plan_request(
+                args.refresh,
+                PlanOptions {
+                    destroy: args.destroy,
+                    ..self.plan_options()
+                },
+            ),
         )
         .await?;
         progress.finish();
@@ -94,7 +100,13 @@ impl Run {
     }
 
     pub async fn apply(&self, args: ApplyArgs) -> Result<u8, CliError> {
-        if self.declares_nothing() {
+        if let Some(file) = &args.plan_file
+            && crate::planfile::is_destroy(file)?
+        {
+            // A saved `plan --destroy` deletes everything, as `destroy` does.
+            self.check_referrers(Deletion::Destroy, args.allow_referenced)
+                .await?;
+        } else if self.declares_nothing() {
             // Applying an emptied program deletes everything, as `destroy` does.
             self.check_referrers(Deletion::EmptiedApply, args.allow_referenced)
                 .await?;

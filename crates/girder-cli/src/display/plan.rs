@@ -155,6 +155,11 @@ pub fn render_step(step: &Step, palette: Palette, out: &mut String) {
         }
         _ => {}
     }
+    // What the delete does besides the call (controller waits, sweeps), so that a destroy
+    // that will take a quarter of an hour or clean up outside the program says so up front.
+    for effect in &step.effects {
+        let _ = writeln!(out, "        {}", palette.dim(&format!("then: {effect}")));
+    }
 }
 
 /// Renders a whole plan with its summary.
@@ -257,6 +262,7 @@ mod tests {
             import_id: None,
             moved_from: None,
             resume: false,
+            effects: Vec::new(),
         }
     }
 
@@ -325,5 +331,24 @@ mod tests {
             out.contains("zone = \"a\" -> \"b\"  # forces replacement"),
             "{out}"
         );
+    }
+
+    #[test]
+    fn deletes_list_what_they_do_besides_the_call() {
+        let mut delete = step(StepKind::Delete);
+        delete.effects = vec![
+            "waits up to 15m for the cloud controller to delete its load balancer".into(),
+            "then deletes what the controllers left".into(),
+        ];
+        let mut out = String::new();
+        render_step(&delete, Palette::new(false), &mut out);
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines[0], "  - sim:resource web will be deleted", "{out}");
+        assert_eq!(
+            lines[1].trim(),
+            "then: waits up to 15m for the cloud controller to delete its load balancer",
+            "{out}"
+        );
+        assert_eq!(lines.len(), 3, "{out}");
     }
 }

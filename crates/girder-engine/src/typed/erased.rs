@@ -21,6 +21,7 @@ use crate::provider::{
 #[async_trait]
 pub(super) trait ErasedResource<C>: Send + Sync {
     fn check(&self, name: &str, inputs: &Value) -> Diagnostics;
+    fn delete_effects(&self, stack: &str, old: &crate::state::ResourceState) -> Vec<String>;
     async fn create(
         &self,
         client: &C,
@@ -100,6 +101,22 @@ where
 {
     fn check(&self, name: &str, inputs: &Value) -> Diagnostics {
         self.0.check(name, inputs)
+    }
+
+    fn delete_effects(&self, stack: &str, old: &crate::state::ResourceState) -> Vec<String> {
+        // A record this version cannot decode (written by another) describes nothing rather
+        // than failing the plan; its delete reports the decode error if it comes to that.
+        let identity = old.identity(stack);
+        match (
+            decode(&old.inputs, "recorded inputs", &old.type_name),
+            decode(&old.outputs, "recorded outputs", &old.type_name),
+        ) {
+            (Ok(inputs), Ok(outputs)) => {
+                self.0
+                    .delete_effects(&Recorded::new(identity, old.id.clone(), inputs, outputs))
+            }
+            _ => Vec::new(),
+        }
     }
 
     async fn create(

@@ -94,6 +94,15 @@ pub trait TypedResource<C: Send + Sync + 'static>: Send + Sync + 'static {
         Diagnostics::new()
     }
 
+    /// What deleting `old` does besides the delete call, one plain sentence each, in the
+    /// order it happens — shown under the delete in the plan so that a destroy that will wait
+    /// minutes for a controller, or sweep what the resource made outside the program, says
+    /// so before it starts. The default describes nothing.
+    fn delete_effects(&self, old: &Recorded<Self::Inputs, Self::Outputs>) -> Vec<String> {
+        let _ = old;
+        Vec::new()
+    }
+
     /// Creates the resource; responds with its cloud id and outputs.
     async fn create(
         &self,
@@ -270,6 +279,13 @@ impl<C: Send + Sync + 'static> ProviderPackage for TypedPackage<C> {
         self.resources
             .get(type_name)
             .map(|r| r.check(name, inputs))
+            .unwrap_or_default()
+    }
+
+    fn delete_effects(&self, stack: &str, old: &crate::state::ResourceState) -> Vec<String> {
+        self.resources
+            .get(&old.type_name)
+            .map(|r| r.delete_effects(stack, old))
             .unwrap_or_default()
     }
 
