@@ -6,7 +6,8 @@
 //! - [`plan()`]: the pure planner — same / create / update / replace / delete / read / import
 //!   steps with per-field diffs and unknowns propagated.
 //! - [`apply()`]: the executor — a bounded parallel DAG walk with retries, time limits, rate
-//!   limits, failure isolation and cancellation, journaling every call.
+//!   limits, failure isolation and cancellation, journaling every call; [`schedule`] is the
+//!   critical-path-first order it starts ready actions in.
 //! - [`refresh()`] and [`recover()`]: reading what exists, and repairing the state after a crash.
 //! - [`state`]: the snapshot, pending operations and the [`Journal`] a state store implements.
 //! - [`events`]: what progress displays observe.
@@ -31,6 +32,7 @@ mod providers;
 pub mod recovery;
 pub mod refresh;
 pub mod registry;
+pub mod schedule;
 pub mod state;
 pub mod typed;
 pub mod wait;
@@ -50,6 +52,7 @@ pub use provider::{
 pub use recovery::{RecoveryError, RecoveryReport, recover};
 pub use refresh::{Consistency, RefreshError, RefreshReport, refresh};
 pub use registry::{Instances, ProviderKey, Registry};
+pub use schedule::{ExpectedDurations, ObservedDurations, Schedule};
 pub use state::{
     Journal, JournalError, MemoryJournal, Mutation, PendingOperation, ResourceState, Snapshot,
 };

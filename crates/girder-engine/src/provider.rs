@@ -363,6 +363,8 @@ pub struct ResourceSchema {
     pub delete_before_replace: bool,
     /// Time limits.
     pub timeouts: DefaultTimeouts,
+    /// How long calls usually take: the weights of critical-path-first scheduling.
+    pub expected_durations: crate::schedule::ExpectedDurations,
 }
 
 impl ResourceSchema {
@@ -438,6 +440,13 @@ impl ResourceSchema {
     /// Time limits.
     pub fn timeouts(mut self, timeouts: DefaultTimeouts) -> Self {
         self.timeouts = timeouts;
+        self
+    }
+
+    /// How long calls usually take (an EKS cluster's create ~10 minutes), so an apply starts
+    /// the longest paths first. Estimates, not limits: see [`crate::schedule`].
+    pub fn expected_durations(mut self, expected: crate::schedule::ExpectedDurations) -> Self {
+        self.expected_durations = expected;
         self
     }
 }

@@ -15,6 +15,7 @@ mod actions;
 mod call;
 mod execute;
 mod prepare;
+mod priority;
 mod walk;
 
 use std::collections::{BTreeMap, HashMap};
@@ -34,6 +35,7 @@ use crate::events::{ActionKind, Event, EventSink};
 use crate::plan::Plan;
 use crate::refresh::Consistency;
 use crate::registry::{Instances, Registry};
+use crate::schedule::{ObservedDurations, Schedule};
 use crate::state::{Journal, Mutation, Snapshot};
 
 /// How an apply runs.
@@ -47,6 +49,11 @@ pub struct ApplyOptions {
     pub cancel: CancellationToken,
     /// Also tell in-flight calls to stop waiting (second Ctrl-C).
     pub abort: CancellationToken,
+    /// The order ready actions start in.
+    pub schedule: Schedule,
+    /// Call durations observed by an earlier apply ([`ApplyReport::observed`]): the weights of
+    /// types whose schema declares no expected duration.
+    pub learned: Arc<ObservedDurations>,
 }
 
 impl Default for ApplyOptions {
@@ -56,6 +63,8 @@ impl Default for ApplyOptions {
             retry: RetryPolicy::default(),
             cancel: CancellationToken::new(),
             abort: CancellationToken::new(),
+            schedule: Schedule::default(),
+            learned: Arc::new(ObservedDurations::default()),
         }
     }
 }
@@ -96,6 +105,9 @@ pub struct ApplyReport {
     /// Wall time.
     #[serde(with = "millis")]
     pub elapsed: Duration,
+    /// Mean durations of the provider calls that succeeded, per type and operation (what the
+    /// next apply can schedule by, through [`ApplyOptions::learned`]).
+    pub observed: ObservedDurations,
 }
 
 mod millis {
