@@ -136,6 +136,7 @@ fn recorded(
         tainted: false,
         creating: false,
         created_at: None,
+        create_ms: None,
     }
 }
 
@@ -194,4 +195,30 @@ fn deletes_that_clean_up_after_the_cluster_say_so_in_the_plan() {
         serde_json::json!(null),
     );
     assert!(aws.delete_effects("dev", &unreadable).is_empty());
+}
+
+/// The scheduler's weights: the slow AWS types declare how long they usually take, longest
+/// first, so an apply starts the EKS control plane before a hundred quick calls.
+#[test]
+fn slow_types_declare_their_expected_durations() {
+    use girder_engine::provider::ProviderPackage;
+    let aws = girder_aws::package();
+    let create = |type_name: &str| {
+        aws.schema(type_name)
+            .and_then(|schema| schema.expected_durations.create)
+            .map(|d| d.as_secs())
+    };
+    let (cluster, nodegroup, nat, addon) = (
+        create("aws:eks/cluster"),
+        create("aws:eks/nodegroup"),
+        create("aws:ec2/natGateway"),
+        create("aws:eks/addon"),
+    );
+    assert_eq!(cluster, Some(600));
+    assert!(
+        cluster > nodegroup && nodegroup > nat && nat > addon,
+        "{cluster:?} {nodegroup:?} {nat:?} {addon:?}"
+    );
+    // Quick types leave it to what applies observe.
+    assert_eq!(create("aws:ec2/route"), None);
 }

@@ -340,6 +340,7 @@ mod tests {
             tainted: false,
             creating: false,
             created_at: None,
+            create_ms: None,
         }
     }
 

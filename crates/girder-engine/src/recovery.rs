@@ -190,6 +190,7 @@ async fn resolve(
         // The create began when the interrupted operation did: close enough for refresh to
         // know the resource is young.
         created_at: Some(operation.started_at.clone()),
+        create_ms: None,
     };
 
     match operation.kind {

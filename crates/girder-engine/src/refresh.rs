@@ -401,6 +401,7 @@ pub async fn read_data(
             tainted: false,
             creating: false,
             created_at: None,
+            create_ms: None,
         };
         if snapshot.resources.get(&state.name).map(|r| &**r) != Some(&state) {
             snapshot

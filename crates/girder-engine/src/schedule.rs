@@ -106,9 +106,9 @@ fn millis<S: Serializer>(value: &Option<Duration>, s: S) -> Result<S::Ok, S::Err
 /// Mean durations of the provider calls an apply made, per resource type and operation:
 /// what the next apply can weigh its schedule by ([`ApplyOptions::learned`](crate::ApplyOptions::learned)).
 ///
-/// The journal records when a call starts but not when it finishes, so durations are not
-/// learned from the state; a caller that keeps them (a benchmark, a long-running service)
-/// passes the last report's back.
+/// The state records how long each resource's create took
+/// ([`ObservedDurations::recorded_in`]), which every apply consults; a caller that keeps more
+/// (a benchmark, a long-running service) passes the last report's back as well.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
 pub struct ObservedDurations {
@@ -124,6 +124,47 @@ impl ObservedDurations {
     /// True if nothing was observed.
     pub fn is_empty(&self) -> bool {
         self.by_type.is_empty()
+    }
+
+    /// The mean create durations recorded in the state ([`ResourceState::create_ms`]), per
+    /// type: what the journal remembers of earlier applies, so a later one (a re-create after
+    /// a destroy, a replacement, the same module in a new stack) weighs those creates by them.
+    ///
+    /// [`ResourceState::create_ms`]: crate::state::ResourceState::create_ms
+    pub fn recorded_in<'a>(
+        resources: impl IntoIterator<Item = &'a crate::state::ResourceState>,
+    ) -> ObservedDurations {
+        let mut samples = DurationSamples::default();
+        for resource in resources {
+            if let Some(ms) = resource.create_ms {
+                samples.add(
+                    &resource.type_name,
+                    ActionKind::Create,
+                    Duration::from_millis(ms),
+                );
+            }
+        }
+        samples.means()
+    }
+
+    /// `self`, with what it lacks taken from `fallback`.
+    pub fn or(mut self, fallback: &ObservedDurations) -> ObservedDurations {
+        for (type_name, theirs) in &fallback.by_type {
+            let ours = self.by_type.entry(type_name.clone()).or_default();
+            for kind in [
+                ActionKind::Create,
+                ActionKind::Update,
+                ActionKind::Delete,
+                ActionKind::Read,
+            ] {
+                if let (Some(slot), Some(value)) = (ours.slot_mut(kind), theirs.for_action(kind))
+                    && slot.is_none()
+                {
+                    *slot = Some(value);
+                }
+            }
+        }
+        self
     }
 
     /// Sets the duration of `kind` calls on `type_name` (tests, or durations kept elsewhere).

@@ -59,6 +59,12 @@ pub struct ResourceState {
     /// deletion: the cloud may just not list it yet (eventual consistency).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,
+    /// How long girder's create of it took, in milliseconds (the calls, retries and the wait
+    /// until ready): what later applies weigh creates of its type by when scheduling, for
+    /// types whose provider declares no expected duration (see [`crate::schedule`]). `None`
+    /// for records made otherwise or before girder recorded it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create_ms: Option<u64>,
 }
 
 impl ResourceState {

@@ -21,8 +21,8 @@ use async_trait::async_trait;
 use girder_core::{Diagnostics, Graph, Stack, Value};
 use girder_engine::provider::{DefaultTimeouts, PlannedResource, Provider, ProviderError};
 use girder_engine::{
-    ActionKind, ExpectedDurations, ObservedDurations, ProviderPackage, Registry, ResourceSchema,
-    Schedule,
+    ActionKind, ExpectedDurations, Journal, Mutation, ObservedDurations, ProviderPackage, Registry,
+    ResourceSchema, ResourceState, Schedule,
 };
 use girder_testing::harness::Harness;
 use girder_testing::sim::{SimHandle, SimPackage, SimResource, TypeBehavior};
@@ -472,6 +472,78 @@ async fn the_report_observes_call_durations_per_type() {
         Some(Duration::from_secs(90))
     );
     assert_eq!(report.observed.get("sim:slow", ActionKind::Delete), None);
+}
+
+/// The state remembers how long each create took, and later applies weigh creates of that type
+/// by it: a second slow resource added beside thirteen quick ones starts first because the
+/// first one's create was recorded as slow, although nothing declares the type's duration and
+/// the caller passes nothing learned.
+#[tokio::test(start_paused = true)]
+async fn creates_recorded_in_the_state_weigh_later_applies() {
+    let sim = || {
+        SimPackage::in_memory()
+            .with_type(
+                "sim:slow",
+                TypeBehavior {
+                    latency: Some(Duration::from_secs(240)),
+                    ..TypeBehavior::default()
+                },
+            )
+            .with_type(
+                "sim:quick",
+                TypeBehavior {
+                    latency: Some(Duration::from_secs(2)),
+                    ..TypeBehavior::default()
+                },
+            )
+    };
+    // Thirteen quick creates declared first (one a chain of three, so by count alone it
+    // would lead), then the second slow one.
+    let grown = |s: &mut Stack| {
+        SimResource::of_type("sim:slow", "slow-1").add(s);
+        let mut previous = SimResource::of_type("sim:quick", "chain-0").add(s);
+        for i in 1..3 {
+            previous = SimResource::of_type("sim:quick", format!("chain-{i}"))
+                .input("after", previous.id())
+                .add(s);
+        }
+        for i in 0..10 {
+            SimResource::of_type("sim:quick", format!("quick-{i}")).add(s);
+        }
+        SimResource::of_type("sim:slow", "slow-2").add(s);
+    };
+
+    // The same history twice; one harness then forgets how long `slow-1`'s create took.
+    let mut remembered = Harness::new("history", sim());
+    let mut forgetful = Harness::new("history", sim());
+    for harness in [&remembered, &forgetful] {
+        let mut first = Stack::new("history");
+        SimResource::of_type("sim:slow", "slow-1").add(&mut first);
+        harness.up(&first.finish().unwrap()).await.unwrap();
+    }
+    let record = forgetful.snapshot().resources["slow-1"].clone();
+    assert_eq!(record.create_ms, Some(240_000));
+    forgetful
+        .journal
+        .record(&[Mutation::Upsert {
+            resource: ResourceState {
+                create_ms: None,
+                ..record.as_ref().clone()
+            },
+        }])
+        .await
+        .unwrap();
+
+    // With the record, `slow-2` starts at once: 240 s in all.
+    let mut s = Stack::new("history");
+    grown(&mut s);
+    let graph = s.finish().unwrap();
+    let learned = makespan(&mut remembered, &graph, 2, Schedule::CriticalPathFirst).await;
+    assert_eq!(learned, 240_000);
+    // Without it every call weighs the same: the chain and the quick ones go first.
+    let unlearned = makespan(&mut forgetful, &graph, 2, Schedule::CriticalPathFirst).await;
+    assert!(unlearned > learned, "{unlearned} ms");
+    eprintln!("a slow create recorded in the state: {learned} ms; forgotten: {unlearned} ms");
 }
 
 /// The figures: FIFO against critical path first, and both against max(CP, W/k), over many

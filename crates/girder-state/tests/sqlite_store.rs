@@ -33,6 +33,7 @@ fn resource(name: &str, secret: Option<&str>) -> ResourceState {
         tainted: false,
         creating: false,
         created_at: None,
+        create_ms: None,
     }
 }
 

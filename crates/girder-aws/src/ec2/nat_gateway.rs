@@ -3,6 +3,7 @@
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{ConnectivityType, Filter, NatGateway, NatGatewayState, ResourceType};
+use girder_engine::ExpectedDurations;
 use girder_engine::provider::DefaultTimeouts;
 use girder_engine::typed::{
     TypedCreateRequest, TypedCreateResponse, TypedDeleteRequest, TypedFindRequest,
@@ -121,6 +122,15 @@ impl TypedResource<AwsClients> for NatGatewayResource {
                 create: std::time::Duration::from_secs(600),
                 delete: std::time::Duration::from_secs(600),
                 ..DefaultTimeouts::default()
+            })
+            // Estimates for the scheduler, not limits: NAT gateways take 1–2 minutes to become
+            // available and about one to delete, so an apply starts them (and what waits on them)
+            // before quick calls.
+            .expected_durations(ExpectedDurations {
+                create: Some(std::time::Duration::from_secs(2 * 60)),
+                update: Some(std::time::Duration::from_secs(60)),
+                delete: Some(std::time::Duration::from_secs(60)),
+                read: None,
             })
     }
 

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_eks::types::{Addon, AddonStatus, ResolveConflicts};
+use girder_engine::ExpectedDurations;
 use girder_engine::provider::DefaultTimeouts;
 use girder_engine::typed::{
     TypedCreateRequest, TypedCreateResponse, TypedDeleteRequest, TypedFindRequest,
@@ -164,6 +165,14 @@ impl TypedResource<AwsClients> for AddonResource {
                 update: Duration::from_secs(20 * 60),
                 delete: Duration::from_secs(40 * 60),
                 read: Duration::from_secs(60),
+            })
+            // Estimates for the scheduler, not limits: managed add-ons take about a minute to
+            // become active, so an apply starts them (and what waits on them) before quick calls.
+            .expected_durations(ExpectedDurations {
+                create: Some(Duration::from_secs(60)),
+                update: Some(Duration::from_secs(60)),
+                delete: Some(Duration::from_secs(60)),
+                read: None,
             })
     }
 

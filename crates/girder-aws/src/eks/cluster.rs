@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_eks::types::{Cluster, ClusterStatus, LogSetup, LogType, Logging, VpcConfigRequest};
+use girder_engine::ExpectedDurations;
 use girder_engine::provider::DefaultTimeouts;
 use girder_engine::typed::{
     Recorded, TypedCreateRequest, TypedCreateResponse, TypedDeleteRequest, TypedFindRequest,
@@ -322,6 +323,15 @@ impl TypedResource<AwsClients> for ClusterResource {
                 update: Duration::from_secs(60 * 60),
                 delete: Duration::from_secs(15 * 60),
                 read: Duration::from_secs(60),
+            })
+            // Estimates for the scheduler, not limits: EKS control planes take about 10 minutes to
+            // create and several to delete, so an apply starts them (and what waits on them) before
+            // quick calls.
+            .expected_durations(ExpectedDurations {
+                create: Some(Duration::from_secs(10 * 60)),
+                update: Some(Duration::from_secs(5 * 60)),
+                delete: Some(Duration::from_secs(8 * 60)),
+                read: None,
             })
     }
 

@@ -13,6 +13,7 @@ use aws_sdk_eks::types::{
     AmiTypes, CapacityTypes, Nodegroup, NodegroupScalingConfig, NodegroupStatus,
     NodegroupUpdateConfig, Taint, TaintEffect, UpdateLabelsPayload, UpdateTaintsPayload,
 };
+use girder_engine::ExpectedDurations;
 use girder_engine::provider::DefaultTimeouts;
 use girder_engine::typed::{
     TypedCreateRequest, TypedCreateResponse, TypedDeleteRequest, TypedFindRequest,
@@ -339,6 +340,15 @@ impl TypedResource<AwsClients> for NodegroupResource {
                 update: Duration::from_secs(60 * 60),
                 delete: Duration::from_secs(60 * 60),
                 read: Duration::from_secs(60),
+            })
+            // Estimates for the scheduler, not limits: nodegroups take 2–4 minutes to create;
+            // updates roll nodes and deletes drain them, so an apply starts them (and what waits on
+            // them) before quick calls.
+            .expected_durations(ExpectedDurations {
+                create: Some(Duration::from_secs(3 * 60)),
+                update: Some(Duration::from_secs(5 * 60)),
+                delete: Some(Duration::from_secs(5 * 60)),
+                read: None,
             })
     }
 

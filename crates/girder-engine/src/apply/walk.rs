@@ -96,7 +96,15 @@ impl<'a> Walk<'a> {
             })
             .collect();
         let remaining: Vec<usize> = actions.iter().map(|a| a.dependencies.len()).collect();
-        let (keys, fifo) = order(&actions, &plan, &shared.registry, options);
+        // What the caller passes wins; the state's recorded create durations fill the rest.
+        let learned = options
+            .learned
+            .as_ref()
+            .clone()
+            .or(&ObservedDurations::recorded_in(
+                snapshot.resources.values().map(AsRef::as_ref),
+            ));
+        let (keys, fifo) = order(&actions, &plan, &shared.registry, options, &learned);
         let mut ready = ReadyQueue::new(fifo);
         for action in (0..actions.len()).filter(|&a| remaining[a] == 0) {
             ready.push(action, keys[action]);
@@ -339,6 +347,7 @@ fn order(
     plan: &Plan,
     registry: &Registry,
     options: &ApplyOptions,
+    learned: &ObservedDurations,
 ) -> (Vec<u64>, bool) {
     if options.schedule == Schedule::Fifo {
         return (vec![0; actions.len()], true);
@@ -354,7 +363,7 @@ fn order(
             if inline {
                 0
             } else {
-                expected(action, &plan.steps[action.step], registry, &options.learned)
+                expected(action, &plan.steps[action.step], registry, learned)
             }
         })
         .collect();

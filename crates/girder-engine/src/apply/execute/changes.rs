@@ -24,6 +24,8 @@ impl Shared {
         };
         let operation = self.pending(kind, step, &job.inputs, None, None);
         self.journal.begin(&operation).await?;
+        // tokio's clock: virtual under a paused test clock, like the walk's own durations.
+        let started = tokio::time::Instant::now();
         let identity = self.identity(step);
         let revealed = job.inputs.reveal();
         let mut attempts = 0u32;
@@ -68,8 +70,12 @@ impl Shared {
             .await;
         match result {
             Ok(created) => {
-                let state =
-                    self.created_state(step, created.id, job.inputs.clone(), created.outputs);
+                let state = ResourceState {
+                    create_ms: Some(
+                        u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                    ),
+                    ..self.created_state(step, created.id, job.inputs.clone(), created.outputs)
+                };
                 let outputs = state.outputs.clone();
                 let mut mutations = Vec::new();
                 let mut deposed_key = None;
@@ -157,6 +163,7 @@ impl Shared {
             Ok(updated) => {
                 let state = ResourceState {
                     created_at: old.created_at.clone(),
+                    create_ms: old.create_ms,
                     ..self.state_of(step, old.id.clone(), job.inputs.clone(), updated.outputs)
                 };
                 let outputs = state.outputs.clone();

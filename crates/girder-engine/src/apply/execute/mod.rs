@@ -142,6 +142,7 @@ impl Shared {
             tainted: false,
             creating: false,
             created_at: None,
+            create_ms: None,
         }
     }
 
@@ -336,6 +337,7 @@ impl Shared {
                 tainted: false,
                 creating: false,
                 created_at: None,
+                create_ms: None,
             };
             self.journal
                 .record(&[Mutation::Upsert { resource: state }])
