@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use aws_config::BehaviorVersion;
 use aws_credential_types::Credentials;
 use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
@@ -26,7 +27,27 @@ use girder_engine::ProviderError;
 use tokio::sync::OnceCell;
 
 use crate::attempts::Attempts;
+use crate::ec2::buckets::{BucketedHttpClient, Ec2Buckets};
 use crate::error::AwsError;
+
+/// The SDK's default HTTPS client (hyper 1 with rustls and aws-lc, the proxy from the
+/// environment), made explicitly so the EC2 client can wrap it: a client configuration
+/// either names its HTTP client or gets this one implicitly, with no way to wrap that.
+fn default_https_client() -> SharedHttpClient {
+    use aws_smithy_http_client::proxy::ProxyConfig;
+    use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+    use aws_smithy_http_client::{Builder, ConnectorBuilder};
+    Builder::new().build_with_connector_fn(|settings, components| {
+        let mut connector =
+            ConnectorBuilder::default().tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc));
+        connector.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            connector.set_sleep_impl(components.sleep_impl());
+        }
+        connector.set_proxy_config(Some(ProxyConfig::from_env()));
+        connector.build()
+    })
+}
 
 /// Counts the AWS requests sent, per `Service.Operation` (retries included: each is a request).
 ///
@@ -116,6 +137,9 @@ pub struct AwsSettings {
     pub credentials: Option<Credentials>,
     /// Where requests are counted.
     pub calls: ApiCalls,
+    /// EC2's per-API request rate limits, which the EC2 client waits under (EC2's published
+    /// limits unless set).
+    pub ec2_buckets: Ec2Buckets,
 }
 
 impl AwsSettings {
@@ -140,6 +164,13 @@ impl AwsSettings {
     /// Uses fixed credentials.
     pub fn credentials(mut self, credentials: Credentials) -> Self {
         self.credentials = Some(credentials);
+        self
+    }
+
+    /// Sets the EC2 request rate limits the EC2 client keeps under (tests shape them like
+    /// their emulator's; `enabled: false` sends as fast as the engine allows).
+    pub fn ec2_buckets(mut self, buckets: Ec2Buckets) -> Self {
+        self.ec2_buckets = buckets;
         self
     }
 
@@ -306,6 +337,10 @@ impl AwsClients {
                     ec2: aws_sdk_ec2::Client::from_conf(
                         aws_sdk_ec2::config::Builder::from(&config)
                             .interceptor(counter.clone())
+                            .http_client(BucketedHttpClient::new(
+                                default_https_client(),
+                                self.settings.ec2_buckets,
+                            ))
                             .build(),
                     ),
                     iam: aws_sdk_iam::Client::from_conf(

@@ -1,6 +1,8 @@
 //! EC2 networking resources: VPC, subnets, gateways, routing, security groups, flow logs;
-//! and the [`catalogue`] of instance types, for build-time checks.
+//! the [`catalogue`] of instance types, for build-time checks; and the client-side
+//! [`buckets`] that keep EC2 requests under EC2's rate limits.
 
+pub mod buckets;
 pub mod catalogue;
 pub mod eip;
 pub mod flow_log;
