@@ -60,6 +60,7 @@ pub use config::{ClusterAuth, Connection, KUBECONFIG_OVERRIDE_ENV, TokenSource};
 pub use error::K8sError;
 pub use kinds::{Kind, PROVIDER_TYPE};
 pub use package::{K8sPackage, package};
+pub use provider::{ReadCount, ReadCounter};
 pub use render::{RenderOptions, RenderedManifest, UNKNOWN_PLACEHOLDER, render, render_with};
 pub use settings::KubernetesSettings;
 

@@ -12,7 +12,7 @@ use girder_engine::provider::{Provider, ProviderError, ProviderPackage, Resource
 
 use crate::config::{Clients, Connection, KUBECONFIG_OVERRIDE_ENV, TokenSource};
 use crate::kinds::{BUILTINS, Kind, PACKAGE, schema_for};
-use crate::provider::{K8sProvider, Polling};
+use crate::provider::{K8sProvider, Polling, ReadCounter, Reading};
 
 /// The Kubernetes provider package (`k8s`).
 ///
@@ -32,6 +32,7 @@ pub struct K8sPackage {
     token_sources: BTreeMap<String, Arc<dyn TokenSource>>,
     kubeconfig_override: Option<PathBuf>,
     polling: Polling,
+    reading: Reading,
 }
 
 impl std::fmt::Debug for K8sPackage {
@@ -43,6 +44,7 @@ impl std::fmt::Debug for K8sPackage {
                 &self.token_sources.keys().collect::<Vec<_>>(),
             )
             .field("kubeconfig_override", &self.kubeconfig_override)
+            .field("list_page_size", &self.reading.page_size)
             .finish()
     }
 }
@@ -76,6 +78,7 @@ impl K8sPackage {
             token_sources: BTreeMap::new(),
             kubeconfig_override: None,
             polling: Polling::default(),
+            reading: Reading::default(),
         }
     }
 
@@ -102,6 +105,27 @@ impl K8sPackage {
     pub fn with_polling(mut self, initial: Duration, max: Duration) -> K8sPackage {
         self.polling = Polling { initial, max };
         self
+    }
+
+    /// The `limit` of each page when reads list objects (default 500, kubectl's
+    /// `--chunk-size`); a smaller page makes tests exercise pagination with few objects, and
+    /// suits API servers that answer large lists slowly. Zero is taken as one.
+    pub fn with_list_page_size(mut self, page_size: u32) -> K8sPackage {
+        self.reading.page_size = page_size.max(1);
+        self
+    }
+
+    /// The HTTP requests that reads by this package's providers have made, per type: LIST
+    /// pages and GETs. The counter is shared with the package's clones and every provider it
+    /// configures, so keep a clone of the package to read it after a refresh.
+    ///
+    /// ```
+    /// let package = girder_k8s::package();
+    /// let watching = package.clone();
+    /// assert_eq!(watching.read_requests().total().requests(), 0);
+    /// ```
+    pub fn read_requests(&self) -> &ReadCounter {
+        &self.reading.counter
     }
 
     fn override_path(&self) -> Option<PathBuf> {
@@ -158,6 +182,10 @@ impl ProviderPackage for K8sPackage {
         let connection = Connection::resolve(config, override_path.as_deref())?;
         tracing::debug!(?connection, "configuring a Kubernetes provider");
         let clients = Clients::new(connection, &self.token_sources).await?;
-        Ok(Arc::new(K8sProvider::new(clients, self.polling)))
+        Ok(Arc::new(K8sProvider::new(
+            clients,
+            self.polling,
+            self.reading.clone(),
+        )))
     }
 }

@@ -16,6 +16,7 @@ use crate::discovery;
 use crate::error::ApiError;
 use crate::openapi;
 use crate::ops::{self, PatchKind, Sub, WriteCtx};
+use crate::requests::RequestCounter;
 use crate::resources::ResourceType;
 use crate::selectors::{FieldSelector, LabelSelector};
 use crate::store::Store;
@@ -31,6 +32,7 @@ pub(crate) struct App {
     pub shutdown: watch::Receiver<bool>,
     pub server_address: String,
     pub auth: Authenticator,
+    pub requests: RequestCounter,
 }
 
 /// The axum router: one fallback handler that routes by path like the API server.
@@ -112,6 +114,10 @@ async fn handle(State(app): State<Arc<App>>, req: Request) -> Response {
         }
     };
     let started = std::time::Instant::now();
+    let attrs = crate::authz::attributes(&method, &path, &query);
+    // Refused requests count too: the client made them, and a test counting calls asks how
+    // many the client made.
+    app.requests.record(&attrs);
     // Authentication and authorization come first, as in the API server's filter chain: an
     // unknown caller learns nothing about what exists.
     let mut caller = None;
@@ -121,7 +127,6 @@ async fn handle(State(app): State<Arc<App>>, req: Request) -> Response {
             Ok(None) => unreachable_principal(),
             Err(e) => return error_response(&e),
         };
-        let attrs = crate::authz::attributes(&method, &path, &query);
         let allowed = crate::authz::authorize(&app.store.lock(), &principal, &attrs);
         if let Err(e) = allowed {
             tracing::info!(
@@ -689,6 +694,18 @@ fn list(
                 query.get("includeObject").unwrap_or("Metadata"),
             ),
         ));
+    }
+    if rt.crd_name.is_none() {
+        // The real API server leaves `apiVersion` and `kind` out of the items of a built-in
+        // kind's list (only the list itself carries them; kubernetes/kubernetes#3030), while a
+        // custom resource's items keep them. Clients that read objects from lists must fill
+        // them in, and a too-kind emulator would hide it when they do not.
+        for item in &mut items {
+            if let Some(map) = item.as_object_mut() {
+                map.remove("apiVersion");
+                map.remove("kind");
+            }
+        }
     }
     Ok(json_response(200, &ops::list_object(rt, items, rv, cont)))
 }

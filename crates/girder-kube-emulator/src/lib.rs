@@ -23,7 +23,8 @@
 //!   default `--validate=strict` checks. There are no field schemas; `fieldValidation` is
 //!   accepted but unknown fields are not rejected. `/openapi/v2` is 404 (kubectl tolerates it).
 //! - **Objects**: create, get, list (label selectors with `=`, `==`, `!=`, `in`, `notin`,
-//!   exists, `!`; field selectors on any path; `limit`/`continue`), update (PUT), JSON merge
+//!   exists, `!`; field selectors on any path; `limit`/`continue`; a built-in kind's items
+//!   without `apiVersion`/`kind`, as the API server sends them), update (PUT), JSON merge
 //!   patch, strategic merge patch (keyed merges of containers, ports, env, volumes, volume
 //!   mounts, conditions, owner references, finalizers; `$patch`, `$setElementOrder`,
 //!   `$retainKeys`, `$deleteFromPrimitiveList`), JSON patch, delete and delete-collection, on
@@ -57,6 +58,8 @@
 //! - **Watch**: `?watch=true` on collections (and the legacy `/watch/` paths), with selectors,
 //!   `resourceVersion`, `sendInitialEvents` and `timeoutSeconds`.
 //! - **Server-side printing**: `Table` responses so `kubectl get` prints columns.
+//! - **Request counts** ([`KubeEmulator::requests`]): the resource requests served, by verb
+//!   and resource, so a test can check from the server's side how many calls a client made.
 //!
 //! # What it does not emulate
 //!
@@ -90,6 +93,7 @@ mod openapi;
 mod ops;
 mod patch;
 mod quantities;
+mod requests;
 mod resources;
 mod reviews;
 mod scale;
@@ -121,4 +125,5 @@ pub use config::{CONTEXT_NAME, DEFAULT_SERVER_VERSION, EmulatorConfig};
 pub use controllers::NODE_NAME;
 pub use discovery::GIT_VERSION;
 pub use error::{ApiError, Cause, EmulatorError};
+pub use requests::{RequestCounts, RequestKey};
 pub use server::{KubeEmulator, KubeEmulatorBuilder};

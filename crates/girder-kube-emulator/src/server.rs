@@ -15,6 +15,7 @@ use crate::cloud::CloudProvider;
 use crate::config::{EmulatorConfig, kubeconfig_yaml};
 use crate::error::EmulatorError;
 use crate::http::{App, router};
+use crate::requests::{RequestCounter, RequestCounts};
 use crate::store::Store;
 use crate::tls::{TlsListener, TlsMaterial};
 
@@ -38,6 +39,7 @@ pub struct KubeEmulator {
     ca_pem: Option<String>,
     ca_der: Option<Vec<u8>>,
     admin_token: Option<String>,
+    requests: RequestCounter,
     shutdown: watch::Sender<bool>,
     thread: Option<JoinHandle<()>>,
 }
@@ -254,11 +256,13 @@ impl KubeEmulatorBuilder {
         } else {
             "http"
         };
+        let requests = RequestCounter::default();
         let app = App {
             store,
             shutdown: shutdown_rx.clone(),
             server_address: addr.to_string(),
             auth: authenticator,
+            requests: requests.clone(),
         };
         let thread = std::thread::Builder::new()
             .name(format!("kube-emulator-{}", addr.port()))
@@ -285,6 +289,7 @@ impl KubeEmulatorBuilder {
             ca_pem: tls.as_ref().map(|t| t.ca_pem.clone()),
             ca_der: tls.as_ref().map(|t| t.ca_der.clone()),
             admin_token,
+            requests,
             shutdown,
             thread: Some(thread),
         })
@@ -376,6 +381,18 @@ impl KubeEmulator {
         token: &str,
     ) -> Result<(), EmulatorError> {
         write_atomically(path, &self.kubeconfig_yaml_with_token(token))
+    }
+
+    /// How many resource requests (GET, LIST, WATCH, writes) the emulator has served since it
+    /// started or since [`KubeEmulator::reset_requests`], by verb and resource: what a test
+    /// asserts when it counts a client's calls from the server's side.
+    pub fn requests(&self) -> RequestCounts {
+        self.requests.snapshot()
+    }
+
+    /// Starts counting [`KubeEmulator::requests`] from zero (after a test's setup).
+    pub fn reset_requests(&self) {
+        self.requests.reset();
     }
 
     /// Stops the server and its controllers and joins the thread (also done on drop).

@@ -5,12 +5,15 @@
 //!   managers name them and their fields; `force` only when the object opts in. Create
 //!   refuses to adopt an object girder did not create (import it instead). Deployments wait
 //!   for their rollout, LoadBalancer Services (on request) for an address.
-//! - read: GET the live object and report the fields girder set as observed inputs.
+//! - read: the live objects of a batch — one LIST per namespace by girder's label, a GET for
+//!   a namespace's only object and for objects the LIST does not return (`read.rs`) — with
+//!   the fields girder set reported as observed inputs.
 //! - delete: foreground propagation, then wait until the object is gone.
 //! - find: objects labelled `app.kubernetes.io/managed-by=girder` with the identity
 //!   annotations `girder.dev/stack` and `girder.dev/resource`.
 
 mod observe;
+mod read;
 mod ready;
 
 use std::collections::HashMap;
@@ -18,20 +21,22 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use futures::future::join_all;
 use girder_core::Value;
 use girder_engine::provider::{
     CallContext, CreateRequest, CreateResponse, DeleteRequest, ErrorKind, FindRequest,
-    FindResponse, Found, Observed, Provider, ProviderError, RateLimit, ReadItem, ReadRequest,
-    ReadResponse, ResourceIdentity, UpdateRequest, UpdateResponse,
+    FindResponse, Found, Observed, Provider, ProviderError, RateLimit, ReadRequest, ReadResponse,
+    ResourceIdentity, UpdateRequest, UpdateResponse,
 };
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
 use kube::core::ApiResource;
 use kube::discovery::Scope;
 use serde_json::Value as Json;
 
-use observe::{observed_inputs, stripped};
+use observe::stripped;
 use ready::load_balancer_address;
+
+pub(crate) use read::Reading;
+pub use read::{ReadCount, ReadCounter};
 
 use crate::config::Clients;
 use crate::error::K8sError;
@@ -198,14 +203,16 @@ pub(crate) struct K8sProvider {
     clients: Clients,
     polling: Polling,
     discovered: Mutex<HashMap<Kind, (ApiResource, bool)>>,
+    reading: Reading,
 }
 
 impl K8sProvider {
-    pub(crate) fn new(clients: Clients, polling: Polling) -> K8sProvider {
+    pub(crate) fn new(clients: Clients, polling: Polling, reading: Reading) -> K8sProvider {
         K8sProvider {
             clients,
             polling,
             discovered: Mutex::new(HashMap::new()),
+            reading,
         }
     }
 
@@ -402,43 +409,6 @@ impl K8sProvider {
             Err(error) => Err(error),
         }
     }
-
-    async fn read_one(
-        &self,
-        client: &kube::Client,
-        type_name: &str,
-        item: &ReadItem,
-    ) -> Result<Option<Observed>, ProviderError> {
-        let kind = Kind::from_type_token(type_name).ok_or_else(|| {
-            ProviderError::invalid_input(format!("`{type_name}` is not a Kubernetes type token"))
-        })?;
-        let (resource, namespaced) = self.resource(client, &kind).await?;
-        let (namespace, name) = split_cloud_id(&item.id);
-        let namespace = if namespaced {
-            Some(namespace.unwrap_or("default"))
-        } else {
-            None
-        };
-        let object = describe(&kind, namespace, name);
-        let api = Self::api(client, &resource, namespace);
-        let Some(live) = api
-            .get_opt(name)
-            .await
-            .map_err(|e| K8sError::from_kube("read", &object, e))?
-        else {
-            return Ok(None);
-        };
-        let live_json = serde_json::to_value(&live).unwrap_or(Json::Null);
-        let live_value = Value::from_json(live_json.clone());
-        let inputs = match &item.inputs {
-            Some(recorded) => observed_inputs(&kind, &live_value, recorded),
-            None => stripped(&live_value),
-        };
-        Ok(Some(Observed {
-            outputs: outputs_of(&kind, &inputs, &live_json),
-            inputs,
-        }))
-    }
 }
 
 /// Outputs of a read object: the observed inputs, its uid, and a Service's address.
@@ -481,15 +451,10 @@ impl Provider for K8sProvider {
         self.authenticated(|client| {
             let request = &request;
             async move {
-                let results = join_all(
-                    request
-                        .items
-                        .iter()
-                        .map(|item| self.read_one(&client, &request.type_name, item)),
-                )
-                .await;
                 Ok(ReadResponse {
-                    items: results.into_iter().collect::<Result<_, _>>()?,
+                    items: self
+                        .read_batch(&client, &request.type_name, &request.items)
+                        .await?,
                 })
             }
         })
@@ -596,7 +561,7 @@ impl K8sProvider {
                 } else {
                     None
                 };
-                let live = serde_json::to_value(&object).ok()?;
+                let live = serde_json::to_value(read::with_types(object, &resource)).ok()?;
                 let inputs = stripped(&Value::from_json(live.clone()));
                 Some(Found {
                     id: cloud_id(namespace.as_deref(), &name),

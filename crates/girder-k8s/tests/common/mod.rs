@@ -19,6 +19,8 @@ pub struct Cluster {
     pub emulator: KubeEmulator,
     pub dir: tempfile::TempDir,
     pub harness: Harness,
+    /// A clone of the package in the harness's registry: it shares the read counter.
+    pub package: K8sPackage,
 }
 
 impl Cluster {
@@ -31,6 +33,15 @@ impl Cluster {
     }
 
     pub fn start_with(config: EmulatorConfig) -> Cluster {
+        Cluster::start_with_package(config, |package| package)
+    }
+
+    /// [`Cluster::start_with`] with the Kubernetes package adjusted by `adjust` (a page size,
+    /// say).
+    pub fn start_with_package(
+        config: EmulatorConfig,
+        adjust: impl FnOnce(K8sPackage) -> K8sPackage,
+    ) -> Cluster {
         let emulator = KubeEmulator::start_with(config).expect("the emulator starts");
         let dir = tempfile::tempdir().expect("a temporary directory");
         let kubeconfig = dir.path().join("kubeconfig.yaml");
@@ -39,12 +50,17 @@ impl Cluster {
             .expect("kubeconfig written");
         // Exactly what `--kubeconfig PATH` / GIRDER_KUBECONFIG does, without touching the
         // process environment (tests run in parallel).
-        let package = K8sPackage::new()
-            .with_kubeconfig_override(&kubeconfig)
-            .with_polling(Duration::from_millis(20), Duration::from_millis(200));
+        let package = adjust(
+            K8sPackage::new()
+                .with_kubeconfig_override(&kubeconfig)
+                .with_polling(Duration::from_millis(20), Duration::from_millis(200)),
+        );
         let sim = SimPackage::in_memory();
-        let mut harness =
-            Harness::with_registry("dev", sim.clone(), Registry::new().with(sim).with(package));
+        let mut harness = Harness::with_registry(
+            "dev",
+            sim.clone(),
+            Registry::new().with(sim).with(package.clone()),
+        );
         harness.apply_options.retry = girder_engine::RetryPolicy {
             max_attempts: 3,
             min_delay: Duration::from_millis(50),
@@ -54,6 +70,7 @@ impl Cluster {
             emulator,
             dir,
             harness,
+            package,
         }
     }
 
