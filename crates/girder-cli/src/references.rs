@@ -133,7 +133,7 @@ impl Provider for References {
                 outputs,
             }));
         }
-        Ok(ReadResponse { items })
+        Ok(ReadResponse::new(items))
     }
 
     async fn update(

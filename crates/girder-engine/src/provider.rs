@@ -102,6 +102,25 @@ pub struct Observed {
 pub struct ReadResponse {
     /// The results.
     pub items: Vec<Option<Observed>>,
+    /// The API requests the read made, when the provider counts them (pages of a list, the
+    /// reads of what a list missed); refresh reports them per type.
+    pub requests: Option<u64>,
+}
+
+impl ReadResponse {
+    /// The results of a read whose requests are not counted.
+    pub fn new(items: Vec<Option<Observed>>) -> ReadResponse {
+        ReadResponse {
+            items,
+            requests: None,
+        }
+    }
+
+    /// Says how many API requests the read made.
+    pub fn with_requests(mut self, requests: u64) -> ReadResponse {
+        self.requests = Some(requests);
+        self
+    }
 }
 
 /// Update a resource in place.
@@ -596,7 +615,18 @@ pub trait Provider: Send + Sync + 'static {
 
     /// The rate limit the engine applies to this instance's calls.
     fn rate_limit(&self) -> Option<RateLimit>;
+
+    /// The most items refresh puts in one [`read`](Self::read) call. Providers whose reads
+    /// list a whole type at once (Kubernetes: one LIST per namespace) raise it, so a type is
+    /// never listed once per hundred objects.
+    fn read_batch_size(&self) -> usize {
+        DEFAULT_READ_BATCH
+    }
 }
+
+/// Items per read call unless a provider says otherwise ([`Provider::read_batch_size`]):
+/// batched APIs take ids in the hundreds (EC2's filters up to 200 values).
+pub const DEFAULT_READ_BATCH: usize = 100;
 
 /// What [`Provider::resume_create`] does by default: reads the resource and counts a
 /// readable one as ready (its observed outputs are the create's); one that is gone is

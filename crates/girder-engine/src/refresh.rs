@@ -17,9 +17,6 @@ use crate::provider::{CallContext, ErrorKind, Observed, ProviderError, ReadItem,
 use crate::providers::{Unavailable, provider_for};
 use crate::state::{Mutation, ResourceState, Snapshot};
 
-/// Items per read call; providers split further if their API needs it.
-const BATCH: usize = 100;
-
 /// The time limit of one read call.
 pub(crate) const READ_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -43,6 +40,8 @@ pub struct RefreshReport {
     pub skipped: Vec<(String, String)>,
     /// Provider read calls made.
     pub calls: usize,
+    /// API requests per type: as the provider counted them, else one per read call.
+    pub requests: BTreeMap<String, u64>,
 }
 
 /// Why a refresh failed.
@@ -161,7 +160,8 @@ pub async fn refresh(
                 });
             }
         };
-        for chunk in resources.chunks(BATCH) {
+        let batch = configured.provider.read_batch_size().max(1);
+        for chunk in resources.chunks(batch) {
             batches.push((configured.clone(), type_name.clone(), chunk.to_vec()));
         }
     }
@@ -187,9 +187,11 @@ pub async fn refresh(
                 };
                 // Young resources the read does not find are read again here, so the batches'
                 // re-reads overlap instead of adding up.
+                let mut requests = 1;
                 let result =
                     match read_with_retries(&configured, request, retry, READ_TIMEOUT).await {
                         Ok(response) => {
+                            requests = response.requests.unwrap_or(1);
                             let young = Young {
                                 configured: &configured,
                                 type_name: &type_name,
@@ -202,14 +204,15 @@ pub async fn refresh(
                         }
                         Err(error) => Err(error),
                     };
-                (type_name, chunk, result)
+                (type_name, chunk, result, requests)
             }
         })
         .buffer_unordered(parallelism.max(1))
         .collect::<Vec<_>>()
         .await;
 
-    for (type_name, chunk, result) in results {
+    for (type_name, chunk, result, requests) in results {
+        *report.requests.entry(type_name.clone()).or_default() += requests;
         let (items, kept) = result.map_err(|source| RefreshError {
             type_name: type_name.clone(),
             resources: chunk

@@ -484,3 +484,37 @@ async fn the_seeds_refresh_makes_at_most_one_request_per_kind_and_namespace() {
         "the emulator served exactly the requests the provider counted"
     );
 }
+
+/// A kind with more objects than the engine's default read batch (100) is still listed once:
+/// the provider asks for the whole type in one read, and refresh reports the requests it made.
+#[tokio::test]
+async fn a_kind_larger_than_a_read_batch_is_listed_once_and_its_requests_reported() {
+    let cluster = paged(100);
+    let graph = configmaps(250);
+    cluster.up(&graph).await;
+    cluster.package.read_requests().reset();
+    cluster.emulator.reset_requests();
+
+    let report = girder_engine::refresh(
+        &cluster.harness.snapshot(),
+        Some(&graph),
+        &cluster.harness.ctx,
+        8,
+        girder_engine::RetryPolicy::default(),
+    )
+    .await
+    .expect("the refresh succeeds");
+    assert!(report.changed.is_empty() && report.gone.is_empty());
+    assert_eq!(report.calls, 1, "one read call for the whole kind");
+    // Pages of 100: 100 + 100 + 50. In batches of 100, each batch would have listed all three.
+    assert_eq!(
+        report.requests.get(CONFIGMAP),
+        Some(&3),
+        "{:?}",
+        report.requests
+    );
+    assert_eq!(
+        cluster.emulator.requests().count("list", "", "configmaps"),
+        3
+    );
+}

@@ -167,13 +167,13 @@ impl Provider for MockProvider {
         _ctx: &CallContext,
     ) -> Result<ReadResponse, ProviderError> {
         let store = self.lock();
-        Ok(ReadResponse {
-            items: request
+        Ok(ReadResponse::new(
+            request
                 .items
                 .iter()
                 .map(|item| store.get(&item.id).cloned())
                 .collect(),
-        })
+        ))
     }
 
     async fn update(

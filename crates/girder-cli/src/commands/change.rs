@@ -307,12 +307,13 @@ impl Run {
         .await?;
         progress.finish();
         if self.global.json {
-            self.say(&serde_json::json!({ "changed": report.changed, "gone": report.gone, "skipped": report.skipped, "calls": report.calls }).to_string());
+            self.say(&serde_json::json!({ "changed": report.changed, "gone": report.gone, "skipped": report.skipped, "calls": report.calls, "requests": report.requests }).to_string());
         } else {
             self.say(&format!(
-                "Refresh: {} resource(s) read in {} call(s); {} changed outside girder, {} gone.",
+                "Refresh: {} resource(s) read in {} call(s) ({} API request(s)); {} changed outside girder, {} gone.",
                 snapshot.resource_count(),
                 report.calls,
+                report.requests.values().sum::<u64>(),
                 report.changed.len(),
                 report.gone.len()
             ));

@@ -166,7 +166,7 @@ where
             .into_iter()
             .map(|r| r.map(|o| observed(o, &type_name)).transpose())
             .collect::<Result<_, _>>()?;
-        Ok(ReadResponse { items })
+        Ok(ReadResponse::new(items))
     }
 
     async fn update(

@@ -451,11 +451,10 @@ impl Provider for K8sProvider {
         self.authenticated(|client| {
             let request = &request;
             async move {
-                Ok(ReadResponse {
-                    items: self
-                        .read_batch(&client, &request.type_name, &request.items)
-                        .await?,
-                })
+                let (items, requests) = self
+                    .read_batch(&client, &request.type_name, &request.items)
+                    .await?;
+                Ok(ReadResponse::new(items).with_requests(requests))
             }
         })
         .await
@@ -484,6 +483,12 @@ impl Provider for K8sProvider {
     ) -> Result<FindResponse, ProviderError> {
         self.authenticated(|client| self.find_with(client, &request))
             .await
+    }
+
+    fn read_batch_size(&self) -> usize {
+        // Reads list a namespace at a time: splitting a kind's objects into batches would
+        // list the same namespace once per batch.
+        usize::MAX
     }
 
     fn rate_limit(&self) -> Option<RateLimit> {

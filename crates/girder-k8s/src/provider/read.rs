@@ -155,13 +155,13 @@ type Group<'a> = Vec<(usize, &'a str, &'a ReadItem)>;
 impl K8sProvider {
     /// Reads a batch of one kind: items grouped by namespace; a group of one is a GET, a
     /// larger group one LIST (plus pages) and a GET for each object the LIST did not return.
-    /// Results come back in the batch's order.
+    /// Results come back in the batch's order, with the requests the batch made.
     pub(super) async fn read_batch(
         &self,
         client: &kube::Client,
         type_name: &str,
         items: &[ReadItem],
-    ) -> Result<Vec<Option<Observed>>, ProviderError> {
+    ) -> Result<(Vec<Option<Observed>>, u64), ProviderError> {
         let kind = Kind::from_type_token(type_name).ok_or_else(|| {
             ProviderError::invalid_input(format!("`{type_name}` is not a Kubernetes type token"))
         })?;
@@ -204,7 +204,8 @@ impl K8sProvider {
             gets = tally.gets.load(Ordering::Relaxed),
             "read a batch of Kubernetes objects"
         );
-        Ok(results)
+        let requests = tally.lists.load(Ordering::Relaxed) + tally.gets.load(Ordering::Relaxed);
+        Ok((results, requests))
     }
 
     /// One namespace's items: a GET for a single item (cheaper than a LIST), else a LIST.

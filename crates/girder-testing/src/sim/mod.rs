@@ -588,7 +588,7 @@ impl Provider for SimProvider {
                     }),
             );
         }
-        Ok(ReadResponse { items })
+        Ok(ReadResponse::new(items))
     }
 
     async fn update(
