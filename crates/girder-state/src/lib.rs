@@ -15,6 +15,7 @@
 //! any of them; [`StateStore::load_sealed`] reads one without its secrets' key.
 
 pub mod crypto;
+mod group_commit;
 mod guard;
 pub mod lock;
 #[cfg(feature = "s3")]

@@ -1,7 +1,8 @@
 //! The embedded state store: one SQLite database per stack, `<dir>/<stack>.db`.
 //!
-//! Each journal call is one small transaction (WAL, `synchronous=NORMAL`: durable against a
-//! killed process, and consistent after a power loss). Rows carry a checksum of their body so a
+//! Journal calls are small transactions (WAL, `synchronous=NORMAL`: durable against a killed
+//! process, and consistent after a power loss); calls made at the same moment share one
+//! ([group commit](crate::group_commit)), and each returns once its own record is committed. Rows carry a checksum of their body so a
 //! damaged or hand-edited state is refused with a clear message instead of being half-read.
 //! Before every mutating operation the database is copied to `<stack>.db.backup`.
 
@@ -19,6 +20,7 @@ use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
 use crate::crypto::{Crypter, ENCRYPTED_KEY};
+use crate::group_commit::GroupCommit;
 use crate::lock::LockInfo;
 use crate::{Locker, StateError, StateStore};
 
@@ -41,6 +43,7 @@ pub struct SqliteStore {
     path: PathBuf,
     stack: String,
     connection: Mutex<Connection>,
+    journal: GroupCommit<JournalWrite>,
     next_operation: AtomicU64,
     salt: Vec<u8>,
     crypter: OnceLock<Crypter>,
@@ -129,6 +132,7 @@ impl SqliteStore {
             .and_then(|v| hex::decode(v).ok())
             .ok_or_else(|| corrupt("the key salt is missing".into()))?;
         Ok(SqliteStore {
+            journal: GroupCommit::new(location),
             path,
             stack: stack.to_owned(),
             connection: Mutex::new(connection),
@@ -136,6 +140,12 @@ impl SqliteStore {
             salt,
             crypter: OnceLock::new(),
         })
+    }
+
+    /// Journal transactions written so far (one per group of journal calls made together; see
+    /// [group commit](crate::group_commit)), for tests and benchmarks.
+    pub fn journal_transactions(&self) -> u64 {
+        self.journal.groups()
     }
 
     /// The database file.
@@ -380,6 +390,77 @@ fn migrate(connection: &Connection, location: &str) -> Result<(), StateError> {
     Ok(())
 }
 
+/// One journal call's write, owned so it can wait in its group.
+enum JournalWrite {
+    /// A call is about to be made (its sealed record).
+    Begin { id: u64, body: String },
+    /// A call finished: its record goes, its mutations are applied.
+    Commit { id: u64, mutations: Vec<Mutation> },
+    /// Mutations outside a call (recovery, re-recorded metadata).
+    Record { mutations: Vec<Mutation> },
+}
+
+impl SqliteStore {
+    fn apply_write(
+        &self,
+        tx: &rusqlite::Transaction<'_>,
+        write: &JournalWrite,
+    ) -> Result<(), StateError> {
+        let storage = |e: rusqlite::Error| self.storage(e);
+        match write {
+            JournalWrite::Begin { id, body } => {
+                tx.execute(
+                    "INSERT INTO pending (id, body, checksum) VALUES (?1, ?2, ?3)",
+                    params![*id as i64, body, checksum(body)],
+                )
+                .map_err(storage)?;
+                tx.execute(
+                    "UPDATE meta SET value = ?1 WHERE key = 'next_operation' AND CAST(value AS INTEGER) <= ?2",
+                    params![(id + 1).to_string(), *id as i64],
+                )
+                .map_err(storage)?;
+                Ok(())
+            }
+            JournalWrite::Commit { id, mutations } => {
+                tx.execute("DELETE FROM pending WHERE id = ?1", [*id as i64])
+                    .map_err(storage)?;
+                for mutation in mutations {
+                    self.apply_mutation(tx, mutation)?;
+                }
+                self.bump_serial(tx)
+            }
+            JournalWrite::Record { mutations } => {
+                for mutation in mutations {
+                    self.apply_mutation(tx, mutation)?;
+                }
+                self.bump_serial(tx)
+            }
+        }
+    }
+
+    /// Writes a group in one transaction. If one write fails it takes the transaction with it,
+    /// so then each write is made alone and only the failing one reports an error.
+    fn write_group(&self, writes: Vec<JournalWrite>) -> Vec<Result<(), StateError>> {
+        let together = self.write(|tx| {
+            for write in &writes {
+                self.apply_write(tx, write)?;
+            }
+            Ok(())
+        });
+        match together {
+            Ok(()) => writes.iter().map(|_| Ok(())).collect(),
+            Err(error) if writes.len() == 1 => vec![Err(error)],
+            Err(error) => {
+                tracing::debug!(%error, writes = writes.len(), "a journal group failed; writing its records one by one");
+                writes
+                    .iter()
+                    .map(|write| self.write(|tx| self.apply_write(tx, write)))
+                    .collect()
+            }
+        }
+    }
+}
+
 #[async_trait::async_trait]
 impl Journal for SqliteStore {
     async fn begin(&self, operation: &PendingOperation) -> Result<(), JournalError> {
@@ -388,31 +469,28 @@ impl Journal for SqliteStore {
             ..operation.clone()
         };
         let body = self.encode(&sealed)?;
-        self.write(|tx| {
-            tx.execute(
-                "INSERT INTO pending (id, body, checksum) VALUES (?1, ?2, ?3)",
-                params![operation.id as i64, body, checksum(&body)],
+        self.journal
+            .submit(
+                JournalWrite::Begin {
+                    id: operation.id,
+                    body,
+                },
+                &|writes| self.write_group(writes),
             )
-            .map_err(|e| self.storage(e))?;
-            tx.execute(
-                "UPDATE meta SET value = ?1 WHERE key = 'next_operation' AND CAST(value AS INTEGER) <= ?2",
-                params![(operation.id + 1).to_string(), operation.id as i64],
-            )
-            .map_err(|e| self.storage(e))?;
-            Ok(())
-        })?;
+            .await?;
         Ok(())
     }
 
     async fn commit(&self, operation_id: u64, mutations: &[Mutation]) -> Result<(), JournalError> {
-        self.write(|tx| {
-            tx.execute("DELETE FROM pending WHERE id = ?1", [operation_id as i64])
-                .map_err(|e| self.storage(e))?;
-            for mutation in mutations {
-                self.apply_mutation(tx, mutation)?;
-            }
-            self.bump_serial(tx)
-        })?;
+        self.journal
+            .submit(
+                JournalWrite::Commit {
+                    id: operation_id,
+                    mutations: mutations.to_vec(),
+                },
+                &|writes| self.write_group(writes),
+            )
+            .await?;
         Ok(())
     }
 
@@ -420,12 +498,14 @@ impl Journal for SqliteStore {
         if mutations.is_empty() {
             return Ok(());
         }
-        self.write(|tx| {
-            for mutation in mutations {
-                self.apply_mutation(tx, mutation)?;
-            }
-            self.bump_serial(tx)
-        })?;
+        self.journal
+            .submit(
+                JournalWrite::Record {
+                    mutations: mutations.to_vec(),
+                },
+                &|writes| self.write_group(writes),
+            )
+            .await?;
         Ok(())
     }
 

@@ -332,3 +332,115 @@ async fn a_lock_left_by_a_dead_process_is_taken_over() {
     // Explicit unlock of whatever is held.
     assert!(store.force_unlock().await.unwrap().is_some());
 }
+
+/// Calls that arrive while a journal transaction is being written share the next one (group
+/// commit), and every record is in the file by the time its call returns.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn journal_calls_made_while_a_transaction_is_written_share_the_next() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(dir.path(), "dev").unwrap());
+    let operations: Vec<PendingOperation> = (0..200)
+        .map(|i| pending(&store, &format!("r{i}")))
+        .collect();
+
+    // Another writer holds the database (a slow disk, a `state` command): the first begin
+    // waits in SQLite's busy handler while the other 199 queue behind it.
+    let blocker = rusqlite::Connection::open(store.path()).unwrap();
+    blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let before = store.journal_transactions();
+    let tasks: Vec<_> = operations
+        .iter()
+        .cloned()
+        .map(|op| {
+            let store = store.clone();
+            tokio::spawn(async move { store.begin(&op).await })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    blocker.execute_batch("COMMIT").unwrap();
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    let transactions = store.journal_transactions() - before;
+    eprintln!("200 begins behind a held database: {transactions} transactions");
+    assert!(
+        transactions < 20,
+        "{transactions} transactions for 200 begins"
+    );
+    // Durable once returned: another connection to the file sees every record.
+    let reader = SqliteStore::open(dir.path(), "dev").unwrap();
+    assert_eq!(reader.load().await.unwrap().pending.len(), 200);
+
+    let commits: Vec<_> = operations
+        .iter()
+        .map(|op| {
+            let (store, id, name) = (store.clone(), op.id, op.identity.name.clone());
+            tokio::spawn(async move {
+                let upsert = [Mutation::Upsert {
+                    resource: resource(&name, None),
+                }];
+                store.commit(id, &upsert).await
+            })
+        })
+        .collect();
+    for task in commits {
+        task.await.unwrap().unwrap();
+    }
+    let state = reader.load().await.unwrap();
+    assert!(state.pending.is_empty());
+    assert_eq!(state.resources.len(), 200);
+    // Each journal call still counts once in the serial, grouped or not.
+    assert_eq!(state.serial, 200);
+
+    // A call to an idle journal is a transaction of its own, durable when it returns.
+    let alone = pending(&store, "alone");
+    let before = store.journal_transactions();
+    store.begin(&alone).await.unwrap();
+    assert_eq!(store.journal_transactions() - before, 1);
+    assert!(
+        reader
+            .load()
+            .await
+            .unwrap()
+            .pending
+            .iter()
+            .any(|p| p.id == alone.id)
+    );
+}
+
+/// One failing write does not fail the calls grouped with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_write_fails_only_its_own_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(dir.path(), "dev").unwrap());
+    let first = pending(&store, "a");
+    store.begin(&first).await.unwrap();
+    let (second, third) = (pending(&store, "b"), pending(&store, "c"));
+    let blocker = rusqlite::Connection::open(store.path()).unwrap();
+    blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+    // The same operation id again (its insert violates the primary key) between two others.
+    let tasks: Vec<_> = [second, first, third]
+        .into_iter()
+        .map(|op| {
+            let store = store.clone();
+            tokio::spawn(async move { store.begin(&op).await })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    blocker.execute_batch("COMMIT").unwrap();
+    let mut results = Vec::new();
+    for task in tasks {
+        results.push(task.await.unwrap());
+    }
+    assert!(results[0].is_ok() && results[2].is_ok(), "{results:?}");
+    assert!(results[1].is_err(), "the duplicate must fail");
+    let ids: Vec<u64> = store
+        .load()
+        .await
+        .unwrap()
+        .pending
+        .iter()
+        .map(|p| p.id)
+        .collect();
+    assert_eq!(ids.len(), 3, "{ids:?}");
+}
