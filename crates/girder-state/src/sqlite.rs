@@ -1,9 +1,10 @@
 //! The embedded state store: one SQLite database per stack, `<dir>/<stack>.db`.
 //!
 //! Journal calls are small transactions (WAL, `synchronous=NORMAL`: durable against a killed
-//! process, and consistent after a power loss); calls made at the same moment share one
-//! ([group commit](crate::group_commit)), and each returns once its own record is committed. Rows carry a checksum of their body so a
-//! damaged or hand-edited state is refused with a clear message instead of being half-read.
+//! process, and consistent after a power loss); calls made while a transaction is being written
+//! share the next one (group commit), and each returns once its own record is committed. Rows
+//! carry a checksum of their body so a damaged or hand-edited state is refused with a clear
+//! message instead of being half-read.
 //! Before every mutating operation the database is copied to `<stack>.db.backup`.
 
 use std::path::{Path, PathBuf};
@@ -142,8 +143,8 @@ impl SqliteStore {
         })
     }
 
-    /// Journal transactions written so far (one per group of journal calls made together; see
-    /// [group commit](crate::group_commit)), for tests and benchmarks.
+    /// Journal transactions written so far (one per group of journal calls made while the
+    /// previous transaction was being written), for tests and benchmarks.
     pub fn journal_transactions(&self) -> u64 {
         self.journal.groups()
     }
