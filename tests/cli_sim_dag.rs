@@ -557,3 +557,84 @@ fn a_saved_plan_for_a_changed_program_is_refused() {
     assert!(cloud_names(dir.path()).is_empty());
     assert!(state_list(dir.path(), 30).is_empty());
 }
+
+/// What scripts rely on: every `--json` stdout line is a versioned, timestamped JSON event and
+/// errors are JSON too; saved plans can be shown again in every format; `-y` and
+/// `--auto-approve` confirm; completions come from the same command line; colour follows
+/// `--color` (and NO_COLOR, which these runs set).
+#[test]
+fn output_that_scripts_can_trust() {
+    let dir = TempDir::new().unwrap();
+
+    let events = run(dir.path(), 5, &["--json", "apply", "-y"]);
+    assert!(events.status.success(), "{}", text(&events));
+    let stdout = String::from_utf8_lossy(&events.stdout);
+    for line in stdout.lines() {
+        let event: serde_json::Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("a stdout line that is not JSON ({e}): {line}"));
+        assert_eq!(event["schema"], "girder.events/1", "{line}");
+        assert!(
+            event["time"].as_str().is_some_and(|t| t.ends_with('Z')),
+            "{line}"
+        );
+    }
+    assert!(stdout.lines().count() > 5, "{stdout}");
+
+    // A saved plan shown again: as `plan` printed it, and in the machine formats.
+    let file = dir.path().join("destroy.plan");
+    let file = file.to_str().unwrap();
+    let saved = run(dir.path(), 5, &["plan", "--destroy", "--out", file]);
+    assert!(saved.status.success(), "{}", text(&saved));
+    let shown = run(dir.path(), 5, &["show", file]);
+    assert!(shown.status.success(), "{}", text(&shown));
+    assert!(
+        String::from_utf8_lossy(&shown.stdout)
+            .contains("Plan: 0 to create, 0 to update, 0 to replace, 10 to delete"),
+        "{}",
+        text(&shown)
+    );
+    for format in ["json", "terraform-json"] {
+        let shown = run(dir.path(), 5, &["show", file, "--format", format]);
+        let json: serde_json::Value = serde_json::from_slice(&shown.stdout)
+            .unwrap_or_else(|e| panic!("show --format {format}: {e}: {}", text(&shown)));
+        assert!(json.is_object());
+    }
+    let destroyed = run(dir.path(), 5, &["apply", file]);
+    assert!(destroyed.status.success(), "{}", text(&destroyed));
+    assert!(cloud_names(dir.path()).is_empty());
+
+    // Errors with `--json`: nothing on stdout, one JSON object on stderr.
+    let missing = run(dir.path(), 5, &["--json", "show", "no-such.plan"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(missing.stdout.is_empty(), "{}", text(&missing));
+    let error: serde_json::Value = serde_json::from_slice(&missing.stderr)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", text(&missing)));
+    assert_eq!(error["event"], "error");
+    assert!(
+        error["message"].as_str().unwrap().contains("no-such.plan"),
+        "{error}"
+    );
+
+    // `--auto-approve` is `--yes`.
+    let again = run(dir.path(), 5, &["apply", "--auto-approve"]);
+    assert!(again.status.success(), "{}", text(&again));
+    let destroyed = run(dir.path(), 5, &["destroy", "-y"]);
+    assert!(destroyed.status.success(), "{}", text(&destroyed));
+
+    // Colour: never on a pipe under NO_COLOR, unless asked for.
+    let plain = run(dir.path(), 5, &["plan"]);
+    assert!(!plain.stdout.contains(&0x1b), "{}", text(&plain));
+    let coloured = run(dir.path(), 5, &["--color", "always", "plan"]);
+    assert!(coloured.stdout.contains(&0x1b), "{}", text(&coloured));
+
+    // Completions from the same command line, the program's own options included.
+    let bash = run(dir.path(), 5, &["completions", "bash"]);
+    assert!(bash.status.success(), "{}", text(&bash));
+    let script = String::from_utf8_lossy(&bash.stdout);
+    for word in ["complete", "plan", "apply", "destroy", "--auto-approve"] {
+        assert!(
+            script.contains(word),
+            "{word} missing from the bash completions"
+        );
+    }
+}

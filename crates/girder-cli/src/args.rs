@@ -46,8 +46,12 @@ pub struct GlobalArgs {
     /// Machine-readable output: one JSON event per line (and JSON results).
     #[arg(long, global = true)]
     pub json: bool,
-    /// No colours.
-    #[arg(long, global = true, env = "NO_COLOR", value_parser = clap::builder::FalseyValueParser::new())]
+    /// When to colour the output: `auto` colours a terminal unless `NO_COLOR` is set to
+    /// anything but the empty string (no-color.org), `always` also when piped, `never` not.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// The same as `--color never`.
+    #[arg(long, global = true, hide = true)]
     pub no_color: bool,
     /// More logging (-v info, -vv debug, -vvv trace).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
@@ -55,6 +59,43 @@ pub struct GlobalArgs {
     /// Wait this long for another run's lock before giving up (e.g. 30s, 5m).
     #[arg(long, global = true, default_value = "0s", value_parser = humantime::parse_duration)]
     pub lock_timeout: Duration,
+}
+
+/// When the output is coloured.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// On a terminal, unless `NO_COLOR` is set and not empty.
+    #[default]
+    Auto,
+    /// Always, even when piped.
+    Always,
+    /// Never.
+    Never,
+}
+
+impl GlobalArgs {
+    /// Whether to colour output going to a terminal (`terminal`) given the value of the
+    /// `NO_COLOR` environment variable: per no-color.org, any non-empty value (even `0` or
+    /// `false`) turns colour off unless `--color always` asks for it.
+    ///
+    /// ```
+    /// use clap::Parser;
+    /// use girder_cli::args::Cli;
+    /// let cli = Cli::try_parse_from(["prog", "plan"]).unwrap();
+    /// assert!(cli.global.colors(true, None));
+    /// assert!(!cli.global.colors(true, Some("0".as_ref())));
+    /// assert!(cli.global.colors(true, Some("".as_ref())));
+    /// assert!(!cli.global.colors(false, None));
+    /// let always = Cli::try_parse_from(["prog", "--color", "always", "plan"]).unwrap();
+    /// assert!(always.global.colors(false, Some("1".as_ref())));
+    /// ```
+    pub fn colors(&self, terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+        match (self.no_color, self.color) {
+            (true, _) | (_, ColorChoice::Never) => false,
+            (_, ColorChoice::Always) => true,
+            (_, ColorChoice::Auto) => terminal && no_color.is_none_or(|v| v.is_empty()),
+        }
+    }
 }
 
 /// The commands.
@@ -92,8 +133,21 @@ pub enum Command {
         /// The cloud id to adopt.
         cloud_id: String,
         /// Do not ask for confirmation.
-        #[arg(long)]
+        #[arg(short = 'y', long, visible_alias = "auto-approve")]
         yes: bool,
+    },
+    /// Print a plan saved with `plan --out`, as `plan` printed it (secrets stay masked).
+    Show {
+        /// The saved plan.
+        plan_file: PathBuf,
+        /// How to print it.
+        #[arg(long, value_enum, default_value_t = PlanFormat::Human)]
+        format: PlanFormat,
+    },
+    /// Print a completion script for a shell (`source <(prog completions bash)`).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
     },
     /// Write every Kubernetes object of the program as YAML, one file per object.
     Render {
@@ -133,7 +187,7 @@ pub struct ApplyArgs {
     /// A plan saved by `plan --out`: applied exactly, or refused if the state moved on.
     pub plan_file: Option<PathBuf>,
     /// Do not ask for confirmation.
-    #[arg(long)]
+    #[arg(short = 'y', long, visible_alias = "auto-approve")]
     pub yes: bool,
     /// Read what exists before planning (`--refresh=false` to skip).
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
@@ -148,7 +202,7 @@ pub struct ApplyArgs {
 #[derive(Debug, Args)]
 pub struct DestroyArgs {
     /// Do not ask for confirmation.
-    #[arg(long)]
+    #[arg(short = 'y', long, visible_alias = "auto-approve")]
     pub yes: bool,
     /// Destroy although other stacks in the same state location still read this stack's
     /// outputs through stack references (destroy them first instead, if you can).

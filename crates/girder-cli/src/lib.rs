@@ -233,11 +233,37 @@ impl App {
             }
         };
         init_tracing(&cli.global);
-        let color = !cli.global.no_color && std::io::stdout().is_terminal();
+        let color = cli.global.colors(
+            std::io::stdout().is_terminal(),
+            std::env::var_os("NO_COLOR").as_deref(),
+        );
         console::set_colors_enabled(color);
+        console::set_colors_enabled_stderr(color);
         let palette = display::plan::Palette::new(color);
+        if let args::Command::Completions { shell } = &cli.command {
+            // Needs only the command line (with every package's options), not the program.
+            let mut command = self.command();
+            let name = command.get_name().to_owned();
+            clap_complete::generate(*shell, &mut command, name, &mut std::io::stdout());
+            return 0;
+        }
+        let json = cli.global.json;
         match self.execute(cli, matches, program) {
             Ok(code) => code,
+            // With `--json`, errors are JSON too: one object on stderr, so a script reading
+            // stdout never sees a partial result and can parse what went wrong.
+            Err(error) if json => {
+                eprintln!(
+                    "{}",
+                    serde_json::json!({
+                        "event": "error",
+                        "schema": display::progress::EVENT_SCHEMA,
+                        "time": humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
+                        "message": error.to_string(),
+                    })
+                );
+                1
+            }
             Err(error) => {
                 eprintln!("{} {error}", palette.red("Error:"));
                 1

@@ -34,9 +34,8 @@ impl Run {
 
     fn print_plan(&self, plan: &Plan) {
         if self.global.json {
-            if let Ok(text) = serde_json::to_string(&masked_plan(plan)) {
-                self.say(&text);
-            }
+            // One line of the event stream, like every other `--json` line of apply/destroy.
+            self.say_event(serde_json::json!({ "event": "plan", "plan": masked_plan(plan) }));
         } else {
             self.say(&render_plan(plan, self.palette()));
         }
@@ -73,15 +72,7 @@ impl Run {
         .await?;
         progress.finish();
         let plan = planned.plan;
-        match args.format {
-            PlanFormat::Human if !self.global.json => self.say(&render_plan(&plan, self.palette())),
-            PlanFormat::Human | PlanFormat::Json => {
-                self.say(&serde_json::to_string_pretty(&masked_plan(&plan)).unwrap_or_default())
-            }
-            PlanFormat::TerraformJson => {
-                self.say(&serde_json::to_string_pretty(&terraform_json(&plan)).unwrap_or_default())
-            }
-        }
+        self.print_plan_as(&plan, args.format);
         if let Some(out) = &args.out {
             crate::planfile::save(&plan, store.as_ref(), out)?;
             if args.format == PlanFormat::Human && !self.global.json {
@@ -97,6 +88,28 @@ impl Run {
         } else {
             0
         })
+    }
+
+    /// Prints a saved plan as `plan` printed it. Reads the state only for the key that
+    /// unseals the plan's secrets (which stay masked): no lock, nothing written.
+    pub async fn show(&self, file: &std::path::Path, format: PlanFormat) -> Result<u8, CliError> {
+        let store = self.open_store().await?;
+        let plan = crate::planfile::load(store.as_ref(), file)?;
+        self.print_plan_as(&plan, format);
+        Ok(0)
+    }
+
+    /// Prints `plan` in `format` (`--json` makes the human format girder's JSON).
+    fn print_plan_as(&self, plan: &Plan, format: PlanFormat) {
+        match format {
+            PlanFormat::Human if !self.global.json => self.say(&render_plan(plan, self.palette())),
+            PlanFormat::Human | PlanFormat::Json => {
+                self.say(&serde_json::to_string_pretty(&masked_plan(plan)).unwrap_or_default())
+            }
+            PlanFormat::TerraformJson => {
+                self.say(&serde_json::to_string_pretty(&terraform_json(plan)).unwrap_or_default())
+            }
+        }
     }
 
     pub async fn apply(&self, args: ApplyArgs) -> Result<u8, CliError> {
@@ -349,8 +362,7 @@ impl Run {
                 .iter()
                 .map(|(k, v)| (k.clone(), crate::commands::inspect::mask(v, false)))
                 .collect();
-            self.say(
-                &serde_json::json!({
+            self.say_event(serde_json::json!({
                     "event": "summary",
                     "succeeded": report.succeeded.len(),
                     "failed": report.failed,
@@ -360,9 +372,7 @@ impl Run {
                     "moved": report.moved.len(),
                     "elapsed_ms": report.elapsed.as_millis() as u64,
                     "outputs": outputs,
-                })
-                .to_string(),
-            );
+            }));
         } else {
             let count = |kinds: &[ActionKind]| {
                 report

@@ -44,6 +44,9 @@ impl Run {
             Command::Graph { format } => self.graph(format),
             Command::Output { name, show_secrets } => self.output(name, show_secrets).await,
             Command::Render { out, show_secrets } => self.render(&out, show_secrets),
+            Command::Show { plan_file, format } => self.show(&plan_file, format).await,
+            // Handled before the program runs (see `App::run_status`).
+            Command::Completions { .. } => Ok(0),
             Command::State(command) => self.state(command).await,
         }
     }
@@ -119,6 +122,23 @@ impl Run {
     pub fn say(&self, text: &str) {
         let mut stdout = std::io::stdout().lock();
         let _ = writeln!(stdout, "{text}");
+    }
+
+    /// Prints one line of the `--json` event stream: `event` with its schema version and time.
+    pub fn say_event(&self, mut event: serde_json::Value) {
+        if let Some(fields) = event.as_object_mut() {
+            fields.insert(
+                "schema".into(),
+                crate::display::progress::EVENT_SCHEMA.into(),
+            );
+            fields.insert(
+                "time".into(),
+                humantime::format_rfc3339_millis(std::time::SystemTime::now())
+                    .to_string()
+                    .into(),
+            );
+        }
+        self.say(&event.to_string());
     }
 
     /// Asks for `yes` on a terminal; refuses without one.

@@ -11,6 +11,26 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressState, P
 
 use super::plan::Palette;
 
+/// The version of the `--json` event lines (each carries it as `schema`, with its `time`):
+/// fields are only ever added within a version; a rename or a removal makes the next one.
+pub const EVENT_SCHEMA: &str = "girder.events/1";
+
+/// One `--json` event line: the event's own fields (`type`, …), its schema version and when
+/// it happened (RFC 3339, UTC, milliseconds).
+pub fn json_event(event: &Event) -> serde_json::Value {
+    let mut line = serde_json::to_value(event).unwrap_or(serde_json::Value::Null);
+    if let Some(fields) = line.as_object_mut() {
+        fields.insert("schema".into(), EVENT_SCHEMA.into());
+        fields.insert(
+            "time".into(),
+            humantime::format_rfc3339_millis(std::time::SystemTime::now())
+                .to_string()
+                .into(),
+        );
+    }
+    line
+}
+
 /// How progress is shown.
 pub enum Progress {
     /// An overall bar and a spinner per resource in flight.
@@ -99,7 +119,7 @@ impl Progress {
 impl EventSink for Progress {
     fn emit(&self, event: Event) {
         if let Progress::Json = self {
-            if let Ok(line) = serde_json::to_string(&event) {
+            if let Ok(line) = serde_json::to_string(&json_event(&event)) {
                 let mut stdout = std::io::stdout().lock();
                 let _ = writeln!(stdout, "{line}");
             }
