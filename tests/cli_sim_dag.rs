@@ -638,3 +638,43 @@ fn output_that_scripts_can_trust() {
         );
     }
 }
+
+/// A pull-request pipeline plans while an apply holds the stack: `plan --read-only` takes no
+/// lock and writes nothing, where a plain plan is refused.
+#[test]
+fn a_read_only_plan_takes_no_lock_and_writes_nothing() {
+    let dir = TempDir::new().unwrap();
+    assert!(run(dir.path(), 5, &["apply", "--yes"]).status.success());
+    // Another run (this test process, alive) holds the stack's lock.
+    let db = dir.path().join(".girder/dev.db");
+    let holder = girder::state::LockInfo::for_current_process("apply");
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute(
+            "INSERT INTO lock (id, info) VALUES (1, ?1)",
+            [serde_json::to_string(&holder).unwrap()],
+        )
+        .unwrap();
+    let before = std::fs::read(&db).unwrap();
+
+    let refused = run(dir.path(), 5, &["plan"]);
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    assert!(text(&refused).contains("is locked"), "{}", text(&refused));
+
+    let read_only = run(
+        dir.path(),
+        5,
+        &["plan", "--read-only", "--detailed-exitcode"],
+    );
+    assert_eq!(read_only.status.code(), Some(0), "{}", text(&read_only));
+    assert!(
+        text(&read_only).contains("No changes."),
+        "{}",
+        text(&read_only)
+    );
+    assert_eq!(
+        std::fs::read(&db).unwrap(),
+        before,
+        "the state file changed"
+    );
+}

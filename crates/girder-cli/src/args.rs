@@ -179,6 +179,10 @@ pub struct PlanArgs {
     /// that `apply FILE` carries out).
     #[arg(long)]
     pub destroy: bool,
+    /// Take no lock and write nothing (pull-request pipelines, which may run beside an apply):
+    /// what a crashed run left pending is resolved in memory only and shown in the plan.
+    #[arg(long)]
+    pub read_only: bool,
 }
 
 /// Options of `apply`.

@@ -43,6 +43,9 @@ impl Run {
 
     pub async fn plan(&self, args: PlanArgs) -> Result<u8, CliError> {
         let store = self.open_store().await?;
+        if args.read_only {
+            return self.plan_locked(&store, args).await;
+        }
         self.locked(&store, "plan", async |store| {
             self.plan_locked(&store, args).await
         })
@@ -56,7 +59,11 @@ impl Run {
     ) -> Result<u8, CliError> {
         let snapshot = store.load().await?;
         let progress = self.progress();
-        let ctx = crate::context(&self.global.stack, &self.registry, store, progress.clone());
+        let mut ctx = crate::context(&self.global.stack, &self.registry, store, progress.clone());
+        if args.read_only {
+            // Recovery's results (the one thing a plan records) go to a journal in memory.
+            ctx.journal = Arc::new(girder_engine::MemoryJournal::new(snapshot.clone()));
+        }
         let planned = plan_stack(
             &self.graph,
             &snapshot,
