@@ -465,6 +465,16 @@ fn the_seed_deployment_end_to_end() {
     let world = world();
     let yolo = env!("CARGO_BIN_EXE_yolo");
 
+    // Before the apply, the IRSA roles' ARNs are unknown: `render` refuses to write
+    // placeholders that `kubectl apply` would take literally, and names the fields.
+    let early = world.girder(yolo, &["render", "-"], &[]);
+    assert_eq!(early.status.code(), Some(1), "{}", text(&early));
+    assert!(
+        text(&early).contains("is known only after apply") && early.stdout.is_empty(),
+        "{}",
+        text(&early)
+    );
+
     let apply_started = Instant::now();
     let apply = world.girder(yolo, &["apply", "--yes"], &[]);
     eprintln!("the seed's apply took {:?}", apply_started.elapsed());
@@ -569,6 +579,18 @@ fn the_seed_deployment_end_to_end() {
 
     let plan = world.girder(yolo, &["plan", "--detailed-exitcode"], &[]);
     assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
+
+    // After it, `render -` writes every object as the apply sent it, the roles' ARNs read
+    // from the state, as one multi-document stream.
+    let rendered = world.girder(yolo, &["render", "-"], &[]);
+    assert!(rendered.status.success(), "{}", text(&rendered));
+    let stream = String::from_utf8_lossy(&rendered.stdout);
+    assert!(!stream.contains("known after apply"), "{stream}");
+    assert!(
+        stream.contains("eks.amazonaws.com/role-arn: arn:aws:iam::"),
+        "{stream}"
+    );
+    assert!(stream.matches("\n---\n").count() >= 20, "{stream}");
 
     // A new backend image: exactly one resource changes.
     let image = [("GIRDER_YOLO_BACKEND_IMAGE", "ghcr.io/acme/backend:1.5")];

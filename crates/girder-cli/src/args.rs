@@ -149,11 +149,15 @@ pub enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
-    /// Write every Kubernetes object of the program as YAML, one file per object.
+    /// Write every Kubernetes object of the program as YAML, as an apply would send it: one
+    /// file per object, or one multi-document stream to stdout with `-`.
     Render {
-        /// The directory to write to.
-        #[arg(long)]
-        out: PathBuf,
+        /// The directory to write to, or `-` for stdout.
+        #[arg(long, value_name = "DIR|-", required_unless_present = "dest")]
+        out: Option<PathBuf>,
+        /// The same as `--out`.
+        #[arg(value_name = "DIR|-", conflicts_with = "out")]
+        dest: Option<PathBuf>,
         /// Write secret values instead of masking them.
         #[arg(long)]
         show_secrets: bool,

@@ -70,9 +70,14 @@ pub type PackageFactory = Box<dyn Fn(&Settings) -> Result<Arc<dyn ProviderPackag
 /// Adds a package's own options to the command line.
 type Augment = fn(clap::Command) -> clap::Command;
 
-/// Renders the Kubernetes objects of a graph: (file name, YAML) pairs; the flag reveals secrets.
+/// Outputs the stack's state recorded for a resource, by name (`None`: not recorded).
+pub type Recorded<'a> = &'a dyn Fn(&str) -> Option<girder_core::Value>;
+
+/// Renders the Kubernetes objects of a graph as an apply would send them: (file name, YAML)
+/// pairs. The flag reveals secrets; values from other resources come from their recorded
+/// outputs; an object that would need a placeholder is refused with the fields named.
 pub type Renderer =
-    Arc<dyn Fn(&Graph, bool) -> Result<Vec<(String, String)>, String> + Send + Sync>;
+    Arc<dyn Fn(&Graph, bool, Recorded<'_>) -> Result<Vec<(String, String)>, String> + Send + Sync>;
 
 /// A whole-program check run right after the program is built (diagnostics with errors stop
 /// every command; warnings are printed).

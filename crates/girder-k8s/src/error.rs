@@ -73,6 +73,15 @@ pub enum K8sError {
     /// The program's Kubernetes objects do not fit together (rendering refuses them).
     #[error("the Kubernetes objects of the program have problems:\n{0}")]
     Wiring(Diagnostics),
+    /// Rendering for `kubectl apply` would have written placeholders: values known only
+    /// after apply, or masked secrets.
+    #[error("{object} cannot be rendered as it would be applied:\n{}", .fields.iter().map(|f| format!("  - {f}")).collect::<Vec<_>>().join("\n"))]
+    Placeholders {
+        /// The object (`Deployment default/backend`).
+        object: String,
+        /// Each field that is not known, with why and the fix.
+        fields: Vec<String>,
+    },
     /// A rendered object could not be written as YAML.
     #[error("cannot write {object} as YAML: {message}")]
     Yaml {
@@ -90,9 +99,10 @@ impl K8sError {
             K8sError::Kubeconfig { .. } | K8sError::Config(_) | K8sError::NoTokenSource { .. } => {
                 ErrorKind::InvalidInput
             }
-            K8sError::Manifest { .. } | K8sError::Wiring(_) | K8sError::Yaml { .. } => {
-                ErrorKind::InvalidInput
-            }
+            K8sError::Manifest { .. }
+            | K8sError::Wiring(_)
+            | K8sError::Yaml { .. }
+            | K8sError::Placeholders { .. } => ErrorKind::InvalidInput,
             K8sError::Api { kind, .. } => *kind,
             K8sError::Conflict { .. } => ErrorKind::Conflict,
             K8sError::Rollout { timed_out, .. } => {

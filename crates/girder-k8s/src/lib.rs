@@ -61,7 +61,9 @@ pub use error::K8sError;
 pub use kinds::{Kind, PROVIDER_TYPE};
 pub use package::{K8sPackage, package};
 pub use provider::{ReadCount, ReadCounter};
-pub use render::{RenderOptions, RenderedManifest, UNKNOWN_PLACEHOLDER, render, render_with};
+pub use render::{
+    RenderOptions, RenderedManifest, UNKNOWN_PLACEHOLDER, render, render_applicable, render_with,
+};
 pub use settings::KubernetesSettings;
 
 /// The field manager girder applies with.

@@ -10,7 +10,7 @@
 use girder_core::{Graph, Value};
 use serde_json::Value as Json;
 
-use crate::check::{self, ObjectView, program_objects};
+use crate::check::{self, ObjectView, ProgramObject, program_objects, program_objects_with};
 use crate::error::K8sError;
 use crate::{MANAGED_BY_LABEL, RESOURCE_ANNOTATION, STACK_ANNOTATION};
 
@@ -86,7 +86,83 @@ pub fn render_with(
     graph: &Graph,
     options: &RenderOptions,
 ) -> Result<Vec<RenderedManifest>, K8sError> {
-    let objects = program_objects(graph);
+    render_objects(graph, program_objects(graph), options)
+}
+
+/// Renders every Kubernetes object of `graph` exactly as an apply would send it, for
+/// `kubectl apply` and GitOps: values from other resources are taken from their recorded
+/// outputs (`recorded(name)`, from the stack's state), and an object that would still need a
+/// placeholder — a value known only after apply, or a secret while `reveal_secrets` is off —
+/// is refused, naming every such field and the fix, rather than written with a placeholder
+/// that `kubectl apply` would take literally.
+///
+/// ```
+/// use girder_core::{Output, Stack};
+/// use girder_k8s::dsl::*;
+/// use girder_k8s::{RenderOptions, render_applicable};
+/// let mut s = Stack::new("dev");
+/// let password = Output::known_secret("hunter2".to_owned());
+/// Secret::new("db").string_data("PASSWORD", &password).add(DefaultProvider, &mut s);
+/// let graph = s.finish().unwrap();
+/// let masked = render_applicable(&graph, &RenderOptions::default(), &|_| None);
+/// assert!(masked.unwrap_err().to_string().contains("stringData.PASSWORD is secret"));
+/// let revealed = RenderOptions { reveal_secrets: true, ..RenderOptions::default() };
+/// assert_eq!(render_applicable(&graph, &revealed, &|_| None).unwrap().len(), 1);
+/// ```
+pub fn render_applicable(
+    graph: &Graph,
+    options: &RenderOptions,
+    recorded: &dyn Fn(&str) -> Option<Value>,
+) -> Result<Vec<RenderedManifest>, K8sError> {
+    let objects = program_objects_with(graph, recorded);
+    for object in &objects {
+        let mut fields = Vec::new();
+        placeholders(
+            &object.manifest,
+            String::new(),
+            options.reveal_secrets,
+            &mut fields,
+        );
+        if !fields.is_empty() {
+            return Err(K8sError::Placeholders {
+                object: object.view().describe(),
+                fields,
+            });
+        }
+    }
+    render_objects(graph, objects, options)
+}
+
+/// The fields of `value` (under `at`) that would be rendered as a placeholder, with the fix.
+fn placeholders(value: &Value, at: String, reveal: bool, found: &mut Vec<String>) {
+    match value {
+        Value::Unknown => found.push(format!(
+            "{at} is known only after apply (it comes from another resource's outputs): apply first, so the state records it, then render"
+        )),
+        Value::Secret(inner) if reveal => placeholders(inner, at, reveal, found),
+        Value::Secret(_) => found.push(format!(
+            "{at} is secret: pass --show-secrets to write it (and keep the files out of version control)"
+        )),
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                placeholders(item, format!("{at}[{i}]"), reveal, found);
+            }
+        }
+        Value::Object(map) => {
+            for (key, item) in map {
+                let path = if at.is_empty() { key.clone() } else { format!("{at}.{key}") };
+                placeholders(item, path, reveal, found);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn render_objects(
+    graph: &Graph,
+    objects: Vec<ProgramObject>,
+    options: &RenderOptions,
+) -> Result<Vec<RenderedManifest>, K8sError> {
     if options.check {
         let mut diagnostics = check::check(graph);
         for object in &objects {

@@ -200,12 +200,12 @@ fn default_app(mut app: girder_cli::App) -> girder_cli::App {
                 Arc::new(package)
             })
             .graph_check(Arc::new(girder_k8s::check::check))
-            .renderer(Arc::new(|graph, reveal| {
+            .renderer(Arc::new(|graph, reveal, recorded| {
                 let options = girder_k8s::RenderOptions {
                     reveal_secrets: reveal,
                     check: true,
                 };
-                girder_k8s::render_with(graph, &options)
+                girder_k8s::render_applicable(graph, &options, recorded)
                     .map(|manifests| {
                         manifests
                             .into_iter()

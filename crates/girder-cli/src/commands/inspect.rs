@@ -142,11 +142,31 @@ impl Run {
         Ok(0)
     }
 
-    pub fn render(&self, out: &Path, show_secrets: bool) -> Result<u8, CliError> {
+    /// Writes the program's Kubernetes objects as an apply would send them. Values from
+    /// other resources are read from the state (read-only: no lock, and no state is created
+    /// when none exists); an object that would still need a placeholder is refused.
+    pub async fn render(&self, out: &Path, show_secrets: bool) -> Result<u8, CliError> {
         let renderer = self.renderer.as_ref().ok_or_else(|| {
             CliError::Refused("this program was built without the Kubernetes provider; enable the `k8s` feature of `girder` to render manifests".into())
         })?;
-        let files = renderer(&self.graph, show_secrets).map_err(CliError::Refused)?;
+        // Most programs render from the program alone; the state is read only when some value
+        // comes from another resource.
+        let files = match renderer(&self.graph, show_secrets, &|_| None) {
+            Ok(files) => files,
+            Err(without_state) => match self.recorded_outputs().await? {
+                Some(recorded) => renderer(&self.graph, show_secrets, &|name| {
+                    recorded.get(name).cloned()
+                })
+                .map_err(CliError::Refused)?,
+                None => return Err(CliError::Refused(without_state)),
+            },
+        };
+        if out == Path::new("-") {
+            let stream: Vec<&str> = files.iter().map(|(_, yaml)| yaml.as_str()).collect();
+            let mut stdout = std::io::stdout().lock();
+            let _ = std::io::Write::write_all(&mut stdout, stream.join("---\n").as_bytes());
+            return Ok(0);
+        }
         std::fs::create_dir_all(out).map_err(|e| CliError::Io {
             path: out.display().to_string(),
             message: e.to_string(),
@@ -164,5 +184,28 @@ impl Run {
             out.display()
         ));
         Ok(0)
+    }
+
+    /// The outputs the stack's state records, by resource name; `None` when the stack has no
+    /// state yet (a directory location without its database: opening it would create one).
+    async fn recorded_outputs(
+        &self,
+    ) -> Result<Option<std::collections::HashMap<String, girder_core::Value>>, CliError> {
+        let location = &self.global.state;
+        if !location.contains("://")
+            && !Path::new(location)
+                .join(format!("{}.db", self.global.stack))
+                .exists()
+        {
+            return Ok(None);
+        }
+        let snapshot = self.open_store().await?.load().await?;
+        Ok(Some(
+            snapshot
+                .resources
+                .values()
+                .map(|r| (r.name.clone(), r.outputs.clone()))
+                .collect(),
+        ))
     }
 }

@@ -43,7 +43,14 @@ impl Run {
             } => self.import(resource, cloud_id, yes).await,
             Command::Graph { format } => self.graph(format),
             Command::Output { name, show_secrets } => self.output(name, show_secrets).await,
-            Command::Render { out, show_secrets } => self.render(&out, show_secrets),
+            Command::Render {
+                out,
+                dest,
+                show_secrets,
+            } => {
+                let out = out.or(dest).unwrap_or_else(|| "-".into());
+                self.render(&out, show_secrets).await
+            }
             Command::Show { plan_file, format } => self.show(&plan_file, format).await,
             // Handled before the program runs (see `App::run_status`).
             Command::Completions { .. } => Ok(0),

@@ -38,7 +38,9 @@ pub use names::{
     qualified_key,
 };
 pub use security::{OPT_OUT_PREFIX, OptOut};
-pub use wiring::{CLUSTER_PROVIDED_ROLES, ProgramObject, program_object, program_objects};
+pub use wiring::{
+    CLUSTER_PROVIDED_ROLES, ProgramObject, program_object, program_objects, program_objects_with,
+};
 
 /// Checks one object: `type_name` is its type token, `resource` its node name, `inputs` its
 /// inputs as far as they are known.

@@ -41,11 +41,22 @@ impl ProgramObject {
 /// Every Kubernetes object of `graph`, in topological order, resolved the way the planner
 /// would resolve them against an empty state.
 pub fn program_objects(graph: &Graph) -> Vec<ProgramObject> {
+    program_objects_with(graph, &|_| None)
+}
+
+/// Like [`program_objects`], with the outputs other packages' resources have recorded
+/// (`recorded(name)`, from a stack's state): values a cluster's objects take from them (an
+/// IRSA role's ARN, a bucket's name) are known where they exist.
+pub fn program_objects_with(
+    graph: &Graph,
+    recorded: &dyn Fn(&str) -> Option<Value>,
+) -> Vec<ProgramObject> {
     let mut planned: Vec<Option<Value>> = vec![None; graph.len()];
     let mut objects = Vec::new();
     for &index in graph.topological_order() {
         let spec = &graph.node_at(index).spec;
         if spec.package() != crate::kinds::PACKAGE {
+            planned[index] = recorded(&spec.name);
             continue;
         }
         let resolved = spec
