@@ -196,6 +196,12 @@ fn delete_key(
         meta.insert("deletionGracePeriodSeconds".into(), Value::from(0));
         let generation = meta.get("generation").and_then(Value::as_i64).unwrap_or(0) + 1;
         meta.insert("generation".into(), Value::from(generation));
+        if !opts.dry_run {
+            let requested = state.clock.now();
+            state
+                .deleted_at
+                .insert(object::uid(&obj).to_owned(), requested);
+        }
     }
     if opts.dry_run || obj == old {
         return Ok(Deleted::Pending(obj));
@@ -366,9 +372,12 @@ pub(crate) fn terminate_namespaces(
             state.remove(&ns_key);
             continue;
         }
-        let since = *first_seen
-            .entry(object::uid(&ns).to_string())
-            .or_insert(now);
+        let since = match state.deleted_at.get(object::uid(&ns)) {
+            Some(requested) => *requested,
+            None => *first_seen
+                .entry(object::uid(&ns).to_string())
+                .or_insert(now),
+        };
         if now.duration_since(since).unwrap_or_default() < delay {
             waiting = true;
             continue;

@@ -84,6 +84,11 @@ pub(crate) struct State {
     next_ip: u32,
     /// The cloud service controller's work and memory (controllers/cloud.rs).
     pub cloud: crate::controllers::cloud::CloudWork,
+    /// When the deletion of each terminating object was requested, on `clock`, by uid: delays
+    /// that count from a deletion (a namespace's, a load balancer's) count from the request,
+    /// not from whenever a controller pass first saw it, which may come after a test (or a
+    /// busy machine) has moved the clock on.
+    pub deleted_at: std::collections::HashMap<String, std::time::SystemTime>,
 }
 
 /// The shared store: state behind a mutex plus a notifier the controllers wait on.
@@ -116,6 +121,7 @@ impl Store {
             node_ports: BTreeSet::new(),
             next_ip: 10,
             cloud: Default::default(),
+            deleted_at: Default::default(),
         };
         // 10.96.0.1 (kubernetes) and 10.96.0.10 (kube-dns) are reserved as in real clusters.
         state.cluster_ips.insert(SERVICE_NET + 1);
@@ -205,6 +211,7 @@ impl State {
     /// Removes an object now (no finalizer checks) and records the event.
     pub fn remove(&mut self, key: &ObjKey) -> Option<Value> {
         let mut obj = self.objects.remove(key)?;
+        self.deleted_at.remove(crate::object::uid(&obj));
         self.rv += 1;
         meta_mut(&mut obj).insert("resourceVersion".into(), Value::from(self.rv.to_string()));
         if key.group.is_empty() && key.resource == "services" {

@@ -123,7 +123,10 @@ pub(super) fn reconcile_load_balancers(state: &mut State, memory: &mut Memory) {
             }
         } else if has_finalizer(&svc) {
             if deleting {
-                let since = *state.cloud.deleting_since.entry(uid.clone()).or_insert(now);
+                let since = match state.deleted_at.get(&uid) {
+                    Some(requested) => *requested,
+                    None => *state.cloud.deleting_since.entry(uid.clone()).or_insert(now),
+                };
                 if now.duration_since(since).unwrap_or_default() < delay {
                     memory.waiting = true;
                     continue;
