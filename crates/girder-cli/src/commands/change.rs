@@ -11,7 +11,7 @@ use super::Run;
 use crate::CliError;
 use crate::args::{ApplyArgs, DestroyArgs, PlanArgs, PlanFormat};
 use crate::display::progress::Progress;
-use crate::display::{plan::render_plan, terraform::terraform_json};
+use crate::display::{plan::render_plan, terraform::terraform_json_with};
 use crate::referrers::Deletion;
 
 impl Run {
@@ -114,7 +114,9 @@ impl Run {
                 self.say(&serde_json::to_string_pretty(&masked_plan(plan)).unwrap_or_default())
             }
             PlanFormat::TerraformJson => {
-                self.say(&serde_json::to_string_pretty(&terraform_json(plan)).unwrap_or_default())
+                // The program's graph gives `configuration` its references between resources.
+                let json = terraform_json_with(plan, Some(&self.graph));
+                self.say(&serde_json::to_string_pretty(&json).unwrap_or_default())
             }
         }
     }
