@@ -678,3 +678,176 @@ fn a_read_only_plan_takes_no_lock_and_writes_nothing() {
         "the state file changed"
     );
 }
+
+#[test]
+fn policies_gate_plans_and_applies() {
+    let dir = TempDir::new().unwrap();
+    let policy = dir.path().join("policy");
+    std::fs::create_dir_all(policy.join("sizes")).unwrap();
+    // Written for Terraform plans: girder's plan is `input` as `--format terraform-json` has it.
+    std::fs::write(
+        policy.join("layers.rego"),
+        r#"package main
+import rego.v1
+
+deny contains msg if {
+    some rc in input.resource_changes
+    rc.address == "sim_resource.n0-1"
+    "create" in rc.change.actions
+    msg := sprintf("%s: layer 0 may hold one resource", [rc.address])
+}
+
+warn contains msg if {
+    count(input.resource_changes) > 5
+    msg := sprintf("%d changes in one plan", [count(input.resource_changes)])
+}
+"#,
+    )
+    .unwrap();
+    std::fs::write(
+        policy.join("sizes/deep.rego"),
+        "package sizes\nimport rego.v1\nviolation_deep contains {\"msg\": \"too deep\", \"resource\": \"sim_resource.n9-0\"} if { true }\n",
+    )
+    .unwrap();
+    let policy = policy.to_str().unwrap();
+
+    // A mandatory violation: plan shows it and fails, saves nothing; apply refuses first.
+    let saved = dir.path().join("refused.plan");
+    let plan = run(
+        dir.path(),
+        20,
+        &["plan", "--policy", policy, "--out", saved.to_str().unwrap()],
+    );
+    assert_eq!(plan.status.code(), Some(1), "{}", text(&plan));
+    let out = text(&plan);
+    assert!(out.contains("Plan: 20 to create"), "{out}");
+    assert!(
+        out.contains("Policies: 2 violations, 1 warning, 0 waived (2 policy files)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("✗ main.deny: sim_resource.n0-1: layer 0 may hold one resource"),
+        "{out}"
+    );
+    assert!(out.contains("✗ sizes.violation_deep: too deep"), "{out}");
+    assert!(out.contains("! main.warn: 20 changes in one plan"), "{out}");
+    assert!(
+        out.contains("plan refused: 2 mandatory policy violation(s)"),
+        "{out}"
+    );
+    assert!(!saved.exists());
+    let apply = run(dir.path(), 20, &["apply", "--yes", "--policy", policy]);
+    assert_eq!(apply.status.code(), Some(1), "{}", text(&apply));
+    assert!(text(&apply).contains("apply refused: 2 mandatory policy violation(s)"));
+    assert!(
+        cloud_names(dir.path()).is_empty(),
+        "the refused apply changed nothing"
+    );
+
+    // The results in the JSON documents and the event stream.
+    let json = run(
+        dir.path(),
+        20,
+        &["plan", "--policy", policy, "--format", "terraform-json"],
+    );
+    assert_eq!(json.status.code(), Some(1));
+    let document: serde_json::Value = serde_json::from_slice(&json.stdout)
+        .unwrap_or_else(|e| panic!("stdout is one JSON document ({e}): {}", text(&json)));
+    let findings = document["policy_results"]["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 3);
+    assert_eq!(findings[0]["outcome"], "violation");
+    assert_eq!(findings[0]["resource"], "sim_resource.n0-1");
+    let document = run(dir.path(), 20, &["--json", "plan", "--policy", policy]);
+    // The progress events, then the plan document (a stream `jq` reads value by value).
+    let document = serde_json::Deserializer::from_slice(&document.stdout)
+        .into_iter::<serde_json::Value>()
+        .map(|value| value.expect("a stream of JSON values"))
+        .last()
+        .unwrap();
+    assert_eq!(
+        document["policy_results"]["findings"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    let events = run(
+        dir.path(),
+        20,
+        &["--json", "apply", "--yes", "--policy", policy],
+    );
+    assert_eq!(events.status.code(), Some(1));
+    let event = String::from_utf8_lossy(&events.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("NDJSON"))
+        .find(|e| e["event"] == "policy")
+        .unwrap_or_else(|| panic!("no policy event: {}", text(&events)));
+    assert_eq!(event["schema"], "girder.events/1");
+    assert_eq!(event["findings"].as_array().unwrap().len(), 3);
+    let error: serde_json::Value = serde_json::from_slice(&events.stderr).unwrap();
+    assert!(
+        error["message"].as_str().unwrap().contains("apply refused"),
+        "{error}"
+    );
+
+    // Waived for their resources (with reasons), one stale waiver listed: the apply goes on.
+    std::fs::write(
+        Path::new(policy).join("waivers.toml"),
+        r#"
+[[waiver]]
+resource = "sim_resource.n0-1"
+rule = "main.deny"
+reason = "the simulated DAG has two roots by design"
+
+[[waiver]]
+resource = "sim_resource.n9-0"
+reason = "depth is what this program measures"
+
+[[waiver]]
+resource = "sim_resource.gone"
+reason = "removed"
+"#,
+    )
+    .unwrap();
+    let apply = run(dir.path(), 20, &["apply", "--yes", "--policy", policy]);
+    assert!(apply.status.success(), "{}", text(&apply));
+    let out = text(&apply);
+    assert!(
+        out.contains("~ main.deny: sim_resource.n0-1: layer 0 may hold one resource (waived: the simulated DAG has two roots by design)"),
+        "{out}"
+    );
+    assert!(out.contains("unused waiver in"), "{out}");
+    assert_eq!(cloud_names(dir.path()).len(), 20);
+
+    // Advisory policies only warn; a broken policy stops the command with its file and line.
+    let fresh = TempDir::new().unwrap();
+    let layers = format!("{policy}/layers.rego");
+    let advisory = run(
+        fresh.path(),
+        20,
+        &["apply", "--yes", "--advisory-policy", &layers],
+    );
+    assert!(advisory.status.success(), "{}", text(&advisory));
+    assert!(
+        text(&advisory).contains("! main.deny (advisory): sim_resource.n0-1:"),
+        "{}",
+        text(&advisory)
+    );
+    std::fs::write(
+        Path::new(policy).join("broken.rego"),
+        "package main\nimport rego.v1\ndeny contains msg if {\n  msg :=\n}\n",
+    )
+    .unwrap();
+    let broken = run(dir.path(), 25, &["plan", "--policy", policy]);
+    assert_eq!(broken.status.code(), Some(1));
+    let out = text(&broken);
+    assert!(out.contains("the policies could not be checked"), "{out}");
+    assert!(out.contains("broken.rego"), "{out}");
+    let missing = run(dir.path(), 25, &["plan", "--policy", "no-such-dir"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        text(&missing).contains("policy no-such-dir:"),
+        "{}",
+        text(&missing)
+    );
+}

@@ -381,3 +381,148 @@ fn a_rego_policy_for_terraform_plans_runs_unchanged() {
         )])
     );
 }
+
+/// The same policy through `plan --policy`, in-process: the same findings as the library
+/// gives on the printed plan, the plan refused on its two denies, and a waiver with its reason.
+#[test]
+fn plan_policy_runs_the_same_policy_and_enforces_it() {
+    let dir = TempDir::new().unwrap();
+    let root = girder_testing::tools::workspace_root().expect("the workspace");
+    let policies = dir.path().join("policies");
+    std::fs::create_dir(&policies).unwrap();
+    std::fs::copy(
+        root.join("tests/policies/terraform_plan.rego"),
+        policies.join("terraform_plan.rego"),
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        Command::new(bin("yolo"))
+            .current_dir(dir.path())
+            .env("GIRDER_PASSPHRASE", "e2e passphrase")
+            .env("NO_COLOR", "1")
+            .env_remove("GIRDER_STATE")
+            .env_remove("GIRDER_STACK")
+            .env_remove("GIRDER_KUBECONFIG")
+            .env_remove("KUBECONFIG")
+            .env_remove("AWS_ENDPOINT_URL")
+            .args(["plan", "--refresh=false", "--policy"])
+            .arg(&policies)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let refused = run(&["--format", "terraform-json"]);
+    assert_eq!(refused.status.code(), Some(1));
+    let document: Json = serde_json::from_slice(&refused.stdout).expect("one JSON document");
+    let findings = |outcome: &str| -> BTreeSet<String> {
+        document["policy_results"]["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["outcome"] == outcome)
+            .map(|f| f["message"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    // What the library finds on the plan document printed beside the results.
+    let mut printed = document.clone();
+    printed.as_object_mut().unwrap().remove("policy_results");
+    let (deny, warn) = policy(&printed);
+    assert_eq!(findings("violation"), deny);
+    assert_eq!(findings("warning"), warn);
+    assert_eq!(deny.len(), 2, "{deny:?}");
+
+    std::fs::write(
+        policies.join("waivers.toml"),
+        r#"
+[[waiver]]
+resource = "aws_eks_cluster.yolo-cluster"
+rule = "main.deny"
+reason = "the seed keeps its public endpoint and unencrypted secrets; the platform example changes both"
+"#,
+    )
+    .unwrap();
+    let waived = run(&[]);
+    let out = String::from_utf8_lossy(&waived.stdout);
+    assert!(
+        waived.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&waived.stderr)
+    );
+    assert!(
+        out.contains("Policies: 0 violations, 2 warnings, 2 waived (1 policy file)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("(waived: the seed keeps its public endpoint"),
+        "{out}"
+    );
+}
+
+/// girder's built-in pack on the seed: every finding is either fixed in the example or waived
+/// with its reason in `examples/policy/yolo-waivers.toml` (and no waiver there is stale); the
+/// state backend passes the pack as it is. Without the waivers, the two mandatory findings
+/// stop the plan, each naming the resource, the field, the fix and the benchmark item.
+#[test]
+fn the_builtin_pack_on_the_seed_is_fixed_or_waived() {
+    let dir = TempDir::new().unwrap();
+    let root = girder_testing::tools::workspace_root().expect("the workspace");
+    let waivers = root.join("examples/policy/yolo-waivers.toml");
+    let run = |program: &str, args: &[&str]| {
+        let output = Command::new(bin(program))
+            .current_dir(dir.path())
+            .env("GIRDER_PASSPHRASE", "e2e passphrase")
+            .env("NO_COLOR", "1")
+            .env_remove("GIRDER_STATE")
+            .env_remove("GIRDER_STACK")
+            .env_remove("GIRDER_KUBECONFIG")
+            .env_remove("KUBECONFIG")
+            .env_remove("AWS_ENDPOINT_URL")
+            .args(["plan", "--refresh=false", "--builtin-policies"])
+            .args(args)
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        (output, text)
+    };
+    let (refused, text) = run("yolo", &[]);
+    assert_eq!(refused.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("✗ girder.eks.deny_secrets_encryption: aws_eks_cluster.yolo-cluster: encryption_config: Kubernetes Secrets are not envelope-encrypted with a KMS key; give the cluster a customer-managed KMS key for `secrets` [CIS Amazon EKS Benchmark 5.3.1]"),
+        "{text}"
+    );
+    assert!(
+        text.contains("✗ girder.eks.deny_public_endpoint_open: aws_eks_cluster.yolo-cluster: vpc_config.public_access_cidrs: the public API endpoint is open to 0.0.0.0/0"),
+        "{text}"
+    );
+
+    let (waived, text) = run(
+        "yolo",
+        &["--format", "json", "--waivers", waivers.to_str().unwrap()],
+    );
+    assert!(waived.status.success(), "{text}");
+    let document: Json = serde_json::from_slice(&waived.stdout).unwrap();
+    let results = &document["policy_results"];
+    let findings = results["findings"].as_array().unwrap();
+    assert!(findings.len() >= 6, "{results:#}");
+    for finding in findings {
+        assert_eq!(finding["outcome"], "waived", "not waived: {finding:#}");
+        assert!(!finding["reason"].as_str().unwrap().is_empty());
+        assert!(finding["details"]["benchmark"].is_string(), "{finding:#}");
+    }
+    assert_eq!(
+        results["unused_waivers"],
+        serde_json::json!([]),
+        "stale waivers"
+    );
+
+    let (state_backend, text) = run("state_backend", &[]);
+    assert!(state_backend.status.success(), "{text}");
+    assert!(
+        text.contains("Policies: 0 violations, 0 warnings, 0 waived (6 policy files)"),
+        "{text}"
+    );
+}

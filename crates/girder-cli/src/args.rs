@@ -187,6 +187,54 @@ pub struct PlanArgs {
     /// what a crashed run left pending is resolved in memory only and shown in the plan.
     #[arg(long)]
     pub read_only: bool,
+    /// Policies to check the plan against.
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+}
+
+/// Policies as code: conftest-style Rego over the plan in Terraform's JSON plan format.
+#[derive(Debug, Args, Default, Clone)]
+pub struct PolicyArgs {
+    /// A directory of Rego policies (every `.rego` file under it, and its `waivers.toml`), or
+    /// one `.rego` file, whose `deny`/`violation` rules fail the plan and stop `apply`, and
+    /// whose `warn` rules advise (repeatable).
+    #[arg(long, value_name = "DIR")]
+    pub policy: Vec<PathBuf>,
+    /// Like `--policy`, but its `deny`/`violation` rules only warn: for rolling a new policy
+    /// out before it gates (repeatable).
+    #[arg(long, value_name = "DIR")]
+    pub advisory_policy: Vec<PathBuf>,
+    /// Also girder's built-in pack for EKS platforms (secrets encryption, control-plane logs,
+    /// endpoint exposure, flow logs, S3 hardening, IRSA scoping, pod security, probes,
+    /// NetworkPolicy coverage), each rule citing its benchmark item; `=advisory` only warns.
+    #[arg(long, value_enum, value_name = "LEVEL", num_args = 0..=1, require_equals = true, default_missing_value = "mandatory")]
+    pub builtin_policies: Option<PolicyLevel>,
+    /// A `waivers.toml` to apply to every policy's findings, the built-in pack's included
+    /// (repeatable; a policy directory's own `waivers.toml` is read without this).
+    #[arg(long, value_name = "FILE")]
+    pub waivers: Vec<PathBuf>,
+    /// The Rego dialect of the policies: `v1` (OPA 1.0's and conftest's default) or `v0`.
+    #[arg(long, value_enum, default_value_t = RegoVersionArg::V1)]
+    pub rego_version: RegoVersionArg,
+}
+
+/// How much a policy's `deny` rules weigh.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PolicyLevel {
+    /// They stop `apply` and fail `plan`.
+    Mandatory,
+    /// They only warn.
+    Advisory,
+}
+
+/// `--rego-version`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum RegoVersionArg {
+    /// Rego v0 (`deny[msg] { … }`).
+    V0,
+    /// Rego v1 (`deny contains msg if { … }`).
+    #[default]
+    V1,
 }
 
 /// Options of `apply`.
@@ -204,6 +252,9 @@ pub struct ApplyArgs {
     /// everything) while other stacks still read this stack's outputs.
     #[arg(long)]
     pub allow_referenced: bool,
+    /// Policies the plan must pass before anything changes.
+    #[command(flatten)]
+    pub policy: PolicyArgs,
 }
 
 /// Options of `destroy`.

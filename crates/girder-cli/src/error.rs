@@ -36,6 +36,12 @@ pub enum CliError {
     /// Other stacks still read this stack's outputs (or whether they do could not be told).
     #[error(transparent)]
     Referenced(Box<crate::referrers::ReferencedError>),
+    /// The policies could not be loaded or evaluated (so the plan has not passed them).
+    #[error("the policies could not be checked: {0}")]
+    Policy(#[from] girder_policy::PolicyError),
+    /// The plan has mandatory policy violations.
+    #[error("{0}")]
+    PolicyViolations(String),
     /// A provider package's own command-line options did not parse.
     #[error("a provider's command-line options: {0}")]
     Options(#[source] clap::Error),

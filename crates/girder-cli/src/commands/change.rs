@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use girder_engine::ops::{PlanRequest, apply_plan, plan_stack, refresh_stack};
 use girder_engine::{ActionKind, ApplyReport, EventSink, Plan, PlanOptions};
+use girder_policy::PolicyReport;
 use girder_state::StateStore;
 
 use super::Run;
@@ -79,7 +80,18 @@ impl Run {
         .await?;
         progress.finish();
         let plan = planned.plan;
-        self.print_plan_as(&plan, args.format);
+        let policy = self.check_policies(&plan, &args.policy);
+        let report = policy.as_ref().ok().and_then(Option::as_ref);
+        self.print_plan_as(&plan, args.format, report);
+        if let Some(report) = report {
+            // A JSON document (also `--json`'s) carries the report as `policy_results`.
+            if args.format == PlanFormat::Human && !self.global.json {
+                self.say(&self.render_policy_report(report));
+            }
+            // A plan that may not be applied is not saved either.
+            super::policy::refuse_on_violations(report, "plan")?;
+        }
+        policy?;
         if let Some(out) = &args.out {
             crate::planfile::save(&plan, store.as_ref(), out)?;
             if args.format == PlanFormat::Human && !self.global.json {
@@ -102,23 +114,23 @@ impl Run {
     pub async fn show(&self, file: &std::path::Path, format: PlanFormat) -> Result<u8, CliError> {
         let store = self.open_store().await?;
         let plan = crate::planfile::load(store.as_ref(), file)?;
-        self.print_plan_as(&plan, format);
+        self.print_plan_as(&plan, format, None);
         Ok(0)
     }
 
     /// Prints `plan` in `format` (`--json` makes the human format girder's JSON).
-    fn print_plan_as(&self, plan: &Plan, format: PlanFormat) {
-        match format {
-            PlanFormat::Human if !self.global.json => self.say(&render_plan(plan, self.palette())),
-            PlanFormat::Human | PlanFormat::Json => {
-                self.say(&serde_json::to_string_pretty(&masked_plan(plan)).unwrap_or_default())
+    /// A JSON document carries the policy results (`policy_results`) when policies ran.
+    fn print_plan_as(&self, plan: &Plan, format: PlanFormat, policy: Option<&PolicyReport>) {
+        let json = match format {
+            PlanFormat::Human if !self.global.json => {
+                return self.say(&render_plan(plan, self.palette()));
             }
-            PlanFormat::TerraformJson => {
-                // The program's graph gives `configuration` its references between resources.
-                let json = terraform_json_with(plan, Some(&self.graph));
-                self.say(&serde_json::to_string_pretty(&json).unwrap_or_default())
-            }
-        }
+            PlanFormat::Human | PlanFormat::Json => masked_plan(plan),
+            // The program's graph gives `configuration` its references between resources.
+            PlanFormat::TerraformJson => terraform_json_with(plan, Some(&self.graph)),
+        };
+        let json = super::policy::with_policy_results(json, policy);
+        self.say(&serde_json::to_string_pretty(&json).unwrap_or_default());
     }
 
     pub async fn apply(&self, args: ApplyArgs) -> Result<u8, CliError> {
@@ -163,6 +175,7 @@ impl Run {
                         snapshot.serial
                     )));
                 }
+                self.enforce_policies(&plan, &args.policy, "apply")?;
                 plan
             }
             None => {
@@ -175,6 +188,8 @@ impl Run {
                 .await?;
                 progress.finish();
                 self.print_plan(&planned.plan);
+                // Before the question: a plan that may not be applied is not offered.
+                self.enforce_policies(&planned.plan, &args.policy, "apply")?;
                 if planned.plan.has_changes() {
                     self.confirm("Do you want to apply these changes?", args.yes)?;
                 }

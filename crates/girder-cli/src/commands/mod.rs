@@ -2,6 +2,7 @@
 
 mod change;
 mod inspect;
+mod policy;
 mod state;
 
 use std::io::{BufRead, IsTerminal, Write};

@@ -53,6 +53,11 @@ impl Palette {
         self.paint(Style::new().red().bold(), text)
     }
 
+    /// Warning text.
+    pub fn yellow(&self, text: &str) -> String {
+        self.paint(Style::new().yellow().bold(), text)
+    }
+
     /// Success text.
     pub fn green(&self, text: &str) -> String {
         self.paint(Style::new().green().bold(), text)
