@@ -7,6 +7,7 @@ use girder::core::Stack;
 use girder::k8s::dsl::DefaultProvider;
 use girder::testing::mocked::{Verdict, check_invariants};
 use girder::testing::plan::TestProgram;
+use girder::testing::policy::{Enforcement, Outcome, PolicySet};
 use girder::testing::strategies::{azs, container_port, private_cidr, scaling_range};
 use ipnet::Ipv4Net;
 use proptest::prelude::*;
@@ -34,8 +35,42 @@ fn network(s: &mut Stack, cidr: Ipv4Net, zones: &[String], nat: Nat) {
         .add(s);
 }
 
+/// girder's built-in policy pack, mandatory, as `--builtin-policies` loads it.
+fn builtin_pack() -> PolicySet {
+    let mut policies = PolicySet::new();
+    policies.load_builtin(Enforcement::Mandatory).unwrap();
+    policies
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// Policy assertions: whatever its size, zones and NAT mode, a VPC without flow logs
+    /// violates the built-in pack's flow-log rule (CIS AWS 3.9), and with them passes the pack.
+    #[test]
+    fn the_vpc_module_passes_the_builtin_pack_only_with_flow_logs(
+        cidr in private_cidr(16..=20),
+        zones in azs("us-east-1", 1..=3),
+        nat in nat_modes(),
+    ) {
+        let policies = builtin_pack();
+        let dark = program().plan(|s| network(s, cidr, &zones, nat)).unwrap();
+        let finding = dark.assert_policy_finds(&policies, "girder.network.deny_vpc_flow_logs", "main-vpc");
+        prop_assert_eq!(finding.outcome, Outcome::Violation);
+        let logged = program()
+            .plan(|s| {
+                Vpc::new("main")
+                    .cidr(cidr.to_string())
+                    .azs(zones.to_vec())
+                    .public_subnets(Auto)
+                    .private_subnets(Auto)
+                    .nat(nat)
+                    .flow_logs(FlowLogs::cloudwatch().retention_days(30))
+                    .add(s);
+            })
+            .unwrap();
+        logged.assert_policies_pass(&policies);
+    }
 
     /// For any VPC size, AZ count and NAT mode: three subnets per AZ, all inside the VPC and
     /// none overlapping; NAT gateways and default routes exactly as the mode says (intra

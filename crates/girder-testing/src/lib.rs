@@ -20,6 +20,7 @@ pub mod mock;
 pub mod mocked;
 pub mod moto;
 pub mod plan;
+pub mod policy;
 pub mod sandbox;
 pub mod sim;
 pub mod snapshot;
